@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The run configuration. Every field is documented where it is declared; defaults follow the
+ * papers (Bricken et al. 2023 "Towards Monosemanticity"; Anthropic's April 2024 "Circuits
+ * Updates" training recipe) scaled to small runs. Unknown keys are rejected everywhere.
+ */
+
+const paths = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+const positiveInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+export const DataSchema = z
+  .strictObject({
+    train: paths.describe(
+      'Training activations: Arrow IPC files (file or stream format), directories of them, or globs. Relative paths resolve against the config file\'s folder.',
+    ),
+    eval: paths
+      .optional()
+      .describe('Held-out activations (same forms as `train`). If absent, `evalFraction` of the training rows are held out.'),
+    evalFraction: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.05)
+      .describe('Fraction of training rows held out for evaluation when `eval` is not given (chosen by a seeded hash of the row index).'),
+    column: z.string().min(1).default('activation').describe('Name of the activation column.'),
+    columns: z
+      .strictObject({
+        tokenId: z.string().default('token_id').describe('Token id column (Int), optional in the data.'),
+        token: z.string().default('token').describe('Token text column (Utf8), optional in the data.'),
+        docId: z.string().default('doc_id').describe('Document id column (Int), optional in the data.'),
+        pos: z.string().default('pos').describe('Position-in-document column (Int), optional in the data.'),
+      })
+      .prefault({})
+      .describe('Names of the optional metadata columns carried along for reports.'),
+    shuffleBuffer: positiveInt.default(65536).describe('Rows held in the shuffle buffer (memory: rows x d x 4 bytes).'),
+    epochs: positiveInt
+      .default(1)
+      .describe('Passes over the training data when `train.steps` is not set.'),
+    maxRows: positiveInt.optional().describe('Use at most this many training rows (per epoch).'),
+    skipBadShards: z
+      .boolean()
+      .default(false)
+      .describe('Skip (with a warning) an input shard that turns out corrupt during training instead of stopping.'),
+  })
+  .describe('Where the activations come from.');
+
+export const SaeSchema = z
+  .strictObject({
+    expansion: z.number().positive().default(8).describe('Dictionary width as a multiple of the input width d (m = expansion x d).'),
+    width: positiveInt.optional().describe('Explicit dictionary width m; overrides `expansion`.'),
+    recipe: z
+      .enum(['towards-monosemanticity', 'april-update'])
+      .default('towards-monosemanticity')
+      .describe(
+        "'towards-monosemanticity' (2023): unit-norm decoder rows (gradient projection + renormalisation), L1 on f. 'april-update' (Anthropic, April 2024): unconstrained decoder, L1 on f_i * ||W_dec_i||, gradient clipping.",
+      ),
+    l1: z.number().nonnegative().default(5e-3).describe('L1 sparsity coefficient (lambda).'),
+    bDecInit: z
+      .enum(['geometric-median', 'mean', 'zeros'])
+      .default('geometric-median')
+      .describe('How b_dec is initialised from a data sample.'),
+    initSamples: positiveInt.default(8192).describe('Rows sampled to initialise b_dec and the normalisation scale.'),
+    normalize: z
+      .enum(['none', 'expected-norm'])
+      .default('none')
+      .describe("'expected-norm' scales inputs so that E||x|| = sqrt(d) (scale estimated once from a sample, folded back on export)."),
+    decoderInitNorm: z
+      .number()
+      .positive()
+      .optional()
+      .describe('L2 norm of the initial decoder rows. Default: 1 (towards-monosemanticity), 0.1 (april-update).'),
+  })
+  .describe('The sparse autoencoder.');
+
+export const ResampleSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Resample dead features (Towards Monosemanticity, appendix "Neuron Resampling").'),
+    steps: z.array(positiveInt).optional().describe('Explicit steps at which to resample. Overrides `every`/`until`.'),
+    every: positiveInt.optional().describe('Resample every N steps. Default: total steps / 8 (paper: 25k of ~200k-step schedules).'),
+    until: z
+      .number()
+      .positive()
+      .optional()
+      .describe('No resampling after this step (integer > 1) or fraction of the run (<= 1). Default: 0.5 of the run (paper: 100k).'),
+    deadWindow: positiveInt
+      .optional()
+      .describe('A feature is dead if it has not fired in this many preceding steps. Default: `every` / 2 (paper: 12,500 of 25,000).'),
+    samples: positiveInt
+      .default(819200)
+      .describe('Inputs scored with the SAE loss to draw replacements from (paper: 819,200). Scaled down, with a warning, when the data is smaller.'),
+    centre: z.boolean().default(false).describe('Subtract b_dec from the drawn input before normalising it.'),
+    encoderScale: z.number().positive().default(0.2).describe('Encoder column := direction x this x mean alive encoder-column norm (paper: 0.2).'),
+    rewarmupSteps: nonNegInt.default(0).describe('Linearly re-warm the learning rate over this many steps after each event (0: off).'),
+  })
+  .describe('Dead-feature resampling.');
+
+export const TrainSchema = z
+  .strictObject({
+    steps: positiveInt.optional().describe('Optimizer steps. If absent: `data.epochs` passes over the training rows.'),
+    batchSize: positiveInt.default(4096).describe('Rows per optimizer step.'),
+    lr: z.number().positive().default(1e-3).describe('Adam learning rate (peak).'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1.'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('Adam beta2.'),
+    eps: z.number().positive().default(1e-8).describe('Adam epsilon.'),
+    lrWarmupSteps: nonNegInt.default(0).describe('Linear learning-rate warm-up from 0 over this many steps.'),
+    lrDecay: z
+      .enum(['none', 'linear', 'cosine'])
+      .default('none')
+      .describe("Learning-rate decay to `lrMinFactor` x lr over the last `lrDecayFraction` of the run ('april-update' uses linear over the last 20%)."),
+    lrDecayFraction: z.number().gt(0).max(1).default(0.2).describe('Fraction of the run (at its end) over which the learning rate decays.'),
+    lrMinFactor: z.number().min(0).max(1).default(0).describe('Final learning rate as a fraction of `lr`.'),
+    l1WarmupSteps: nonNegInt.default(0).describe('Linear warm-up of the L1 coefficient from 0 over this many steps (april-update: 5% of the run).'),
+    gradClip: z.number().positive().optional().describe('Clip the global gradient norm to this value (april-update default: 1).'),
+    seed: z.number().int().default(0).describe('Seed for initialisation, data order, held-out split and resampling.'),
+    logEvery: positiveInt.default(25).describe('Steps between metrics-log lines (and progress updates).'),
+    kernel: z
+      .enum(['auto', 'dense', 'sparse'])
+      .default('auto')
+      .describe("Training-step formulation: 'dense' products, 'sparse' over active features only, or 'auto' (chosen by measured L0)."),
+    workers: z.number().int().min(1).max(64).default(1).describe('Worker threads sharing each step (each owns a slice of the features).'),
+  })
+  .describe('Optimisation.');
+
+export const OutputSchema = z
+  .strictObject({
+    dir: z.string().default('runs').describe('Parent folder of run directories (relative to the config file).'),
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').optional().describe('Run directory name. Default: the config file name.'),
+    checkpointEverySteps: nonNegInt.default(500).describe('Write a checkpoint every N steps (0: only by time and at the end).'),
+    checkpointEveryMinutes: z.number().nonnegative().default(10).describe('Write a checkpoint at least this often (0: off).'),
+    keepCheckpoints: positiveInt.default(3).describe('Checkpoints kept (oldest deleted first).'),
+    topK: nonNegInt.default(20).describe('Top activating examples kept per feature.'),
+    contextTokens: nonNegInt.default(8).describe('Tokens of context kept on each side of a top example.'),
+    denseThreshold: z.number().gt(0).max(1).default(0.1).describe('A feature firing on more than this fraction of tokens is flagged dense.'),
+    statsRows: positiveInt.optional().describe('Held-out rows used for the final feature statistics (default: all held-out rows).'),
+  })
+  .describe('Run directory, checkpoints and statistics.');
+
+export const RuntimeSchema = z
+  .strictObject({
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto tries tensorflow, then wasm, then cpu.'),
+  })
+  .describe('Execution environment.');
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path of the JSON schema, for editors.'),
+    data: DataSchema,
+    sae: SaeSchema.prefault({}),
+    train: TrainSchema.prefault({}),
+    resample: ResampleSchema.prefault({}),
+    output: OutputSchema.prefault({}),
+    runtime: RuntimeSchema.prefault({}),
+  })
+  .describe('sae training configuration.');
+
+/** A config as written in a file (defaults optional). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** A validated config with every default filled in and data paths resolved. */
+export type Config = z.output<typeof ConfigSchema>;

@@ -1,0 +1,49 @@
+/**
+ * The contract between the data layer and everything else. Data code knows nothing of SAEs;
+ * the trainer only sees an async iterable of Batch.
+ */
+
+/** Optional per-row metadata carried from the dump (present only if the column exists). */
+export interface RowMeta {
+  tokenId?: Int32Array;
+  docId?: Int32Array;
+  pos?: Int32Array;
+  token?: string[];
+}
+
+/** A block of activation rows. */
+export interface Batch {
+  /** x [rows, d], row-major float32. */
+  x: Float32Array;
+  rows: number;
+  d: number;
+  /** Global row id of each row: its index in the dataset in file order across shards. */
+  rowIds: Float64Array;
+  meta: RowMeta;
+}
+
+/** What the data layer learned about one input file. */
+export interface ShardInfo {
+  path: string;
+  format: 'file' | 'stream';
+  /** Body compression codec, if any ('lz4_frame' | 'zstd'), from the first record batch. */
+  compression: string | null;
+  rows: number;
+  recordBatches: number;
+  /** The activation column's Arrow type as text, e.g. FixedSizeList[64]<Float32>. */
+  columnType: string;
+  /** Activation width d. */
+  d: number;
+  /** 'rows' (one token per row) or 'sequences' ([positions, d] per row, flattened). */
+  layout: 'rows' | 'sequences';
+  /** Schema-level key/value metadata (model, layer, hook, ...). */
+  metadata: Record<string, string>;
+  /** Names and types of all columns. */
+  fields: { name: string; type: string }[];
+}
+
+/** Options naming the columns to read. */
+export interface ColumnOptions {
+  column: string;
+  columns: { tokenId: string; token: string; docId: string; pos: string };
+}

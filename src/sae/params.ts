@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Names of the SAE's parameters, in SAELens' spelling. */
+export const PARAM_NAMES = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+
+/** Plain host copies of the SAE parameters (row-major Float32Arrays). */
+export interface SaeWeights {
+  d: number;
+  m: number;
+  /** W_enc [d, m] */
+  W_enc: Float32Array;
+  /** b_enc [m] */
+  b_enc: Float32Array;
+  /** W_dec [m, d] */
+  W_dec: Float32Array;
+  /** b_dec [d] */
+  b_dec: Float32Array;
+}
+
+export function paramShape(name: ParamName, d: number, m: number): [number] | [number, number] {
+  switch (name) {
+    case 'W_enc':
+      return [d, m];
+    case 'b_enc':
+      return [m];
+    case 'W_dec':
+      return [m, d];
+    case 'b_dec':
+      return [d];
+  }
+}
+
+/**
+ * The SAE's trainable state: tfjs variables in the canonical layout
+ * W_enc [d, m], b_enc [m], W_dec [m, d], b_dec [d]. Owns its variables; call dispose().
+ */
+export class SaeParams {
+  readonly d: number;
+  readonly m: number;
+  readonly W_enc: tf.Variable<tf.Rank.R2>;
+  readonly b_enc: tf.Variable<tf.Rank.R1>;
+  readonly W_dec: tf.Variable<tf.Rank.R2>;
+  readonly b_dec: tf.Variable<tf.Rank.R1>;
+
+  constructor(w: SaeWeights) {
+    this.d = w.d;
+    this.m = w.m;
+    this.W_enc = tf.variable(tf.tensor2d(w.W_enc, [w.d, w.m]), true, undefined, 'float32') as tf.Variable<tf.Rank.R2>;
+    this.b_enc = tf.variable(tf.tensor1d(w.b_enc), true, undefined, 'float32') as tf.Variable<tf.Rank.R1>;
+    this.W_dec = tf.variable(tf.tensor2d(w.W_dec, [w.m, w.d]), true, undefined, 'float32') as tf.Variable<tf.Rank.R2>;
+    this.b_dec = tf.variable(tf.tensor1d(w.b_dec), true, undefined, 'float32') as tf.Variable<tf.Rank.R1>;
+  }
+
+  get(name: ParamName): tf.Variable {
+    return this[name];
+  }
+
+  /** Read all parameters back to host memory. */
+  async read(): Promise<SaeWeights> {
+    const [W_enc, b_enc, W_dec, b_dec] = await Promise.all(
+      PARAM_NAMES.map((n) => this.get(n).data() as Promise<Float32Array>),
+    );
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec! };
+  }
+
+  readSync(): SaeWeights {
+    const [W_enc, b_enc, W_dec, b_dec] = PARAM_NAMES.map((n) => this.get(n).dataSync() as Float32Array);
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec! };
+  }
+
+  /** Overwrite all parameters from host arrays of the same shapes. */
+  write(w: SaeWeights): void {
+    for (const n of PARAM_NAMES) {
+      const v = this.get(n);
+      const t = tf.tensor(w[n], v.shape, 'float32');
+      v.assign(t);
+      t.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const n of PARAM_NAMES) this.get(n).dispose();
+  }
+}
