@@ -7,3 +7,5 @@ export * from './config/load.js';
 export * from './data/types.js';
 export * from './sae/params.js';
 export * from './train/adam.js';
+export * from "./io/run-layout.js";
+export * from "./sae/forward.js";

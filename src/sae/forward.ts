@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Tensors of an SAE (variables or plain tensors) in the canonical layout. */
+export interface SaeTensors {
+  /** W_enc [d, m] */
+  W_enc: tf.Tensor2D;
+  /** b_enc [m] */
+  b_enc: tf.Tensor1D;
+  /** W_dec [m, d] */
+  W_dec: tf.Tensor2D;
+  /** b_dec [d] */
+  b_dec: tf.Tensor1D;
+}
+
+/** Pre-activations: (x - b_dec) W_enc + b_enc.  x [B, d] -> [B, m] */
+export function preActivations(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, sae.b_dec), sae.W_enc), sae.b_enc));
+}
+
+/** f = ReLU((x - b_dec) W_enc + b_enc).  x [B, d] -> f [B, m] */
+export function encode(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.relu(preActivations(sae, x)));
+}
+
+/** x_hat = f W_dec + b_dec.  f [B, m] -> [B, d] */
+export function decode(sae: SaeTensors, f: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(tf.matMul(f, sae.W_dec), sae.b_dec));
+}
+
+/** Forward pass: f [B, m] and x_hat [B, d]. Caller disposes both. */
+export function forward(sae: SaeTensors, x: tf.Tensor2D): { f: tf.Tensor2D; xHat: tf.Tensor2D } {
+  const f = encode(sae, x);
+  const xHat = decode(sae, f);
+  return { f, xHat };
+}
+
+/** Per-row squared reconstruction error ||x - x_hat||^2.  x [B, d] -> [B] */
+export function rowSquaredError(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const { xHat } = forward(sae, x);
+    return tf.sum(tf.square(tf.sub(x, xHat)), 1) as tf.Tensor1D;
+  });
+}
