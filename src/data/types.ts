@@ -47,3 +47,20 @@ export interface ColumnOptions {
   column: string;
   columns: { tokenId: string; token: string; docId: string; pos: string };
 }
+
+/** Every input shard of a dataset, validated together. */
+export interface DatasetInfo {
+  shards: ShardInfo[];
+  /** Activation width shared by all shards. */
+  d: number;
+  /** Activation rows over all shards (tokens, for the sequences layout). */
+  rows: number;
+  /** Schema metadata of the first shard (model, layer, hook, ...). */
+  metadata: Record<string, string>;
+}
+
+/** Held-out split by rows: row r is held out iff hash(r, seed) < fraction. */
+export interface SplitSpec {
+  fraction: number;
+  seed: number;
+}

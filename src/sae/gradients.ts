@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from './forward.js';
+import type { PhaseTimer } from './kernels/phase-timer.js';
 
 /** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
 export type SparsityPenalty = 'l1' | 'l1-decoder-norm';
@@ -48,24 +49,29 @@ export interface LossGradOutput {
  *   L = (1/B) sum_b ||x_hat_b - x_b||^2 + l1 * (1/B) sum_b sum_i f_bi c_i,
  *   c_i = 1 ('l1') or ||W_dec_i|| ('l1-decoder-norm').
  *
- * x [B, d] -> gradients in the parameters' shapes.
+ * x [B, d] -> gradients in the parameters' shapes. `timer` (optional) is charged per phase.
  */
 export function lossAndGradients(
   sae: SaeTensors,
   x: tf.Tensor2D,
   l1Coefficient: number,
   penalty: SparsityPenalty,
+  timer?: PhaseTimer,
 ): LossGradOutput {
   return tf.tidy(() => {
     const B = x.shape[0];
     const xc = tf.sub(x, sae.b_dec) as tf.Tensor2D;
     const pre = tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc) as tf.Tensor2D;
     const f = tf.relu(pre) as tf.Tensor2D;
+    timer?.lap('encode');
     const xHat = tf.add(tf.matMul(f, sae.W_dec), sae.b_dec) as tf.Tensor2D;
     const e = tf.sub(xHat, x) as tf.Tensor2D;
+    timer?.lap('decode');
 
-    const active = tf.cast(tf.greater(pre, 0), 'float32') as tf.Tensor2D;
-    const fSum = tf.sum(f, 0) as tf.Tensor1D; // [m]
+    // step(pre) = (pre > 0 ? 1 : 0) in one op; greater+cast is two passes and much slower on wasm.
+    const active = tf.step(pre) as tf.Tensor2D;
+    const ones = tf.ones([1, B]) as tf.Tensor2D;
+    const fSum = columnSums(f, ones); // [m]
     const decNorm = penalty === 'l1-decoder-norm' ? (tf.norm(sae.W_dec, 'euclidean', 1) as tf.Tensor1D) : null;
 
     const sse = tf.sum(tf.square(e));
@@ -82,7 +88,7 @@ export function lossAndGradients(
 
     const xcT = tf.transpose(xc) as tf.Tensor2D; // [d, B]
     const gW_enc = tf.matMul(xcT, gPre) as tf.Tensor2D; // [d, m]
-    const gPreSum = tf.sum(gPre, 0) as tf.Tensor1D; // [m]
+    const gPreSum = columnSums(gPre, ones); // [m]
     const gb_enc = gPreSum;
 
     const gT = tf.transpose(g) as tf.Tensor2D; // [d, B]
@@ -94,18 +100,29 @@ export function lossAndGradients(
     }
     // b_dec enters twice: + in x_hat, - in xc. The second term is -(sum_b gPre) W_enc^T, computed
     // as W_enc [d, m] x gPreSum [m, 1] to keep the plain layout.
-    const gb_dec = tf.sub(tf.sum(g, 0), tf.reshape(tf.matMul(sae.W_enc, tf.reshape(gPreSum, [-1, 1])), [-1])) as tf.Tensor1D;
+    const gb_dec = tf.sub(columnSums(g, ones), tf.reshape(tf.matMul(sae.W_enc, tf.reshape(gPreSum, [-1, 1])), [-1])) as tf.Tensor1D;
 
-    const mean = tf.mean(x, 0);
+    timer?.lap('backward');
+    const mean = tf.div(columnSums(x, ones), B);
     const totalVariance = tf.sum(tf.square(tf.sub(x, mean))) as tf.Scalar;
-    const firedCounts = tf.sum(active, 0) as tf.Tensor1D;
+    const firedCounts = columnSums(active, ones);
     const l0 = tf.div(tf.sum(firedCounts), B) as tf.Scalar;
+    timer?.lap('bookkeeping');
 
     return {
       grads: { W_enc: gW_enc, b_enc: gb_enc, W_dec: gW_dec, b_dec: gb_dec },
       stats: { loss, mse, l1, l0, totalVariance, sse: sse as tf.Scalar, firedCounts },
     };
   });
+}
+
+/**
+ * Sums over the rows of M, as the plain product ones [1, rows] x M: tfjs reduces along axis 0 by
+ * transposing first, which on wasm is ~50x slower than this product (PERF.md).
+ * M [rows, k], ones [1, rows] -> [k]
+ */
+export function columnSums(M: tf.Tensor2D, ones?: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.reshape(tf.matMul(ones ?? tf.ones([1, M.shape[0]]), M), [-1]) as tf.Tensor1D);
 }
 
 /** The same loss as a scalar tensor function (for autodiff checks and reference implementations). */

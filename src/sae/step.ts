@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdamHyper, AdamState } from '../train/adam.js';
+import type { PhaseTimer } from './kernels/phase-timer.js';
 import { lossAndGradients, type SaeGradients, type StepStats } from './gradients.js';
 import { PARAM_NAMES, type SaeParams } from './params.js';
 
@@ -52,14 +53,22 @@ export function clipGlobalNorm(grads: SaeGradients, maxNorm: number): SaeGradien
  * the recipe's decoder constraint, Adam. Updates params and adam in place; returns the step's
  * statistics as tensors (the caller disposes them, reading back only when it logs).
  */
-export function denseTrainStep(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig): StepStats {
+export function denseTrainStep(
+  params: SaeParams,
+  adam: AdamState,
+  x: tf.Tensor2D,
+  cfg: StepConfig,
+  timer?: PhaseTimer,
+): StepStats {
   const { grads, stats } = lossAndGradients(
     params,
     x,
     cfg.l1Coefficient,
     cfg.recipe === 'april-update' ? 'l1-decoder-norm' : 'l1',
+    timer,
   );
   applyGradients(params, adam, grads, cfg);
+  timer?.lap('optimizer');
   return stats;
 }
 

@@ -1,0 +1,51 @@
+import type { KernelKind } from '../train/kernel.js';
+
+/** A benchmarked SAE shape (the configs A, B, C at batch 4096). */
+export interface BenchShape {
+  name: string;
+  d: number;
+  m: number;
+  batch: number;
+  /** Steps before timing starts (first steps allocate the backend's memory and pack weights). */
+  warmupSteps: number;
+  /** Timed windows, and steps per window; tokens/s is the median over windows. */
+  windows: number;
+  stepsPerWindow: number;
+  /** 'synthetic' (generated in memory) or 'fixture' (the real-model activations in fixtures/). */
+  data: 'synthetic' | 'fixture';
+}
+
+/**
+ * 'init': weights as initialised, so about half the features fire (L0 ~ m/2; the dense step's regime).
+ * 'trained': b_enc shifted per feature so each fires on ~targetL0/m of the rows, as after training
+ * (the regime in which most of a run is spent and the sparse step applies).
+ */
+export type BenchRegime = 'init' | 'trained';
+
+/** One child-process measurement. */
+export interface BenchSpec {
+  shape: BenchShape;
+  regime: BenchRegime;
+  kernel: KernelKind;
+  backend: 'wasm' | 'cpu' | 'tensorflow' | 'auto';
+  /** Target mean active features per row in the 'trained' regime. */
+  targetL0: number;
+  seed: number;
+}
+
+export const SHAPES: Record<string, BenchShape> = {
+  A: { name: 'A', d: 64, m: 1024, batch: 4096, warmupSteps: 3, windows: 5, stepsPerWindow: 4, data: 'synthetic' },
+  B: { name: 'B', d: 512, m: 8192, batch: 4096, warmupSteps: 2, windows: 3, stepsPerWindow: 2, data: 'synthetic' },
+  C: { name: 'C', d: 768, m: 12288, batch: 4096, warmupSteps: 1, windows: 3, stepsPerWindow: 1, data: 'synthetic' },
+  'A-real': { name: 'A-real', d: 64, m: 1024, batch: 4096, warmupSteps: 3, windows: 5, stepsPerWindow: 4, data: 'fixture' },
+  /** For tests of the benchmark itself. */
+  tiny: { name: 'tiny', d: 16, m: 64, batch: 256, warmupSteps: 1, windows: 2, stepsPerWindow: 2, data: 'synthetic' },
+};
+
+/** PyTorch peer on this machine (PERF.md; tokens/s, batch 4096, 2 threads, OpenBLAS as set / AVX-512). */
+export const PYTORCH_PEER: Record<string, [number, number]> = {
+  A: [75_000, 104_000],
+  'A-real': [75_000, 104_000],
+  B: [4_100, 6_100],
+  C: [1_900, 3_100],
+};

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeSynthetic } from '../data/synth-write.js';
+import { SYNTH_DEFAULTS } from '../data/synth.js';
+import { measureDataThroughput } from '../data/throughput.js';
+import { fixturePath } from './bench-data.js';
+
+export interface DataBenchResult {
+  /** What was read: the real-model fixture or a synthetic file of width d. */
+  source: string;
+  d: number;
+  rows: number;
+  seconds: number;
+  /** Rows per second decoded from Arrow into shuffled training batches of 4096. */
+  rowsPerSecond: number;
+}
+
+/**
+ * The data path alone (Arrow file -> decoded, shuffled Float32 batches), on the fixture and on a
+ * synthetic file of width `d` written to a temporary folder (removed after).
+ */
+export async function runDataBench(d = 512, rows = 32768): Promise<DataBenchResult[]> {
+  const out: DataBenchResult[] = [];
+  const fixture = fixturePath();
+  if (fs.existsSync(fixture)) {
+    const t = await measureDataThroughput([fixture]);
+    out.push({ source: 'fixture stories260k-L2 (d=64)', d: 64, ...t });
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sae-bench-'));
+  try {
+    const file = path.join(dir, 'synthetic.arrow');
+    await writeSynthetic({ ...SYNTH_DEFAULTS, rows, dim: d, features: 2 * d, active: 16, seed: 1, out: file, evalRows: 0, force: true });
+    const t = await measureDataThroughput([file]);
+    out.push({ source: `synthetic (d=${d})`, d, ...t });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/select.js';
+import { columnMean, initWeights } from '../sae/init.js';
+import { PHASES, PhaseTimer, type Phase } from '../sae/kernels/phase-timer.js';
+import { SaeParams, type SaeWeights } from '../sae/params.js';
+import { disposeStats, type StepConfig } from '../sae/step.js';
+import { AdamState } from '../train/adam.js';
+import { selectStepKernel } from '../train/kernel.js';
+import { Rng } from '../util/rng.js';
+import { openBatchSource, toTensor } from './bench-data.js';
+import type { BenchSpec } from './configs.js';
+import { matMulGflops } from './yardstick.js';
+
+export interface TrainBenchResult {
+  config: string;
+  d: number;
+  m: number;
+  batch: number;
+  data: 'synthetic' | 'fixture';
+  regime: BenchSpec['regime'];
+  kernel: BenchSpec['kernel'];
+  backend: string;
+  /** Median over the timed windows. */
+  tokensPerSecond: number;
+  windowTokensPerSecond: number[];
+  /** Mean milliseconds per timed step, in total and per phase. */
+  msPerStep: { total: number } & Record<Phase, number>;
+  /** Mean active features per row over the timed steps. */
+  l0: number;
+  timedSteps: number;
+  /** Peak resident set size of the process, bytes. */
+  peakRssBytes: number;
+  /** The backend's plain dense product [batch, d] x [d, m], GFLOP/s. */
+  matMulGflops: number;
+}
+
+/** Median of a non-empty list. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k]! : (s[k - 1]! + s[k]!) / 2;
+}
+
+/**
+ * Shift b_enc so that feature i fires on a fraction targetL0 / m of the sample rows (its
+ * pre-activation quantile), the sparsity of a trained SAE. sample [rows, d].
+ */
+export function sparsifyEncoderBias(w: SaeWeights, sample: Float32Array, rows: number, targetL0: number): void {
+  const { d, m } = w;
+  const pre = tf.tidy(() => {
+    const x = tf.tensor2d(sample, [rows, d]);
+    const p = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(w.b_dec)), tf.tensor2d(w.W_enc, [d, m])), tf.tensor1d(w.b_enc));
+    return tf.transpose(p).dataSync() as Float32Array; // [m, rows]
+  });
+  const rank = Math.min(rows - 1, Math.max(0, Math.floor(rows * (1 - targetL0 / m))));
+  const col = new Float32Array(rows);
+  for (let i = 0; i < m; i++) {
+    col.set(pre.subarray(i * rows, (i + 1) * rows));
+    col.sort();
+    w.b_enc[i]! -= col[rank]!;
+  }
+}
+
+/**
+ * Train one config for warm-up + timed steps on the chosen backend and kernel; the timings of
+ * one run in this process (the caller runs each spec in its own process, for clean peak RSS).
+ */
+export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> {
+  const { shape } = spec;
+  const { d, m, batch } = shape;
+  const backend = await initBackend(spec.backend);
+  const source = await openBatchSource(shape, spec.seed);
+  const w = initWeights(d, m, new Rng(spec.seed).fork('init'), 1, columnMean(source.sample, source.sampleRows, d));
+  if (spec.regime === 'trained') sparsifyEncoderBias(w, source.sample, source.sampleRows, spec.targetL0);
+  const params = new SaeParams(w);
+  const adam = new AdamState(d, m);
+  const kernel = selectStepKernel(spec.kernel);
+  // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
+  const cfg: StepConfig = { recipe: 'towards-monosemanticity', lr: 1e-4, l1Coefficient: 5e-3, gradClip: undefined, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
+  const timer = new PhaseTimer();
+
+  const step = async (): Promise<number> => {
+    timer.reset();
+    const host = await source.next();
+    const x = toTensor(host, d);
+    timer.lap('data');
+    const stats = kernel(params, adam, x, cfg, timer);
+    x.dispose();
+    // What the trainer reads back every step (firing counts for dead-feature tracking, scalars).
+    stats.firedCounts.dataSync();
+    const l0 = stats.l0.dataSync()[0]!;
+    stats.loss.dataSync();
+    disposeStats(stats);
+    timer.lap('bookkeeping');
+    return l0;
+  };
+
+  try {
+    for (let s = 0; s < shape.warmupSteps; s++) await step();
+    timer.take();
+    const windows: number[] = [];
+    let l0Sum = 0;
+    let totalMs = 0;
+    for (let k = 0; k < shape.windows; k++) {
+      const t0 = performance.now();
+      for (let s = 0; s < shape.stepsPerWindow; s++) l0Sum += await step();
+      const ms = performance.now() - t0;
+      totalMs += ms;
+      windows.push((shape.stepsPerWindow * batch * 1000) / ms);
+    }
+    const steps = shape.windows * shape.stepsPerWindow;
+    const phases = timer.take();
+    const msPerStep = { total: totalMs / steps } as TrainBenchResult['msPerStep'];
+    for (const p of PHASES) msPerStep[p] = phases[p] / steps;
+    return {
+      config: shape.name,
+      d,
+      m,
+      batch,
+      data: shape.data,
+      regime: spec.regime,
+      kernel: spec.kernel,
+      backend: backend.name,
+      tokensPerSecond: median(windows),
+      windowTokensPerSecond: windows,
+      msPerStep,
+      l0: l0Sum / steps,
+      timedSteps: steps,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      matMulGflops: matMulGflops(batch, d, m),
+    };
+  } finally {
+    params.dispose();
+    adam.dispose();
+  }
+}

@@ -1,0 +1,18 @@
+import { Option, type Command } from 'commander';
+import { formatReport } from '../../train/resample-report-format.js';
+import { buildResampleReport } from '../../train/resample-report.js';
+import { printJson, printText } from '../report.js';
+
+export function register(program: Command): void {
+  program
+    .command('resample-report')
+    .description('Summarise the dead-feature resampling of a run: per event, what was dead, what was resampled, what revived and stayed alive.')
+    .argument('<run>', 'run directory (finished, interrupted or still training)')
+    .option('--json', 'print the report as JSON on stdout')
+    .addOption(new Option('--format <format>', 'text for a terminal, md for Markdown').choices(['text', 'md']).default('text'))
+    .action((run: string, opts: { json?: boolean; format: 'text' | 'md' }) => {
+      const report = buildResampleReport(run);
+      if (opts.json) printJson(report);
+      else printText(formatReport(report, opts.format));
+    });
+}

@@ -1,0 +1,117 @@
+import { DataError } from '../errors.js';
+import { Rng } from '../util/rng.js';
+import { readBlocks } from './dataset.js';
+import { RowStore } from './row-store.js';
+import { isHeldOut } from './split.js';
+import type { Batch, ColumnOptions, DatasetInfo, SplitSpec } from './types.js';
+
+export interface BatchStreamOptions {
+  /** Rows per yielded batch. */
+  batchSize: number;
+  /** Rows held in the shuffle buffer (1: no shuffling, file order). */
+  shuffleBuffer: number;
+  seed: number;
+  /** Passes over the data; may be Infinity. */
+  epochs: number;
+  /** Rows held out by hash are skipped (see split.ts). */
+  split?: SplitSpec;
+  /** Use only the first maxRows training-side rows (file order) of each epoch. */
+  maxRows?: number;
+  /** Resume: produce, but do not yield, the first startBatch batches. */
+  startBatch?: number;
+  skipBadShards?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+export interface StreamPosition {
+  /** Epoch (0-based) in which the last completed batch ended. */
+  epoch: number;
+  /** Batches completed so far, skipped ones included: resume with startBatch = batch. */
+  batch: number;
+  rowsConsumed: number;
+}
+
+/**
+ * Fixed-size training batches from a dataset, shuffled through a buffer: each incoming row
+ * replaces a uniformly chosen buffered row, which is emitted; at the end of every epoch the
+ * buffer is drained in random order, so each epoch emits each training row exactly once.
+ * Epoch e draws from Rng(seed, e): the same dataset, options and seed give the same batch
+ * sequence, and startBatch = k reproduces batches k, k+1, ... exactly.
+ * Batches run across epoch boundaries; the last partial batch of the last epoch is dropped.
+ * Memory: the buffer and one batch, plus one decoded record batch.
+ */
+export class BatchStream implements AsyncIterable<Batch> {
+  private pos: StreamPosition = { epoch: 0, batch: 0, rowsConsumed: 0 };
+
+  constructor(
+    private readonly ds: DatasetInfo,
+    private readonly cols: ColumnOptions,
+    private readonly opts: BatchStreamOptions,
+  ) {
+    if (!(opts.batchSize >= 1) || !Number.isInteger(opts.batchSize)) throw new DataError(`batch size must be a positive integer, got ${opts.batchSize}.`);
+    if (!(opts.shuffleBuffer >= 1)) throw new DataError(`shuffle buffer must hold at least 1 row, got ${opts.shuffleBuffer}.`);
+  }
+
+  position(): StreamPosition {
+    return { ...this.pos };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const { ds, opts } = this;
+    const d = ds.d;
+    const capacity = Math.floor(opts.shuffleBuffer);
+    const buf = new RowStore(capacity, d);
+    const start = opts.startBatch ?? 0;
+    let out = new RowStore(opts.batchSize, d);
+    let fill = 0;
+    let batchIndex = 0;
+    let epoch = 0;
+    this.pos = { epoch: 0, batch: 0, rowsConsumed: 0 };
+
+    // Emit buffer slot j into the current batch; returns the batch when it is complete.
+    const emit = (j: number): Batch | null => {
+      if (batchIndex >= start) buf.copyTo(j, out, fill);
+      fill++;
+      if (fill < opts.batchSize) return null;
+      const done = batchIndex >= start ? out.toBatch(opts.batchSize, buf.has) : null;
+      batchIndex++;
+      fill = 0;
+      this.pos = { epoch, batch: batchIndex, rowsConsumed: batchIndex * opts.batchSize };
+      if (done) out = new RowStore(opts.batchSize, d);
+      return done;
+    };
+
+    for (epoch = 0; epoch < opts.epochs; epoch++) {
+      const rng = new Rng(`batch-stream:${opts.seed}:${epoch}`);
+      let count = 0;
+      let taken = 0;
+      const blocks = readBlocks(ds, this.cols, { skipBadShards: opts.skipBadShards, onWarning: opts.onWarning });
+      outer: for await (const b of blocks) {
+        buf.noteBlock(b.meta);
+        for (let i = 0; i < b.rows; i++) {
+          if (opts.split && isHeldOut(b.rowIds[i]!, opts.split)) continue;
+          if (opts.maxRows !== undefined && taken >= opts.maxRows) break outer;
+          taken++;
+          if (count < capacity) {
+            buf.put(count++, b, i);
+            continue;
+          }
+          const j = rng.int(capacity);
+          const ready = emit(j);
+          buf.put(j, b, i);
+          if (ready) yield ready;
+        }
+      }
+      if (taken === 0) {
+        throw new DataError('no training rows: every row is held out or the data is empty.', 'Lower data.evalFraction or give more data.');
+      }
+      while (count > 0) {
+        const j = rng.int(count);
+        const ready = emit(j);
+        count--;
+        buf.copyTo(count, buf, j);
+        if (ready) yield ready;
+      }
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import type { AdamState } from '../train/adam.js';
+import type { StepStats } from './gradients.js';
+import { hostView, tensorFromHost } from './kernels/host-io.js';
+import type { PhaseTimer } from './kernels/phase-timer.js';
+import type { SaeParams } from './params.js';
+import { SparseWorkspace, sparseBackward, type SparseResult } from './sparse-gradients.js';
+import { applyGradients, type StepConfig } from './step.js';
+
+/** A training step that also reports the batch's L0 on the host (for kernel selection). */
+export interface HostL0Step {
+  (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats;
+  /** Mean active features per row of the last batch (NaN before the first step). */
+  lastL0(): number;
+}
+
+/**
+ * The sparse training step: the encoder product is dense (tfjs, plain layout); the decoder, the
+ * residual's gradient and both weight gradients run on the host over the active entries of f
+ * only (sparse-gradients.ts). Then the same recipe constraint and Adam update as denseTrainStep.
+ * Equivalent to denseTrainStep up to float32 summation order. Owns reusable host buffers.
+ */
+export function createSparseTrainStep(): HostL0Step {
+  const ws = new SparseWorkspace();
+  let l0 = Number.NaN;
+  const step = (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats => {
+    const [B, d] = x.shape;
+    const m = params.m;
+    const f = tf.tidy(() => tf.relu(tf.add(tf.matMul(tf.sub(x, params.b_dec), params.W_enc), params.b_enc)) as tf.Tensor2D);
+    timer?.lap('encode');
+    let r: SparseResult;
+    try {
+      // No tfjs allocation between taking the views and the end of sparseBackward (see hostView).
+      r = sparseBackward(ws, {
+        B,
+        d,
+        m,
+        x: hostView(x),
+        f: hostView(f),
+        W_enc: hostView(params.W_enc),
+        W_dec: hostView(params.W_dec),
+        b_dec: hostView(params.b_dec),
+        l1Coefficient: cfg.l1Coefficient,
+        penalty: cfg.recipe === 'april-update' ? 'l1-decoder-norm' : 'l1',
+      }, timer);
+    } finally {
+      f.dispose();
+    }
+    l0 = r.l0;
+    const grads = {
+      W_enc: tensorFromHost<tf.Rank.R2>(r.W_enc, [d, m]),
+      b_enc: tensorFromHost<tf.Rank.R1>(r.b_enc, [m]),
+      W_dec: tensorFromHost<tf.Rank.R2>(r.W_dec, [m, d]),
+      b_dec: tensorFromHost<tf.Rank.R1>(r.b_dec, [d]),
+    };
+    const stats: StepStats = {
+      loss: tf.scalar(r.loss),
+      mse: tf.scalar(r.mse),
+      l1: tf.scalar(r.l1),
+      l0: tf.scalar(r.l0),
+      totalVariance: tf.scalar(r.totalVariance),
+      sse: tf.scalar(r.sse),
+      firedCounts: tensorFromHost<tf.Rank.R1>(r.firedCounts, [m]),
+    };
+    timer?.lap('bookkeeping');
+    applyGradients(params, adam, grads, cfg);
+    timer?.lap('optimizer');
+    return stats;
+  };
+  return Object.assign(step, { lastL0: () => l0 });
+}

@@ -1,0 +1,40 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { evaluateSae, type EvalMetrics } from '../eval/evaluate-sae.js';
+import { computeFeatureStats, writeFeatureStats } from '../eval/feature-stats.js';
+import { readResampleHistory } from '../eval/feature-stats-resample.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { writeFinalDictionary } from '../io/run-dir.js';
+import { SaeParams, type SaeWeights } from '../sae/params.js';
+import { heldOutSource, type RunPlan } from './plan.js';
+
+/**
+ * After the loop: per-feature statistics and the held-out evaluation (both over held-out data, in
+ * raw-activation units), then the dictionary in SAELens' layout with its log10 densities.
+ */
+export async function finishRun(
+  cfg: Config,
+  plan: RunPlan,
+  runDir: string,
+  weights: SaeWeights,
+  log: (l: string) => void,
+): Promise<EvalMetrics> {
+  const source = heldOutSource(plan);
+  const sae = new SaeParams(weights);
+  try {
+    const stats = await computeFeatureStats(sae, source, {
+      topK: cfg.output.topK,
+      contextTokens: cfg.output.contextTokens,
+      denseThreshold: cfg.output.denseThreshold,
+      ...(cfg.output.statsRows !== undefined ? { maxRows: cfg.output.statsRows } : {}),
+      resampleHistory: readResampleHistory(runDir),
+    });
+    writeFeatureStats(runDir, stats);
+    writeFinalDictionary(runDir, weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
+    const evalMetrics = await evaluateSae(sae, source(), { denseThreshold: cfg.output.denseThreshold });
+    writeJsonAtomic(path.join(runDir, 'eval.json'), evalMetrics);
+    return evalMetrics;
+  } finally {
+    sae.dispose();
+  }
+}

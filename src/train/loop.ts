@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema.js';
+import { sampleRows } from '../data/dataset.js';
+import { DivergenceError, InterruptedError } from '../errors.js';
+import { appendJsonLine } from '../io/atomic.js';
+import { runFile, type MetricsRecord } from '../io/run-layout.js';
+import type { SaeParams } from '../sae/params.js';
+import { disposeStats, type StepConfig } from '../sae/step.js';
+import type { Rng } from '../util/rng.js';
+import type { AdamState } from './adam.js';
+import type { FiringTracker } from './firing.js';
+import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
+import { selectStepKernel } from './kernel.js';
+import { trainingStream, type RunPlan } from './plan.js';
+import type { TrainHooks } from './progress.js';
+import type { ResampleMonitor } from './resample-monitor.js';
+import { resampleDead } from './resample.js';
+import type { ResampleSchedule } from './resample-schedule.js';
+import { l1Coefficient, learningRate, type LrSchedule } from './schedules.js';
+
+/** Everything the loop mutates; checkpoints capture it whole. */
+export interface LoopState {
+  step: number;
+  tokens: number;
+  /** Training seconds of earlier sessions of this run (resume). */
+  elapsedBefore: number;
+  interval: IntervalSums;
+  last: MetricsRecord | null;
+  tracker: FiringTracker;
+  monitor: ResampleMonitor;
+  resampleRng: Rng;
+}
+
+export interface LoopContext {
+  cfg: Config;
+  plan: RunPlan;
+  runDir: string;
+  params: SaeParams;
+  adam: AdamState;
+  /** Inputs are multiplied by this before the SAE sees them. */
+  scale: number;
+  schedule: ResampleSchedule;
+  hooks: TrainHooks;
+  /** Called after every step; writes a checkpoint when due (the trainer decides). */
+  afterStep: (state: LoopState, stepDone: { final: boolean }) => Promise<void>;
+}
+
+/**
+ * The training loop, top to bottom: batch -> step -> bookkeeping -> log -> resample -> checkpoint.
+ * Starts at state.step (0 for a new run) and runs to plan.totalSteps.
+ */
+export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void> {
+  const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
+  const log = hooks.onLog ?? (() => {});
+  const lrSchedule: LrSchedule = {
+    lr: cfg.train.lr,
+    totalSteps: plan.totalSteps,
+    warmupSteps: cfg.train.lrWarmupSteps,
+    decay: cfg.train.lrDecay,
+    decayFraction: cfg.train.lrDecayFraction,
+    minFactor: cfg.train.lrMinFactor,
+    rewarmupAt: schedule.enabled ? schedule.steps : [],
+    rewarmupSteps: cfg.resample.rewarmupSteps,
+  };
+  const gradClip = cfg.train.gradClip ?? (cfg.sae.recipe === 'april-update' ? 1 : undefined);
+  const kernel = selectStepKernel(cfg.train.kernel);
+  const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
+  const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
+  const t0 = performance.now();
+  let tPrev = performance.now();
+
+  if (state.step >= plan.totalSteps) return;
+  const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
+  for await (const batch of stream) {
+    const step = state.step + 1;
+    const lr = learningRate(step, lrSchedule);
+    const l1c = l1Coefficient(step, cfg.sae.l1, cfg.train.l1WarmupSteps);
+    const stepCfg: StepConfig = { recipe: cfg.sae.recipe, lr, l1Coefficient: l1c, gradClip, adam: adamHyper };
+    const x = tf.tidy(() => {
+      const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
+      return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
+    });
+    const stats = kernel(params, adam, x, stepCfg);
+    x.dispose();
+    const fired = stats.firedCounts.dataSync() as Float32Array;
+    const v: StepValues = {
+      loss: stats.loss.dataSync()[0]!,
+      mse: stats.mse.dataSync()[0]!,
+      l1: stats.l1.dataSync()[0]!,
+      l0: stats.l0.dataSync()[0]!,
+      sse: stats.sse.dataSync()[0]!,
+      tv: stats.totalVariance.dataSync()[0]!,
+    };
+    disposeStats(stats);
+    if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
+
+    const now = performance.now();
+    state.step = step;
+    state.tokens += batch.rows;
+    addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
+    state.tracker.update(step, fired);
+    for (const rec of state.monitor.afterStep(step, fired)) appendJsonLine(runFile(runDir, 'resample'), rec);
+
+    const final = step >= plan.totalSteps;
+    if (step % cfg.train.logEvery === 0 || final) {
+      const m = intervalMeans(state.interval);
+      const elapsed = state.elapsedBefore + (now - t0) / 1000;
+      state.last = {
+        step,
+        tokens: state.tokens,
+        lr,
+        l1Coefficient: l1c,
+        loss: m.loss,
+        mse: m.mse,
+        l1: m.l1,
+        explainedVariance: m.explainedVariance,
+        l0: m.l0,
+        deadFraction: state.tracker.deadFraction(step, Math.min(schedule.deadWindow, step)),
+        tokensPerSecond: m.tokensPerSecond,
+        elapsedSeconds: elapsed,
+        split: 'train',
+      };
+      appendJsonLine(runFile(runDir, 'metrics'), state.last);
+      hooks.onProgress?.({
+        ...state.last,
+        totalSteps: plan.totalSteps,
+        etaSeconds: ((plan.totalSteps - step) * cfg.train.batchSize) / Math.max(1e-9, m.tokensPerSecond),
+      });
+      state.interval = emptyInterval();
+    }
+
+    if (resampleAt.has(step) && !final) await resample(ctx, state, step, log);
+    await ctx.afterStep(state, { final });
+    tPrev = performance.now();
+    if (final) break;
+    const stop = hooks.stopRequested?.();
+    if (stop) throw new InterruptedError(`${stop.reason}: stopped at step ${step} of ${plan.totalSteps}`, undefined, stop.exitCode);
+  }
+}
+
+async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {
+  const { cfg, plan, runDir, params, adam, scale, schedule } = ctx;
+  const dead = state.tracker.deadIndices(step, schedule.deadWindow);
+  const context = { deadFraction: dead.length / plan.m, before: state.last };
+  if (dead.length === 0) {
+    appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, null, context));
+    return;
+  }
+  const pool = await sampleRows(plan.train, plan.cols, schedule.samples, state.resampleRng.nextUint32(), plan.split);
+  if (scale !== 1) for (let i = 0; i < pool.x.length; i++) pool.x[i]! *= scale;
+  const result = resampleDead(params, adam, dead, pool, state.resampleRng, {
+    encoderScale: cfg.resample.encoderScale,
+    centre: cfg.resample.centre,
+  });
+  state.tracker.reset(dead, step);
+  appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, result, context));
+  log(`step ${step}: resampled ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
+}
+
+function divergence(step: number, v: StepValues, lr: number, baseLr: number): DivergenceError {
+  const term = !Number.isFinite(v.mse) ? 'the reconstruction (MSE) term' : 'the sparsity (L1) term';
+  const what = Number.isNaN(v.mse) || Number.isNaN(v.l1) ? 'NaN' : 'infinite';
+  return new DivergenceError(
+    `training diverged at step ${step}: ${term} became ${what} (mse ${v.mse}, l1 ${v.l1}, lr ${lr.toExponential(2)}); ` +
+      'the last good checkpoint is kept',
+    `Lower the learning rate (e.g. --set train.lr=${(baseLr / 10).toExponential(1)}), enable --set sae.normalize=expected-norm, ` +
+      'or set train.gradClip; then start again (or resume from the last checkpoint).',
+  );
+}

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { scanDataset } from '../data/dataset.js';
+import { BatchStream } from '../data/batch-stream.js';
+import { readBlocks } from '../data/dataset.js';
+import { readHeldOut } from '../data/dataset.js';
+import type { Batch, ColumnOptions, DatasetInfo } from '../data/types.js';
+import { DataError } from '../errors.js';
+
+/** Everything about a run that follows from the config and the data, before any tensor exists. */
+export interface RunPlan {
+  cols: ColumnOptions;
+  train: DatasetInfo;
+  /** Held-out split by rows (when no separate eval files are given). */
+  split: { fraction: number; seed: number } | undefined;
+  eval: DatasetInfo | null;
+  d: number;
+  m: number;
+  /** Approximate number of training-side rows per epoch (exact without a split). */
+  trainRows: number;
+  evalRows: number;
+  totalSteps: number;
+  /** Schema metadata of the training data (model, layer, hook, ...). */
+  metadata: Record<string, string>;
+}
+
+export function columnOptions(cfg: Config): ColumnOptions {
+  return { column: cfg.data.column, columns: cfg.data.columns };
+}
+
+/** Scan the inputs and derive shapes and the run length. Throws DataError on bad input. */
+export async function planRun(cfg: Config): Promise<RunPlan> {
+  const cols = columnOptions(cfg);
+  const train = await scanDataset(cfg.data.train, cols);
+  const evalDs = cfg.data.eval ? await scanDataset(cfg.data.eval, cols) : null;
+  if (evalDs && evalDs.d !== train.d) {
+    throw new DataError(
+      `data.eval has activations of width ${evalDs.d} (${evalDs.shards[0]?.path}), but data.train has width ${train.d} (${train.shards[0]?.path})`,
+      'Training and held-out data must come from the same model layer.',
+    );
+  }
+  const split = evalDs || cfg.data.evalFraction === 0 ? undefined : { fraction: cfg.data.evalFraction, seed: cfg.train.seed };
+  const d = train.d;
+  const m = cfg.sae.width ?? Math.max(1, Math.round(cfg.sae.expansion * d));
+  let trainRows = Math.floor(train.rows * (1 - (split?.fraction ?? 0)));
+  if (cfg.data.maxRows !== undefined) trainRows = Math.min(trainRows, cfg.data.maxRows);
+  const evalRows = evalDs ? evalDs.rows : train.rows - Math.floor(train.rows * (1 - (split?.fraction ?? 0)));
+  if (cfg.train.steps === undefined && trainRows < cfg.train.batchSize) {
+    throw new DataError(
+      `${train.shards.map((s) => path.basename(s.path)).join(', ')}: ${trainRows} training rows, fewer than one batch (train.batchSize = ${cfg.train.batchSize})`,
+      'Lower train.batchSize, add data, or set train.steps to loop over the data.',
+    );
+  }
+  const totalSteps = cfg.train.steps ?? Math.max(1, Math.floor((cfg.data.epochs * trainRows) / cfg.train.batchSize));
+  return { cols, train, split, eval: evalDs, d, m, trainRows, evalRows, totalSteps, metadata: train.metadata };
+}
+
+/** The training batch stream for a plan, starting at batch `startBatch` (resume). */
+export function trainingStream(cfg: Config, plan: RunPlan, startBatch = 0, onWarning?: (m: string) => void): BatchStream {
+  return new BatchStream(plan.train, plan.cols, {
+    batchSize: cfg.train.batchSize,
+    shuffleBuffer: cfg.data.shuffleBuffer,
+    seed: cfg.train.seed,
+    epochs: cfg.train.steps !== undefined ? Infinity : cfg.data.epochs,
+    ...(plan.split ? { split: plan.split } : {}),
+    ...(cfg.data.maxRows !== undefined ? { maxRows: cfg.data.maxRows } : {}),
+    startBatch,
+    skipBadShards: cfg.data.skipBadShards,
+    ...(onWarning ? { onWarning } : {}),
+  });
+}
+
+/** A factory of held-out batches in file order (separate eval files, or the held-out split). */
+export function heldOutSource(plan: RunPlan): () => AsyncIterable<Batch> {
+  if (plan.eval) {
+    const ds = plan.eval;
+    return () => readBlocks(ds, plan.cols);
+  }
+  const split = plan.split;
+  if (!split) return () => readBlocks(plan.train, plan.cols);
+  return () => readHeldOut(plan.train, plan.cols, split);
+}

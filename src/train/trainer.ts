@@ -1,0 +1,326 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { initBackend, type BackendChoice } from '../backend/select.js';
+import { validateConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { sampleRows } from '../data/dataset.js';
+import { CheckpointError, InterruptedError, RunError } from '../errors.js';
+import type { EvalMetrics } from '../eval/evaluate-sae.js';
+import { appendJsonLine, readJsonLines, rewriteJsonLines, writeJsonAtomic } from '../io/atomic.js';
+import { configDigest, loadLatestCheckpoint, writeCheckpoint, type CheckpointState } from '../io/checkpoint.js';
+import { acquireRunLock } from '../io/lock.js';
+import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
+import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
+import { columnMean, expectedNormScale, foldInputScale, geometricMedian, initWeights } from '../sae/init.js';
+import { SaeParams } from '../sae/params.js';
+import { Rng } from '../util/rng.js';
+import { AdamState } from './adam.js';
+import { FiringTracker, type FiringSnapshot } from './firing.js';
+import { finishRun } from './finish.js';
+import { emptyInterval, type IntervalSums } from './interval.js';
+import { runLoop, type LoopState } from './loop.js';
+import { planRun, type RunPlan } from './plan.js';
+import type { TrainHooks } from './progress.js';
+import { ResampleMonitor } from './resample-monitor.js';
+import { resolveResampleSchedule } from './resample-schedule.js';
+
+export interface TrainRequest {
+  /** The validated config (new runs). Ignored with `resume`: the run's own config.json is used. */
+  config?: Config;
+  /** The config file the run came from (names the run directory by default). */
+  configFile?: string | null;
+  /** Run directory; default output.dir/output.name (or the config file's name). */
+  outDir?: string;
+  /** Continue the run in this directory from its newest good checkpoint. */
+  resume?: string;
+  /** Overwrite a non-empty run directory. */
+  force?: boolean;
+  backend?: BackendChoice;
+}
+
+export interface TrainResult {
+  runDir: string;
+  backend: string;
+  steps: number;
+  tokens: number;
+  seconds: number;
+  resumedFrom: number | null;
+  last: MetricsRecord | null;
+  eval: EvalMetrics;
+}
+
+/** Where a new run's directory is. */
+export function runDirFor(config: Config, configFile: string | null | undefined, outDir?: string): string {
+  if (outDir) return path.resolve(outDir);
+  const name = config.output.name ?? (configFile ? path.basename(configFile).replace(/\.json$/i, '') : 'run');
+  return path.join(config.output.dir, name);
+}
+
+/** The config a run was started with (its config.json). */
+export function readRunConfig(runDir: string): Config {
+  const file = runFile(runDir, 'config');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new RunError(
+      `${runDir} is not a run directory that can be resumed (${path.basename(file)} is missing or unreadable)`,
+      'Resume takes a directory written by `sae train`; start a new run with --config.',
+    );
+  }
+  const { formatVersion, ...config } = raw;
+  void formatVersion;
+  return validateConfig(config, runDir, file);
+}
+
+/**
+ * Train an SAE end to end (or continue one): plan, initialise or restore, loop with checkpoints,
+ * then write the dictionary, statistics and held-out evaluation. The run directory is locked
+ * while this runs.
+ */
+export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const log = hooks.onLog ?? (() => {});
+  const resuming = req.resume !== undefined;
+  const runDir = resuming ? path.resolve(req.resume!) : runDirFor(req.config!, req.configFile, req.outDir);
+  if (resuming && !fs.existsSync(runDir)) {
+    throw new RunError(`${req.resume}: no such run directory`, 'Pass the directory of a run started with `sae train --config`.');
+  }
+  const cfg = resuming ? readRunConfig(runDir) : req.config!;
+  const backend = await initBackend(req.backend ?? cfg.runtime.backend);
+  log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
+
+  const plan = await planRun(cfg);
+  if (!resuming) createRunDir(runDir, { force: req.force ?? false });
+  const lock = acquireRunLock(runDir);
+  try {
+    return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(
+  req: TrainRequest,
+  cfg: Config,
+  plan: RunPlan,
+  runDir: string,
+  backendName: string,
+  hooks: TrainHooks,
+  log: (l: string) => void,
+): Promise<TrainResult> {
+  const digest = configDigest(cfg);
+  const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
+  const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
+  if (checkpoint && checkpoint.configDigest !== digest) {
+    throw new CheckpointError(
+      `${runDir}: the newest checkpoint (step ${checkpoint.step}) was written with a different config than ${runFile(runDir, 'config')}`,
+      'Restore the original config.json of the run, or start a new run.',
+    );
+  }
+  let info: RunInfo;
+  let state: LoopState;
+  let params: SaeParams;
+  let adam: AdamState;
+  let scale: number;
+
+  if (checkpoint) {
+    log(`resuming ${runDir} from step ${checkpoint.step} of ${plan.totalSteps}`);
+    scale = checkpoint.inputScale;
+    params = new SaeParams(checkpoint.weights);
+    adam = new AdamState(plan.d, plan.m);
+    adam.restore(checkpoint.adam);
+    state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
+    truncateLogs(runDir, checkpoint.step);
+    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens };
+    delete info.reason;
+  } else {
+    if (req.resume !== undefined) {
+      throw new CheckpointError(
+        `${runDir}: no usable checkpoint to resume from`,
+        `Start the run again: sae train --config <file> --out ${runDir} --force`,
+      );
+    }
+    writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+    for (const w of schedule.warnings) log(`warning: ${w}`);
+    log(
+      `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
+        (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
+        `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
+    );
+    const init = await initialise(cfg, plan);
+    scale = init.scale;
+    params = init.params;
+    adam = new AdamState(plan.d, plan.m);
+    state = {
+      step: 0,
+      tokens: 0,
+      elapsedBefore: 0,
+      interval: emptyInterval(),
+      last: null,
+      tracker: new FiringTracker(plan.m),
+      monitor: new ResampleMonitor(plan.m, schedule.deadWindow),
+      resampleRng: new Rng(cfg.train.seed).fork('resample'),
+    };
+    const now = new Date().toISOString();
+    info = {
+      formatVersion: RUN_FORMAT_VERSION,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      backend: backendName,
+      d: plan.d,
+      m: plan.m,
+      totalSteps: plan.totalSteps,
+      step: 0,
+      tokens: 0,
+      inputScale: scale,
+      dataMetadata: plan.metadata,
+      trainRows: plan.trainRows,
+      evalRows: plan.evalRows,
+      seed: cfg.train.seed,
+    };
+  }
+  writeRunInfo(runDir, { ...info, updatedAt: new Date().toISOString() });
+
+  const resumedFrom = checkpoint?.step ?? null;
+  const sessionStart = performance.now();
+  let lastCheckpointAt = performance.now();
+  const save = async (s: LoopState) => {
+    const elapsed = s.elapsedBefore + (performance.now() - sessionStart) / 1000;
+    writeCheckpoint(runDir, await captureState(s, params, adam, scale, digest, elapsed), { keep: cfg.output.keepCheckpoints });
+    lastCheckpointAt = performance.now();
+    writeRunInfo(runDir, { ...info, step: s.step, tokens: s.tokens, updatedAt: new Date().toISOString() });
+  };
+  try {
+    await runLoop(
+      {
+        cfg,
+        plan,
+        runDir,
+        params,
+        adam,
+        scale,
+        schedule,
+        hooks,
+        afterStep: async (s, { final }) => {
+          const bySteps = cfg.output.checkpointEverySteps > 0 && s.step % cfg.output.checkpointEverySteps === 0;
+          const byTime =
+            cfg.output.checkpointEveryMinutes > 0 && performance.now() - lastCheckpointAt >= cfg.output.checkpointEveryMinutes * 60_000;
+          if (final || bySteps || byTime) await save(s);
+        },
+      },
+      state,
+    );
+    for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
+    const weights = foldInputScale(await params.read(), scale);
+    const evalMetrics = await finishRun(cfg, plan, runDir, weights, log);
+    const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
+    writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };
+  } catch (err) {
+    const interrupted = err instanceof InterruptedError;
+    let thrown = err;
+    if (interrupted) {
+      await save(state);
+      thrown = new InterruptedError(
+        `${err.message}; checkpoint written at step ${state.step}`,
+        `Resume with: sae train --resume ${path.relative(process.cwd(), runDir) || '.'}`,
+        err.exitCode,
+      );
+    }
+    writeRunInfo(runDir, {
+      ...info,
+      status: interrupted ? 'interrupted' : 'failed',
+      reason: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err),
+      step: state.step,
+      tokens: state.tokens,
+      updatedAt: new Date().toISOString(),
+    });
+    throw thrown;
+  } finally {
+    params.dispose();
+    adam.dispose();
+  }
+}
+
+/** Initial weights from a data sample: input scale, b_dec, random decoder directions. */
+async function initialise(cfg: Config, plan: RunPlan): Promise<{ params: SaeParams; scale: number }> {
+  const sample = await sampleRows(plan.train, plan.cols, cfg.sae.initSamples, cfg.train.seed + 1, plan.split);
+  const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
+  if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
+  const bDec =
+    cfg.sae.bDecInit === 'zeros'
+      ? new Float32Array(plan.d)
+      : cfg.sae.bDecInit === 'mean'
+        ? columnMean(sample.x, sample.rows, plan.d)
+        : geometricMedian(sample.x, sample.rows, plan.d);
+  const decoderNorm = cfg.sae.decoderInitNorm ?? (cfg.sae.recipe === 'april-update' ? 0.1 : 1);
+  const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), decoderNorm, bDec);
+  return { params: new SaeParams(weights), scale };
+}
+
+async function captureState(
+  s: LoopState,
+  params: SaeParams,
+  adam: AdamState,
+  scale: number,
+  digest: string,
+  elapsedSeconds: number,
+): Promise<CheckpointState> {
+  return {
+    step: s.step,
+    tokens: s.tokens,
+    elapsedSeconds,
+    weights: await params.read(),
+    adam: await adam.snapshot(),
+    inputScale: scale,
+    rng: { resample: s.resampleRng.state() },
+    components: {
+      tracker: s.tracker.snapshot(),
+      monitor: s.monitor.snapshot(),
+      interval: s.interval,
+      last: s.last,
+      // The data stream is a pure function of (dataset, seed, batch index): one batch per step.
+      dataPosition: { batch: s.step },
+    },
+    configDigest: digest,
+  };
+}
+
+function restoreLoopState(c: CheckpointState, m: number, deadWindow: number): LoopState {
+  const comp = c.components as {
+    tracker: FiringSnapshot;
+    monitor: unknown;
+    interval: IntervalSums;
+    last: MetricsRecord | null;
+  };
+  const tracker = FiringTracker.restore(comp.tracker);
+  if (tracker.m !== m) throw new CheckpointError(`checkpoint at step ${c.step} tracks ${tracker.m} features, the run has ${m}`);
+  return {
+    step: c.step,
+    tokens: c.tokens,
+    elapsedBefore: c.elapsedSeconds,
+    interval: comp.interval,
+    last: comp.last,
+    tracker,
+    monitor: ResampleMonitor.restore(comp.monitor, m, deadWindow),
+    resampleRng: Rng.fromState(c.rng['resample']!),
+  };
+}
+
+/** Drop log lines written after the checkpoint we resume from (they will be written again). */
+function truncateLogs(runDir: string, step: number): void {
+  for (const key of ['metrics', 'resample'] as const) {
+    const file = runFile(runDir, key);
+    if (!fs.existsSync(file)) continue;
+    const { records } = readJsonLines<{ step?: number }>(file);
+    rewriteJsonLines(
+      file,
+      records.filter((r) => typeof r.step !== 'number' || r.step <= step),
+    );
+  }
+}
+
+function appendResample(runDir: string, rec: unknown): void {
+  appendJsonLine(runFile(runDir, 'resample'), rec);
+}

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import { SaeParams, PARAM_NAMES } from '../../src/sae/params.js';
+import { AdamState } from '../../src/train/adam.js';
+import { denseTrainStep, disposeStats, type Recipe, type StepConfig } from '../../src/sae/step.js';
+import type { StepKernel } from '../../src/train/kernel.js';
+import { maxAbs, maxAbsDiff, randomData, randomWeights } from '../helpers/tensors.js';
+
+/** Shared by the cpu and wasm test files: train a tiny SAE a few steps with a kernel. */
+export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift = 0) {
+  const d = 10;
+  const m = 48;
+  const B = 37;
+  const w = randomWeights(d, m, 11);
+  // A negative shift makes f sparse, as after training, so the sparse path is exercised at low L0 too.
+  for (let i = 0; i < m; i++) w.b_enc[i]! += bEncShift;
+  if (recipe === 'april-update') for (let i = 0; i < m * d; i++) w.W_dec[i]! *= 0.3;
+  const params = new SaeParams(w);
+  const adam = new AdamState(d, m);
+  const cfg: StepConfig = {
+    recipe,
+    lr: 1e-2,
+    l1Coefficient: 0.05,
+    gradClip: recipe === 'april-update' ? 1 : undefined,
+    adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+  };
+  const before = tf.memory().numTensors;
+  const log: { loss: number; l0: number; fired: number[] }[] = [];
+  for (let s = 0; s < steps; s++) {
+    const x = tf.tensor2d(randomData(B, d, 100 + s), [B, d]);
+    const stats = kernel(params, adam, x, cfg);
+    log.push({ loss: stats.loss.dataSync()[0]!, l0: stats.l0.dataSync()[0]!, fired: Array.from(stats.firedCounts.dataSync()) });
+    disposeStats(stats);
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }
+  const weights = params.readSync();
+  params.dispose();
+  adam.dispose();
+  return { weights, log };
+}
+
+/** The sparse kernel matches denseTrainStep step by step (float32 summation order aside). */
+export function expectMatchesDense(kernel: StepKernel, recipe: Recipe, bEncShift: number): void {
+  const ref = trainFew(denseTrainStep, recipe, 4, bEncShift);
+  const got = trainFew(kernel, recipe, 4, bEncShift);
+  for (let s = 0; s < ref.log.length; s++) {
+    expect(got.log[s]!.loss).toBeCloseTo(ref.log[s]!.loss, 4);
+    expect(got.log[s]!.l0).toBe(ref.log[s]!.l0);
+    expect(got.log[s]!.fired).toEqual(ref.log[s]!.fired);
+  }
+  expect(ref.log[3]!.l0).toBeGreaterThan(0);
+  for (const n of PARAM_NAMES) {
+    expect(maxAbsDiff(got.weights[n], ref.weights[n])).toBeLessThan(1e-4 * Math.max(1, maxAbs(ref.weights[n])));
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, it, expect } from 'vitest';
+import { gridPoints, parseGridAxis } from '../../src/sweep/grid.js';
+import { formatSweepTable, sweepCsv, type SweepRow } from '../../src/sweep/table.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('grid', () => {
+  it('parses axes and expands the product, first axis slowest', () => {
+    const pts = gridPoints([parseGridAxis('sae.l1=1e-3,3e-3'), parseGridAxis('sae.expansion=8,16,32')]);
+    expect(pts.map((p) => p.name)).toEqual([
+      'l1-1e-3_expansion-8', 'l1-1e-3_expansion-16', 'l1-1e-3_expansion-32',
+      'l1-3e-3_expansion-8', 'l1-3e-3_expansion-16', 'l1-3e-3_expansion-32',
+    ]);
+    expect(pts[4]!.sets).toEqual(['sae.l1=3e-3', 'sae.expansion=16']);
+    expect(pts[4]!.params).toEqual({ 'sae.l1': '3e-3', 'sae.expansion': '16' });
+  });
+
+  it('uses the full key when two axes share a last segment, and makes names folder-safe', () => {
+    const pts = gridPoints([parseGridAxis('train.seed=1'), parseGridAxis('a.seed=x/y')]);
+    expect(pts[0]!.name).toBe('train.seed-1_a.seed-x_y');
+  });
+
+  it('rejects malformed axes with a ConfigError', () => {
+    for (const bad of ['l1=1', 'sae.l1', 'sae.l1=', 'sae.l1=1,,2', 'sae.l1=1,1']) {
+      expect(() => parseGridAxis(bad)).toThrow(ConfigError);
+    }
+    expect(() => gridPoints([parseGridAxis('sae.l1=1'), parseGridAxis('sae.l1=2')])).toThrow(/twice/);
+  });
+});
+
+describe('sweep table', () => {
+  const rows: SweepRow[] = [
+    { run: 'l1-1e-3', status: 'finished', params: { 'sae.l1': '1e-3' }, l1: 0.001, width: 64, expansion: 8, l0: 12.345, explainedVariance: 0.98765, deadFraction: 0, mse: 0.0123, mmcs: null },
+    { run: 'l1-1e-2', status: 'failed', params: { 'sae.l1': '1e-2' }, l1: null, width: null, expansion: null, l0: null, explainedVariance: null, deadFraction: null, mse: null, mmcs: null, error: 'boom, "quoted"' },
+  ];
+  it('writes CSV with swept keys and full-precision metrics', () => {
+    const csv = sweepCsv(rows, ['sae.l1']).trim().split('\n');
+    expect(csv[0]).toBe('run,status,sae.l1,l1,width,L0,explained_var,dead_frac,mse,mmcs');
+    expect(csv[1]).toBe('l1-1e-3,finished,1e-3,0.001,64,12.345,0.98765,0,0.0123,');
+    expect(csv[2]).toBe('l1-1e-2,failed,1e-2,,,,,,,');
+  });
+  it('formats an aligned table and leaves out mmcs when no run has it', () => {
+    const t = formatSweepTable(rows).split('\n');
+    expect(t[0]).toMatch(/^run\s+l1\s+width\s+L0\s+explained_var\s+dead_frac\s+mse$/);
+    expect(t[1]).toContain('0.9877');
+    expect(t[2]).toContain('failed');
+    expect(new Set(t.map((l) => l.length)).size).toBe(1);
+  });
+});
