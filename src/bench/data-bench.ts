@@ -17,10 +17,11 @@ export interface DataBenchResult {
 }
 
 /**
- * The data path alone (Arrow file -> decoded, shuffled Float32 batches), on the fixture and on a
- * synthetic file of width `d` written to a temporary folder (removed after).
+ * The data path alone (Arrow file -> decoded, shuffled Float32 batches), on the fixture (small:
+ * opening costs weigh in) and on synthetic files of 64 MiB at widths 64 and 512, written to a
+ * temporary folder (removed after).
  */
-export async function runDataBench(d = 512, rows = 32768): Promise<DataBenchResult[]> {
+export async function runDataBench(widths: number[] = [64, 512], bytes = 64 * 2 ** 20): Promise<DataBenchResult[]> {
   const out: DataBenchResult[] = [];
   const fixture = fixturePath();
   if (fs.existsSync(fixture)) {
@@ -29,10 +30,13 @@ export async function runDataBench(d = 512, rows = 32768): Promise<DataBenchResu
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sae-bench-'));
   try {
-    const file = path.join(dir, 'synthetic.arrow');
-    await writeSynthetic({ ...SYNTH_DEFAULTS, rows, dim: d, features: 2 * d, active: 16, seed: 1, out: file, evalRows: 0, force: true });
-    const t = await measureDataThroughput([file]);
-    out.push({ source: `synthetic (d=${d})`, d, ...t });
+    for (const d of widths) {
+      const file = path.join(dir, `synthetic-${d}.arrow`);
+      const rows = Math.floor(bytes / (4 * d));
+      await writeSynthetic({ ...SYNTH_DEFAULTS, rows, dim: d, features: 2 * d, active: 16, seed: 1, out: file, evalRows: 0, force: true });
+      const t = await measureDataThroughput([file]);
+      out.push({ source: `synthetic (d=${d})`, d, ...t });
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -43,12 +43,14 @@ export function median(xs: number[]): number {
 
 /**
  * Shift b_enc so that feature i fires on a fraction targetL0 / m of the sample rows (its
- * pre-activation quantile), the sparsity of a trained SAE. sample [rows, d].
+ * pre-activation quantile), the sparsity of a trained SAE. sample [rows, d]; at most 1024 rows
+ * are used (enough for the quantile, and small next to config C's step memory).
  */
-export function sparsifyEncoderBias(w: SaeWeights, sample: Float32Array, rows: number, targetL0: number): void {
+export function sparsifyEncoderBias(w: SaeWeights, sample: Float32Array, sampleRows: number, targetL0: number): void {
   const { d, m } = w;
+  const rows = Math.min(sampleRows, 1024);
   const pre = tf.tidy(() => {
-    const x = tf.tensor2d(sample, [rows, d]);
+    const x = tf.tensor2d(sample.subarray(0, rows * d), [rows, d]);
     const p = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(w.b_dec)), tf.tensor2d(w.W_enc, [d, m])), tf.tensor1d(w.b_enc));
     return tf.transpose(p).dataSync() as Float32Array; // [m, rows]
   });

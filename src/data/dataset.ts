@@ -57,7 +57,13 @@ export async function* readBlocks(ds: DatasetInfo, cols: ColumnOptions, opts: Re
         yield { x: b.x, rows: b.rows, d: b.d, rowIds: b.rowIds, meta: b.meta };
       }
     } catch (err) {
-      if (!(opts.skipBadShards && err instanceof DataError)) throw err;
+      if (!(err instanceof DataError)) throw err;
+      if (!opts.skipBadShards) {
+        throw new DataError(
+          err.message,
+          `${err.hint ? err.hint + ' ' : ''}To skip a corrupt shard with a warning instead, set data.skipBadShards=true.`,
+        );
+      }
       opts.onWarning?.(`skipping ${shard.path}: ${err.message}`);
     }
     first += shard.rows;
@@ -67,4 +73,4 @@ export async function* readBlocks(ds: DatasetInfo, cols: ColumnOptions, opts: Re
 // The held-out reader and the sampler live in their own files; re-exported for callers that
 // take the whole data API from here.
 export { readHeldOut } from './held-out.js';
-export { sampleRows } from './sample.js';
+export { bernoulliRows, sampleRows } from './sample.js';

@@ -201,9 +201,7 @@ export function decodeCheckpointFiles(files: { tensors: Uint8Array; state: Uint8
   if (typeof s.configDigest !== 'string' || typeof s.rng !== 'object' || typeof s.components !== 'object') {
     throw new Error(`${CHECKPOINT_FILES.state}: 'configDigest', 'rng' or 'components' is missing`);
   }
-  // A plain view: Buffer.prototype.slice shares memory, and the decoder copies tensors out with slice().
-  const bytes = new Uint8Array(files.tensors.buffer, files.tensors.byteOffset, files.tensors.byteLength);
-  const content = decodeSafetensors(bytes, `${source}/${CHECKPOINT_FILES.tensors}`);
+  const content = decodeSafetensors(files.tensors, `${source}/${CHECKPOINT_FILES.tensors}`);
   const { d, m } = s;
   const get = (name: string, n: ParamName): Float32Array => {
     const t = content.tensors[name];

@@ -60,16 +60,16 @@ export function lossAndGradients(
 ): LossGradOutput {
   return tf.tidy(() => {
     const B = x.shape[0];
+    const m = sae.W_enc.shape[1];
+    // [B, m] intermediates are disposed as soon as they are used (tidy would keep them all to
+    // the end): at config C each is 200 MB and the wasm heap never shrinks.
     const xc = tf.sub(x, sae.b_dec) as tf.Tensor2D;
-    const pre = tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc) as tf.Tensor2D;
-    const f = tf.relu(pre) as tf.Tensor2D;
+    const f = tf.tidy(() => tf.relu(tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc))) as tf.Tensor2D;
     timer?.lap('encode');
     const xHat = tf.add(tf.matMul(f, sae.W_dec), sae.b_dec) as tf.Tensor2D;
     const e = tf.sub(xHat, x) as tf.Tensor2D;
     timer?.lap('decode');
 
-    // step(pre) = (pre > 0 ? 1 : 0) in one op; greater+cast is two passes and much slower on wasm.
-    const active = tf.step(pre) as tf.Tensor2D;
     const ones = tf.ones([1, B]) as tf.Tensor2D;
     const fSum = columnSums(f, ones); // [m]
     const decNorm = penalty === 'l1-decoder-norm' ? (tf.norm(sae.W_dec, 'euclidean', 1) as tf.Tensor1D) : null;
@@ -82,17 +82,25 @@ export function lossAndGradients(
     // dL/dx_hat = (2/B) e
     const g = tf.mul(e, 2 / B) as tf.Tensor2D;
     const WdecT = tf.transpose(sae.W_dec) as tf.Tensor2D; // [d, m]
-    // dL/df = g W_dec^T + l1 c / B, masked by the ReLU
-    const spars = decNorm ? tf.mul(decNorm, l1Coefficient / B) : tf.scalar(l1Coefficient / B);
-    const gPre = tf.mul(tf.add(tf.matMul(g, WdecT), spars), active) as tf.Tensor2D; // [B, m]
+    const spars = decNorm ? tf.mul(decNorm, l1Coefficient / B) : tf.fill([m], l1Coefficient / B);
+    // dL/dpre = (g W_dec^T + l1 c / B) masked by the ReLU; the mask step(f) = (pre > 0 ? 1 : 0)
+    // is one op (greater + cast is two, and much slower on wasm). Also gives the firing counts.
+    const { gPre, firedCounts } = tf.tidy(() => {
+      const active = tf.step(f) as tf.Tensor2D;
+      const counts = columnSums(active, ones);
+      const dF = tf.fused.matMul({ a: g, b: WdecT, bias: spars });
+      return { gPre: tf.mul(dF, active) as tf.Tensor2D, firedCounts: counts };
+    });
 
     const xcT = tf.transpose(xc) as tf.Tensor2D; // [d, B]
     const gW_enc = tf.matMul(xcT, gPre) as tf.Tensor2D; // [d, m]
     const gPreSum = columnSums(gPre, ones); // [m]
     const gb_enc = gPreSum;
+    gPre.dispose();
 
     const gT = tf.transpose(g) as tf.Tensor2D; // [d, B]
-    let gW_dec = tf.transpose(tf.matMul(gT, f)) as tf.Tensor2D; // [m, d]
+    let gW_dec = tf.tidy(() => tf.transpose(tf.matMul(gT, f))) as tf.Tensor2D; // [m, d]
+    f.dispose();
     if (decNorm) {
       // d/dW_dec_i of l1 * (1/B) fSum_i ||W_dec_i|| = l1 fSum_i / B * W_dec_i / ||W_dec_i||
       const coef = tf.div(tf.mul(fSum, l1Coefficient / B), tf.maximum(decNorm, 1e-12));
@@ -105,7 +113,6 @@ export function lossAndGradients(
     timer?.lap('backward');
     const mean = tf.div(columnSums(x, ones), B);
     const totalVariance = tf.sum(tf.square(tf.sub(x, mean))) as tf.Scalar;
-    const firedCounts = columnSums(active, ones);
     const l0 = tf.div(tf.sum(firedCounts), B) as tf.Scalar;
     timer?.lap('bookkeeping');
 

@@ -46,10 +46,10 @@ export class SaeParams {
   constructor(w: SaeWeights) {
     this.d = w.d;
     this.m = w.m;
-    this.W_enc = tf.variable(tf.tensor2d(w.W_enc, [w.d, w.m]), true, undefined, 'float32') as tf.Variable<tf.Rank.R2>;
-    this.b_enc = tf.variable(tf.tensor1d(w.b_enc), true, undefined, 'float32') as tf.Variable<tf.Rank.R1>;
-    this.W_dec = tf.variable(tf.tensor2d(w.W_dec, [w.m, w.d]), true, undefined, 'float32') as tf.Variable<tf.Rank.R2>;
-    this.b_dec = tf.variable(tf.tensor1d(w.b_dec), true, undefined, 'float32') as tf.Variable<tf.Rank.R1>;
+    this.W_enc = variableFrom(w.W_enc, [w.d, w.m]) as tf.Variable<tf.Rank.R2>;
+    this.b_enc = variableFrom(w.b_enc, [w.m]) as tf.Variable<tf.Rank.R1>;
+    this.W_dec = variableFrom(w.W_dec, [w.m, w.d]) as tf.Variable<tf.Rank.R2>;
+    this.b_dec = variableFrom(w.b_dec, [w.d]) as tf.Variable<tf.Rank.R1>;
   }
 
   get(name: ParamName): tf.Variable {
@@ -82,4 +82,12 @@ export class SaeParams {
   dispose(): void {
     for (const n of PARAM_NAMES) this.get(n).dispose();
   }
+}
+
+/** A float32 variable holding a copy of `data`; the temporary tensor is released. */
+export function variableFrom(data: Float32Array, shape: number[], trainable = true): tf.Variable {
+  const t = tf.tensor(data, shape, 'float32');
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
 }

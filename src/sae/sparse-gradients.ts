@@ -8,7 +8,7 @@ export interface SparseInputs {
   m: number;
   /** x [B, d] */
   x: Float32Array;
-  /** f = relu(pre) [B, m], from the dense encoder product */
+  /** pre-activations [B, m] from the dense encoder product, or f = relu(pre): only entries > 0 are read */
   f: Float32Array;
   /** W_enc [d, m] */
   W_enc: Float32Array;

@@ -25,7 +25,12 @@ export class AdamState {
   readonly v: Record<ParamName, tf.Variable>;
 
   constructor(d: number, mWidth: number) {
-    const mk = (n: ParamName) => tf.variable(tf.zeros(paramShape(n, d, mWidth)), false);
+    const mk = (n: ParamName) => {
+      const z = tf.zeros(paramShape(n, d, mWidth));
+      const v = tf.variable(z, false);
+      z.dispose();
+      return v;
+    };
     this.m = Object.fromEntries(PARAM_NAMES.map((n) => [n, mk(n)])) as Record<ParamName, tf.Variable>;
     this.v = Object.fromEntries(PARAM_NAMES.map((n) => [n, mk(n)])) as Record<ParamName, tf.Variable>;
   }

@@ -6,6 +6,7 @@ import { readResampleHistory } from '../eval/feature-stats-resample.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { writeFinalDictionary } from '../io/run-dir.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
+import { readBlocks } from '../data/dataset.js';
 import { heldOutSource, type RunPlan } from './plan.js';
 
 /**
@@ -28,6 +29,8 @@ export async function finishRun(
       denseThreshold: cfg.output.denseThreshold,
       ...(cfg.output.statsRows !== undefined ? { maxRows: cfg.output.statsRows } : {}),
       resampleHistory: readResampleHistory(runDir),
+      // Held-out rows chosen by hash are scattered: take the context tokens from the whole file.
+      ...(plan.split ? { contextSource: () => readBlocks(plan.train, plan.cols) } : {}),
     });
     writeFeatureStats(runDir, stats);
     writeFinalDictionary(runDir, weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });

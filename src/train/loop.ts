@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
-import { sampleRows } from '../data/dataset.js';
+import { bernoulliRows } from '../data/dataset.js';
+import type { Batch } from '../data/types.js';
 import { DivergenceError, InterruptedError } from '../errors.js';
 import { appendJsonLine } from '../io/atomic.js';
 import { runFile, type MetricsRecord } from '../io/run-layout.js';
@@ -14,7 +15,7 @@ import { selectStepKernel } from './kernel.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
 import type { ResampleMonitor } from './resample-monitor.js';
-import { resampleDead } from './resample.js';
+import { resampleDeadFrom } from './resample.js';
 import type { ResampleSchedule } from './resample-schedule.js';
 import { l1Coefficient, learningRate, type LrSchedule } from './schedules.js';
 
@@ -146,15 +147,17 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
     appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, null, context));
     return;
   }
-  const pool = await sampleRows(plan.train, plan.cols, schedule.samples, state.resampleRng.nextUint32(), plan.split);
-  if (scale !== 1) for (let i = 0; i < pool.x.length; i++) pool.x[i]! *= scale;
-  const result = resampleDead(params, adam, dead, pool, state.resampleRng, {
+  // The scoring pool: each training row with probability samples / rows, streamed (never all in memory).
+  const p = Math.min(1, schedule.samples / Math.max(1, plan.trainRows));
+  const read = { skipBadShards: cfg.data.skipBadShards, onWarning: (m: string) => log(`warning: ${m}`) };
+  const pool = scaled(bernoulliRows(plan.train, plan.cols, p, state.resampleRng.nextUint32(), plan.split, read), scale);
+  const result = await resampleDeadFrom(params, adam, dead, pool, state.resampleRng, {
     encoderScale: cfg.resample.encoderScale,
     centre: cfg.resample.centre,
   });
-  state.tracker.reset(dead, step);
+  state.tracker.reset(result.indices, step);
   appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, result, context));
-  log(`step ${step}: resampled ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
+  log(`step ${step}: resampled ${result.indices.length} of ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
 }
 
 function divergence(step: number, v: StepValues, lr: number, baseLr: number): DivergenceError {
@@ -166,4 +169,12 @@ function divergence(step: number, v: StepValues, lr: number, baseLr: number): Di
     `Lower the learning rate (e.g. --set train.lr=${(baseLr / 10).toExponential(1)}), enable --set sae.normalize=expected-norm, ` +
       'or set train.gradClip; then start again (or resume from the last checkpoint).',
   );
+}
+
+/** Batches with x multiplied by the input scale (copies; the source batches are not touched). */
+async function* scaled(source: AsyncIterable<Batch>, scale: number): AsyncGenerator<Batch> {
+  for await (const b of source) {
+    if (scale === 1) yield b;
+    else yield { ...b, x: Float32Array.from(b.x, (v) => v * scale) };
+  }
 }

@@ -6,6 +6,7 @@ import { readBlocks } from '../data/dataset.js';
 import { readHeldOut } from '../data/dataset.js';
 import type { Batch, ColumnOptions, DatasetInfo } from '../data/types.js';
 import { DataError } from '../errors.js';
+import { trainingRowCount } from '../data/split.js';
 
 /** Everything about a run that follows from the config and the data, before any tensor exists. */
 export interface RunPlan {
@@ -42,9 +43,14 @@ export async function planRun(cfg: Config): Promise<RunPlan> {
   const split = evalDs || cfg.data.evalFraction === 0 ? undefined : { fraction: cfg.data.evalFraction, seed: cfg.train.seed };
   const d = train.d;
   const m = cfg.sae.width ?? Math.max(1, Math.round(cfg.sae.expansion * d));
-  let trainRows = Math.floor(train.rows * (1 - (split?.fraction ?? 0)));
-  if (cfg.data.maxRows !== undefined) trainRows = Math.min(trainRows, cfg.data.maxRows);
-  const evalRows = evalDs ? evalDs.rows : train.rows - Math.floor(train.rows * (1 - (split?.fraction ?? 0)));
+  const trainRows = trainingRowCount(train.rows, split, cfg.data.maxRows);
+  const evalRows = evalDs ? evalDs.rows : split ? train.rows - trainingRowCount(train.rows, split) : train.rows;
+  if (evalRows === 0) {
+    throw new DataError(
+      `${train.shards[0]?.path}: no held-out rows for evaluation (data.evalFraction = ${cfg.data.evalFraction} of ${train.rows} rows selects none)`,
+      'Give held-out files in data.eval, or raise data.evalFraction.',
+    );
+  }
   if (cfg.train.steps === undefined && trainRows < cfg.train.batchSize) {
     throw new DataError(
       `${train.shards.map((s) => path.basename(s.path)).join(', ')}: ${trainRows} training rows, fewer than one batch (train.batchSize = ${cfg.train.batchSize})`,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
-import { InternalError } from '../errors.js';
+import { DivergenceError, InternalError } from '../errors.js';
 import { rowSquaredError } from '../sae/forward.js';
 import type { SaeParams } from '../sae/params.js';
 import type { Rng } from '../util/rng.js';
@@ -94,6 +94,12 @@ export class PoolScorer {
       for (let r = 0; r < c; r++) {
         const i = start + r;
         const loss = v[r]!;
+        if (!Number.isFinite(loss)) {
+          throw new DivergenceError(
+            `resampling: the SAE's reconstruction error is ${loss} on input row ${batch.rowIds[i]} of the scoring sample`,
+            'The weights or this input hold NaN/Inf values; lower train.lr or check the data, then resume from an earlier checkpoint.',
+          );
+        }
         const dirSq = this.centre ? v[2 * c + r]! : v[c + r]!;
         this.losses.push(loss);
         this.sumLoss += loss;

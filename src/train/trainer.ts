@@ -135,10 +135,9 @@ async function trainLocked(
     delete info.reason;
   } else {
     if (req.resume !== undefined) {
-      throw new CheckpointError(
-        `${runDir}: no usable checkpoint to resume from`,
-        `Start the run again: sae train --config <file> --out ${runDir} --force`,
-      );
+      // Killed before its first checkpoint: nothing to lose, start it again with its own config.
+      log(`warning: ${runDir} has no usable checkpoint yet; starting it again from step 0 with its config`);
+      createRunDir(runDir, { force: true });
     }
     writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
     for (const w of schedule.warnings) log(`warning: ${w}`);
@@ -147,7 +146,7 @@ async function trainLocked(
         (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
         `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
     );
-    const init = await initialise(cfg, plan);
+    const init = await initialise(cfg, plan, log);
     scale = init.scale;
     params = init.params;
     adam = new AdamState(plan.d, plan.m);
@@ -244,8 +243,11 @@ async function trainLocked(
 }
 
 /** Initial weights from a data sample: input scale, b_dec, random decoder directions. */
-async function initialise(cfg: Config, plan: RunPlan): Promise<{ params: SaeParams; scale: number }> {
-  const sample = await sampleRows(plan.train, plan.cols, cfg.sae.initSamples, cfg.train.seed + 1, plan.split);
+async function initialise(cfg: Config, plan: RunPlan, log: (l: string) => void): Promise<{ params: SaeParams; scale: number }> {
+  const sample = await sampleRows(plan.train, plan.cols, cfg.sae.initSamples, cfg.train.seed + 1, plan.split, {
+    skipBadShards: cfg.data.skipBadShards,
+    onWarning: (m) => log(`warning: ${m}`),
+  });
   const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
   if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
   const bDec =

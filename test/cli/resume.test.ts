@@ -6,7 +6,7 @@ import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
 import { sparseActivations, writeActivationShard } from '../helpers/arrow-shards.js';
 import { metricsOf, runInfoOf, startCli, STACK_LINE, waitUntil, type CliExit } from '../helpers/cli-async.js';
-import { rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
+import { REPO, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 
 /**
  * End to end: `sae train --resume` after real SIGKILLs, SIGTERM, SIGINT, and the run lock.
@@ -95,7 +95,11 @@ describe('sae train --resume after SIGKILL', () => {
       const lastLogged = metricsOf(runB).pop()?.step ?? 0;
       b.child.kill('SIGKILL');
       const r = await b.done;
-      expect(r.signal).toBe('SIGKILL');
+      if (r.signal !== 'SIGKILL') {
+        // It exited on its own just before the kill.
+        expect(r.code, `attempt ${attempt}:\n${r.stderr}`).toBe(0);
+        break;
+      }
       kills.push(`attempt ${attempt}: killed after ${Math.round(r.ms)} ms, last logged step ${String(lastLogged)}, newest checkpoint before: ${done}`);
     }
     for (let i = 0; i < 5 && runInfoOf(runB)?.status !== 'finished'; i++) {
@@ -131,11 +135,12 @@ describe('sae train --resume after SIGKILL', () => {
 });
 
 describe('sae train: signals and the run lock', () => {
-  /** A run of `steps` started fresh; resolves once it has logged a step (training is under way). */
-  async function startTraining(name: string, steps: number, output: Record<string, unknown> = {}) {
+  /** A run of `steps` started fresh; resolves once it has logged a step (and written a checkpoint, if asked). */
+  async function startTraining(name: string, steps: number, output: Record<string, unknown> = {}, checkpointed = false) {
     const run = path.join(dir, name);
     const proc = startCli(fresh(config(name, { steps }, output), run));
-    const training = await waitUntil(() => metricsOf(run).length > 0, { proc, everyMs: 5 });
+    const ready = () => metricsOf(run).length > 0 && (!checkpointed || listCheckpoints(run).length > 0);
+    const training = await waitUntil(ready, { proc, everyMs: 5 });
     return { run, proc, training };
   }
 
@@ -145,29 +150,31 @@ describe('sae train: signals and the run lock', () => {
   ] as const) {
     it(`${signal}: finishes the step, writes a checkpoint, says how to resume, exits ${code}; resume then finishes`, async () => {
       // No periodic checkpoints: any checkpoint on disk was written because of the signal.
-      const { run, proc, training } = await startTraining(`sig-${code}`, 2000, { checkpointEverySteps: 0 });
-      expect(training, (await proc.done).stderr).toBe(true);
+      const { run, proc, training } = await startTraining(`sig-${code}`, 600, { checkpointEverySteps: 0 });
+      if (!training) expect.fail(`training never started:\n${(await proc.done).stderr}`);
       proc.child.kill(signal);
       const r: CliExit = await proc.done;
       expect(r.code, r.stderr).toBe(code);
-      expect(r.stderr).toMatch(new RegExp(`sae train --resume ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      // The hint may name the run relative to the working directory the CLI ran in.
+      const named = /sae train --resume (\S+)/.exec(r.stderr)?.[1];
+      expect(named && path.resolve(REPO, named), r.stderr).toBe(run);
       expect(r.stderr).not.toMatch(STACK_LINE);
       const ckpt = loadLatestCheckpoint(run);
       expect(ckpt).not.toBeNull();
       expect(ckpt!.step).toBeGreaterThan(0);
-      expect(ckpt!.step).toBeLessThan(2000);
+      expect(ckpt!.step).toBeLessThan(600);
       expect(runInfoOf(run)).toMatchObject({ status: 'interrupted' });
       expect(fs.existsSync(path.join(run, 'LOCK'))).toBe(false);
 
       const again = runCli(resume(run), { timeoutMs: 240_000 });
       expect(again.status, again.stderr).toBe(0);
-      expect(runInfoOf(run)).toMatchObject({ status: 'finished', step: 2000 });
+      expect(runInfoOf(run)).toMatchObject({ status: 'finished', step: 600 });
     }, 300_000);
   }
 
   it('refuses a second train on a run in use; after the holder is SIGKILLed its stale lock does not block resume', async () => {
-    const { run, proc, training } = await startTraining('locked', 300);
-    expect(training, (await proc.done).stderr).toBe(true);
+    const { run, proc, training } = await startTraining('locked', 300, {}, true);
+    if (!training) expect.fail(`training never started:\n${(await proc.done).stderr}`);
     proc.child.kill('SIGSTOP'); // alive but frozen: the lock is held for as long as we need
     try {
       const second = runCli(resume(run), { timeoutMs: 120_000 });

@@ -79,3 +79,16 @@ describe('explicit gradients', () => {
     params.dispose();
   });
 });
+
+describe('parameter and optimizer state', () => {
+  it('SaeParams and AdamState own exactly their variables (no tensor left after dispose)', async () => {
+    const { AdamState } = await import('../../src/train/adam.js');
+    const before = tf.memory().numTensors;
+    const p = new SaeParams(randomWeights(5, 7, 1));
+    const a = new AdamState(5, 7);
+    expect(tf.memory().numTensors).toBe(before + 4 + 8);
+    p.dispose();
+    a.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

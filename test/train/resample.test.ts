@@ -133,3 +133,19 @@ describe('unitDirections', () => {
     expect(Array.from(c.slice(3))).toEqual([0, 0, 1]);
   });
 });
+
+describe('resampleDead on a diverged SAE', () => {
+  it('throws a DivergenceError naming the input row, and leaks nothing', () => {
+    const w = handWeights();
+    w.b_dec[1] = NaN;
+    const params = new SaeParams(w);
+    const adam = new AdamState(d, m);
+    const before = tf.memory().numTensors;
+    expect(() => resampleDead(params, adam, Int32Array.from([1]), batch([[1, 2, 3]]), new Rng(1), { encoderScale: 0.2, centre: false })).toThrow(
+      /reconstruction error is NaN on input row 100/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    params.dispose();
+    adam.dispose();
+  });
+});

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatIssues } from '../../config/load.js';
-import { ConfigError } from '../../errors.js';
 import { formatStatsSummary } from '../../eval/feature-stats-format.js';
 import { computeRunFeatureStats } from '../../eval/feature-stats-run.js';
+import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
@@ -22,14 +21,6 @@ const StatsOptions = z.strictObject({
   json: z.boolean().default(false),
 });
 
-/** zod issues as lines naming the command-line flag: `--dense-threshold: Too big: ...`. */
-function flagIssues(issues: Parameters<typeof formatIssues>[0], input: unknown): string {
-  const flag = (key: string) => (key === 'index' ? '<index>' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-  return formatIssues(issues, input)
-    .map((line) => line.replace(/^\w+/, flag))
-    .join('; ');
-}
-
 export function register(program: Command): void {
   program
     .command('stats')
@@ -46,11 +37,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
-      const parsed = StatsOptions.safeParse(raw);
-      if (!parsed.success) {
-        throw new ConfigError(`sae stats: ${flagIssues(parsed.error.issues, raw)}`, 'See `sae stats --help`.');
-      }
-      const o = parsed.data;
+      const o = parseFlags(StatsOptions, raw, 'stats');
       let lastLog = Date.now();
       const result = await computeRunFeatureStats({
         run,

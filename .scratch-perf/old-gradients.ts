@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs';
+import type { SaeTensors } from '/work/main/src/sae/forward.js';
+import type { PhaseTimer } from './kernels/phase-timer.js';
+
+/** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
+export type SparsityPenalty = 'l1' | 'l1-decoder-norm';
+
+/** Gradients of the loss with respect to each parameter, canonical layout. */
+export interface SaeGradients {
+  /** [d, m] */
+  W_enc: tf.Tensor2D;
+  /** [m] */
+  b_enc: tf.Tensor1D;
+  /** [m, d] */
+  W_dec: tf.Tensor2D;
+  /** [d] */
+  b_dec: tf.Tensor1D;
+}
+
+/** Scalars and per-feature counts of one forward/backward pass (tensors; read back lazily). */
+export interface StepStats {
+  /** loss = mse + l1Coefficient * l1 */
+  loss: tf.Scalar;
+  /** mean over rows of ||x - x_hat||^2 */
+  mse: tf.Scalar;
+  /** mean over rows of the sparsity term (sum_i f_i, or sum_i f_i ||W_dec_i||) */
+  l1: tf.Scalar;
+  /** mean over rows of the number of active features */
+  l0: tf.Scalar;
+  /** sum over rows of ||x - mean_batch(x)||^2 (for explained variance) */
+  totalVariance: tf.Scalar;
+  /** sum over rows of ||x - x_hat||^2 */
+  sse: tf.Scalar;
+  /** [m] number of rows in which each feature fired */
+  firedCounts: tf.Tensor1D;
+}
+
+export interface LossGradOutput {
+  grads: SaeGradients;
+  stats: StepStats;
+}
+
+/**
+ * Loss and its exact gradients for one batch, written out by hand so that every matrix product
+ * is in the plain layout (no transposeA/transposeB flags: on the wasm backend those are 10-40x
+ * slower, see PERF.md). Transposes are explicit and only of the smaller operands.
+ *
+ *   xc = x - b_dec;  pre = xc W_enc + b_enc;  f = relu(pre);  x_hat = f W_dec + b_dec
+ *   L = (1/B) sum_b ||x_hat_b - x_b||^2 + l1 * (1/B) sum_b sum_i f_bi c_i,
+ *   c_i = 1 ('l1') or ||W_dec_i|| ('l1-decoder-norm').
+ *
+ * x [B, d] -> gradients in the parameters' shapes. `timer` (optional) is charged per phase.
+ */
+export function lossAndGradients(
+  sae: SaeTensors,
+  x: tf.Tensor2D,
+  l1Coefficient: number,
+  penalty: SparsityPenalty,
+  timer?: PhaseTimer,
+): LossGradOutput {
+  return tf.tidy(() => {
+    const B = x.shape[0];
+    const xc = tf.sub(x, sae.b_dec) as tf.Tensor2D;
+    const pre = tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc) as tf.Tensor2D;
+    const f = tf.relu(pre) as tf.Tensor2D;
+    timer?.lap('encode');
+    const xHat = tf.add(tf.matMul(f, sae.W_dec), sae.b_dec) as tf.Tensor2D;
+    const e = tf.sub(xHat, x) as tf.Tensor2D;
+    timer?.lap('decode');
+
+    // step(pre) = (pre > 0 ? 1 : 0) in one op; greater+cast is two passes and much slower on wasm.
+    const active = tf.step(pre) as tf.Tensor2D;
+    const ones = tf.ones([1, B]) as tf.Tensor2D;
+    const fSum = columnSums(f, ones); // [m]
+    const decNorm = penalty === 'l1-decoder-norm' ? (tf.norm(sae.W_dec, 'euclidean', 1) as tf.Tensor1D) : null;
+
+    const sse = tf.sum(tf.square(e));
+    const mse = tf.div(sse, B) as tf.Scalar;
+    const l1 = tf.div(decNorm ? tf.sum(tf.mul(fSum, decNorm)) : tf.sum(fSum), B) as tf.Scalar;
+    const loss = tf.add(mse, tf.mul(l1, l1Coefficient)) as tf.Scalar;
+
+    // dL/dx_hat = (2/B) e
+    const g = tf.mul(e, 2 / B) as tf.Tensor2D;
+    const WdecT = tf.transpose(sae.W_dec) as tf.Tensor2D; // [d, m]
+    // dL/df = g W_dec^T + l1 c / B, masked by the ReLU
+    const spars = decNorm ? tf.mul(decNorm, l1Coefficient / B) : tf.scalar(l1Coefficient / B);
+    const gPre = tf.mul(tf.add(tf.matMul(g, WdecT), spars), active) as tf.Tensor2D; // [B, m]
+
+    const xcT = tf.transpose(xc) as tf.Tensor2D; // [d, B]
+    const gW_enc = tf.matMul(xcT, gPre) as tf.Tensor2D; // [d, m]
+    const gPreSum = columnSums(gPre, ones); // [m]
+    const gb_enc = gPreSum;
+
+    const gT = tf.transpose(g) as tf.Tensor2D; // [d, B]
+    let gW_dec = tf.transpose(tf.matMul(gT, f)) as tf.Tensor2D; // [m, d]
+    if (decNorm) {
+      // d/dW_dec_i of l1 * (1/B) fSum_i ||W_dec_i|| = l1 fSum_i / B * W_dec_i / ||W_dec_i||
+      const coef = tf.div(tf.mul(fSum, l1Coefficient / B), tf.maximum(decNorm, 1e-12));
+      gW_dec = tf.add(gW_dec, tf.mul(sae.W_dec, tf.expandDims(coef, 1))) as tf.Tensor2D;
+    }
+    // b_dec enters twice: + in x_hat, - in xc. The second term is -(sum_b gPre) W_enc^T, computed
+    // as W_enc [d, m] x gPreSum [m, 1] to keep the plain layout.
+    const gb_dec = tf.sub(columnSums(g, ones), tf.reshape(tf.matMul(sae.W_enc, tf.reshape(gPreSum, [-1, 1])), [-1])) as tf.Tensor1D;
+
+    timer?.lap('backward');
+    const mean = tf.div(columnSums(x, ones), B);
+    const totalVariance = tf.sum(tf.square(tf.sub(x, mean))) as tf.Scalar;
+    const firedCounts = columnSums(active, ones);
+    const l0 = tf.div(tf.sum(firedCounts), B) as tf.Scalar;
+    timer?.lap('bookkeeping');
+
+    return {
+      grads: { W_enc: gW_enc, b_enc: gb_enc, W_dec: gW_dec, b_dec: gb_dec },
+      stats: { loss, mse, l1, l0, totalVariance, sse: sse as tf.Scalar, firedCounts },
+    };
+  });
+}
+
+/**
+ * Sums over the rows of M, as the plain product ones [1, rows] x M: tfjs reduces along axis 0 by
+ * transposing first, which on wasm is ~50x slower than this product (PERF.md).
+ * M [rows, k], ones [1, rows] -> [k]
+ */
+export function columnSums(M: tf.Tensor2D, ones?: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.reshape(tf.matMul(ones ?? tf.ones([1, M.shape[0]]), M), [-1]) as tf.Tensor1D);
+}
+
+/** The same loss as a scalar tensor function (for autodiff checks and reference implementations). */
+export function lossValue(sae: SaeTensors, x: tf.Tensor2D, l1Coefficient: number, penalty: SparsityPenalty): tf.Scalar {
+  return tf.tidy(() => {
+    const B = x.shape[0];
+    const f = tf.relu(tf.add(tf.matMul(tf.sub(x, sae.b_dec), sae.W_enc), sae.b_enc));
+    const xHat = tf.add(tf.matMul(f, sae.W_dec), sae.b_dec);
+    const mse = tf.div(tf.sum(tf.square(tf.sub(xHat, x))), B);
+    const fSum = tf.sum(f, 0);
+    const sp = penalty === 'l1-decoder-norm' ? tf.sum(tf.mul(fSum, tf.norm(sae.W_dec, 'euclidean', 1))) : tf.sum(fSum);
+    return tf.add(mse, tf.mul(tf.div(sp, B), l1Coefficient)) as tf.Scalar;
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: training throughput of configs A, B, C (and A on the real-model fixture) per
+ * phase, peak memory, the backend's matMul yardstick, and the data path alone.
+ * Each measurement runs in its own process (clean peak RSS and wasm heap).
+ *
+ *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
+ *     [--kernels auto] [--backend wasm] [--target-l0 32] [--no-data] [--data-only]
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelKind } from '../train/kernel.js';
+import { SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
+import { runDataBench, type DataBenchResult } from './data-bench.js';
+import { formatReport } from './report.js';
+import { runTrainBench, type TrainBenchResult } from './train-bench.js';
+
+export interface BenchReport {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; tfjs: string; platform: string; date: string };
+  train: TrainBenchResult[];
+  data: DataBenchResult[];
+}
+
+function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
+  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const it of items) if (!allowed.includes(it)) throw new Error(`--${what}: unknown '${it}' (expected ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+function runChild(spec: BenchSpec): Promise<TrainBenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last) return reject(new Error(`benchmark of ${spec.shape.name} (${spec.regime}, ${spec.kernel}) exited with ${code}`));
+      resolve(JSON.parse(last) as TrainBenchResult);
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      configs: { type: 'string', default: 'A,A-real,B,C' },
+      regimes: { type: 'string', default: 'init,trained' },
+      kernels: { type: 'string', default: 'auto' },
+      backend: { type: 'string', default: 'wasm' },
+      'target-l0': { type: 'string', default: '32' },
+      seed: { type: 'string', default: '0' },
+      'no-data': { type: 'boolean', default: false },
+      'data-only': { type: 'boolean', default: false },
+      child: { type: 'string' },
+    },
+  });
+  if (values.child) {
+    const result = await runTrainBench(JSON.parse(values.child) as BenchSpec);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  }
+  const configs = list<string>(values.configs, Object.keys(SHAPES), 'configs');
+  const regimes = list<BenchRegime>(values.regimes, ['init', 'trained'], 'regimes');
+  const kernels = list<KernelKind>(values.kernels, ['auto', 'dense', 'sparse'], 'kernels');
+  const backend = list<BenchSpec['backend']>(values.backend, ['wasm', 'cpu', 'tensorflow', 'auto'], 'backend')[0]!;
+  const targetL0 = Number(values['target-l0']);
+  const log = (s: string) => process.stderr.write(s + '\n');
+
+  const report: BenchReport = {
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      tfjs: tf.version.tfjs,
+      platform: `${os.platform()} ${os.arch()}`,
+      date: new Date().toISOString(),
+    },
+    train: [],
+    data: [],
+  };
+  if (!values['data-only']) {
+    for (const c of configs) {
+      for (const regime of regimes) {
+        for (const kernel of kernels) {
+          const spec: BenchSpec = { shape: SHAPES[c]!, regime, kernel, backend, targetL0, seed: Number(values.seed) };
+          log(`bench: config ${c}, ${regime} regime, kernel ${kernel} ...`);
+          const r = await runChild(spec);
+          log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(0)} ms/step)`);
+          report.train.push(r);
+        }
+      }
+    }
+  }
+  if (!values['no-data']) {
+    log('bench: data path ...');
+    report.data = await runDataBench();
+  }
+  if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(formatReport(report));
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

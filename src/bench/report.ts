@@ -1,0 +1,36 @@
+import { PHASES } from '../sae/kernels/phase-timer.js';
+import { PYTORCH_PEER } from './configs.js';
+import type { BenchReport } from './main.js';
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The benchmark report as text tables (the --json output holds the same numbers). */
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; node ${m.node}; tfjs ${m.tfjs}; ${m.date}`);
+  if (r.train.length) {
+    lines.push('');
+    lines.push('| config | d | m | regime | kernel | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | peak RSS MiB | matMul GFLOP/s |');
+    lines.push('|' + ' --- |'.repeat(12 + PHASES.length));
+    for (const t of r.train) {
+      const peer = PYTORCH_PEER[t.config];
+      lines.push(
+        `| ${t.config} | ${t.d} | ${t.m} | ${t.regime} | ${t.kernel} | ${t.backend} | ${fmt(t.l0, 1)} | ${fmt(t.tokensPerSecond)} | ` +
+          `${peer ? `${fmt(peer[0])}-${fmt(peer[1])}` : '-'} | ${fmt(t.msPerStep.total)} | ` +
+          PHASES.map((p) => fmt(t.msPerStep[p])).join(' | ') +
+          ` | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
+      );
+    }
+  }
+  if (r.data.length) {
+    const consumed = Math.max(0, ...r.train.map((t) => t.tokensPerSecond));
+    lines.push('');
+    lines.push('| data path | d | rows | rows/s | x fastest training above |');
+    lines.push('| --- | --- | --- | --- | --- |');
+    for (const dp of r.data) {
+      lines.push(`| ${dp.source} | ${dp.d} | ${fmt(dp.rows)} | ${fmt(dp.rowsPerSecond)} | ${consumed > 0 ? fmt(dp.rowsPerSecond / consumed, 1) : '-'} |`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

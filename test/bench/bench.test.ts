@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select.js';
+import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
+import { PHASES } from '../../src/sae/kernels/phase-timer.js';
+import { randomData, randomWeights } from '../helpers/tensors.js';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe('bench helpers', () => {
+  it('median of odd and even lists', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it('sparsifyEncoderBias sets each feature to fire on ~targetL0/m of the rows', () => {
+    const d = 8;
+    const m = 40;
+    const rows = 400;
+    const w = randomWeights(d, m, 3);
+    const x = randomData(rows, d, 4);
+    const before = tf.memory().numTensors;
+    sparsifyEncoderBias(w, x, rows, 4);
+    expect(tf.memory().numTensors).toBe(before);
+    let active = 0;
+    for (let b = 0; b < rows; b++) {
+      for (let i = 0; i < m; i++) {
+        let p = w.b_enc[i]!;
+        for (let j = 0; j < d; j++) p += (x[b * d + j]! - w.b_dec[j]!) * w.W_enc[j * m + i]!;
+        if (p > 0) active++;
+      }
+    }
+    // Each feature's threshold is its (1 - 4/40) quantile: ~4 of 40 fire per row.
+    expect(active / rows).toBeGreaterThan(3.5);
+    expect(active / rows).toBeLessThan(4.5);
+  });
+});
+
+describe('npm run bench (tiny config)', () => {
+  // Runs the built script (`npm test` builds dist/ first).
+  it('prints JSON with tokens/s, phases, L0, peak RSS and the matMul yardstick for each run', async () => {
+    const { stdout: out } = await promisify(execFile)(
+      process.execPath,
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data'],
+      { encoding: 'utf8' },
+    );
+    const report = JSON.parse(out);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.train).toHaveLength(4);
+    for (const t of report.train) {
+      expect(t.config).toBe('tiny');
+      expect(t.backend).toBe('cpu');
+      expect(t.tokensPerSecond).toBeGreaterThan(0);
+      expect(t.windowTokensPerSecond).toHaveLength(2);
+      expect(t.peakRssBytes).toBeGreaterThan(1e6);
+      expect(t.matMulGflops).toBeGreaterThan(0);
+      let sum = 0;
+      for (const p of PHASES) sum += t.msPerStep[p];
+      // Phases cover the step (the rest is loop overhead).
+      expect(sum).toBeGreaterThan(0.8 * t.msPerStep.total);
+      expect(sum).toBeLessThanOrEqual(t.msPerStep.total * 1.001);
+    }
+    const [initDense, initSparse, trainedDense, trainedSparse] = report.train;
+    expect(initDense.l0).toBeGreaterThan(16);
+    expect(trainedDense.l0).toBeLessThan(8);
+    // Same seed and data: both kernels see the same batches and sparsity.
+    expect(initSparse.l0).toBeCloseTo(initDense.l0, 1);
+    expect(trainedSparse.l0).toBeCloseTo(trainedDense.l0, 1);
+  }, 120_000);
+});

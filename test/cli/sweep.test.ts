@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, REPO, rmTmp, tmpDir, writeConfig } from '../helpers/cli.js';
+
+async function runCliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO, timeout: 300_000, maxBuffer: 1 << 26 });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const dir = tmpDir('sae-cli-sweep-');
+const data = path.join(dir, 'synth');
+const sweepDir = path.join(dir, 'sweep');
+let cfg: string;
+
+beforeAll(async () => {
+  const s = await runCliAsync(['synth', '--out', data, '--rows', '6000', '--eval-rows', '1000', '--features', '24', '--dim', '12', '--active', '2', '--seed', '2']);
+  expect(s.status, s.stderr).toBe(0);
+  cfg = writeConfig(dir, {
+    data: { train: path.join(data, 'activations.arrow'), eval: path.join(data, 'eval.arrow'), shuffleBuffer: 6000 },
+    sae: { width: 48, l1: 0.1, bDecInit: 'mean' },
+    train: { steps: 120, batchSize: 128, lr: 0.003, logEvery: 60 },
+    resample: { enabled: false },
+    output: { dir: path.join(dir, 'runs'), checkpointEverySteps: 60, checkpointEveryMinutes: 0, topK: 3 },
+  }, 'base.json');
+}, 120_000);
+afterAll(() => rmTmp(dir));
+
+const args = () => ['sweep', '--config', cfg, '--grid', 'sae.l1=0.02,0.3', '--out', sweepDir, '--jobs', '2', '--ground-truth', path.join(data, 'ground-truth.safetensors')];
+
+describe('sae sweep', () => {
+  it('trains every grid point in parallel and writes the table as CSV and JSON', async () => {
+    const r = await runCliAsync(args());
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/starting l1-0\.02/);
+    expect(r.stderr).toMatch(/starting l1-0\.3/);
+    expect(r.stdout).toMatch(/^run\s+l1\s+width\s+L0\s+explained_var\s+dead_frac\s+mse\s+mmcs$/m);
+    const json = JSON.parse(fs.readFileSync(path.join(sweepDir, 'sweep.json'), 'utf8'));
+    expect(json.rows.map((x: { run: string }) => x.run)).toEqual(['l1-0.02', 'l1-0.3']);
+    const [lo, hi] = json.rows;
+    expect(lo).toMatchObject({ status: 'finished', l1: 0.02, width: 48, expansion: 4 });
+    expect(hi.l1).toBe(0.3);
+    // The L1 coefficient trades reconstruction for sparsity.
+    expect(hi.l0).toBeLessThan(lo.l0);
+    expect(hi.explainedVariance).toBeLessThan(lo.explainedVariance);
+    for (const row of json.rows) expect(row.mmcs).toBeGreaterThan(0.3);
+    const csv = fs.readFileSync(path.join(sweepDir, 'sweep.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('run,status,sae.l1,l1,width,L0,explained_var,dead_frac,mse,mmcs');
+    expect(csv).toHaveLength(3);
+    expect(fs.existsSync(path.join(sweepDir, 'logs', 'l1-0.3.log'))).toBe(true);
+  });
+
+  it('resumes: finished runs are skipped, an interrupted one continues from its checkpoint', async () => {
+    const run = path.join(sweepDir, 'l1-0.3');
+    const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
+    fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ ...info, status: 'interrupted' }));
+    fs.rmSync(path.join(run, 'eval.json'));
+    const r = await runCliAsync(args());
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 of 2 runs already finished/);
+    expect(r.stderr).toMatch(/resuming l1-0\.3/);
+    expect(r.stderr).not.toMatch(/starting l1-0\.02/);
+    const json = JSON.parse(fs.readFileSync(path.join(sweepDir, 'sweep.json'), 'utf8'));
+    expect(json.rows.map((x: { status: string }) => x.status)).toEqual(['finished', 'finished']);
+  });
+
+  it('rejects a grid key the config does not have before training anything', async () => {
+    const r = await runCliAsync(['sweep', '--config', cfg, '--grid', 'sae.l2=1,2', '--out', path.join(dir, 'bad')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/sae\.l2: unknown key/);
+    expect(fs.existsSync(path.join(dir, 'bad'))).toBe(false);
+  });
+});
