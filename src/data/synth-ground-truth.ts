@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { DataType, tableFromIPC, type Table } from 'apache-arrow';
 import { DataError, describeError } from '../errors.js';
-import { decodeSafetensors } from '../io/safetensors.js';
+import { readSafetensorsFile } from '../io/safetensors.js';
 
 /** A ground-truth dictionary: one unit direction per true feature. */
 export interface GroundTruth {
@@ -17,9 +17,7 @@ const HINT = 'Pass the ground-truth.safetensors (tensor W_true [features, d]) or
 function fromSafetensors(file: string): GroundTruth {
   let content;
   try {
-    // A plain Uint8Array copy: decoding straight from a Node Buffer read its pooled backing
-    // store at the wrong offset at the time of writing (Buffer#slice is a view, not a copy).
-    content = decodeSafetensors(new Uint8Array(fs.readFileSync(file)), file);
+    content = readSafetensorsFile(file);
   } catch (err) {
     throw new DataError(`${file}: cannot read the ground truth (${describeError(err)})`, HINT);
   }

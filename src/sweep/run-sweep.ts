@@ -70,7 +70,7 @@ function rowOf(point: GridPoint, dir: string, gt: GroundTruth | null, error: str
   }
   return {
     run: point.name,
-    status: finished ? 'finished' : error ? 'failed' : 'skipped-missing',
+    status: finished ? 'finished' : info?.status === 'interrupted' ? 'interrupted' : error ? 'failed' : 'missing',
     params: point.params,
     l1: config?.sae?.l1 ?? null,
     width: info?.m ?? null,

@@ -1,7 +1,8 @@
 /** One row of the sweep table. */
 export interface SweepRow {
   run: string;
-  status: 'finished' | 'failed' | 'skipped-missing';
+  /** 'interrupted': stopped with a checkpoint (re-running the sweep resumes it); 'missing': never ran. */
+  status: 'finished' | 'failed' | 'interrupted' | 'missing';
   params: Record<string, string>;
   l1: number | null;
   width: number | null;
