@@ -18,7 +18,6 @@ export async function finishRun(
   plan: RunPlan,
   runDir: string,
   weights: SaeWeights,
-  log: (l: string) => void,
 ): Promise<EvalMetrics> {
   const source = heldOutSource(plan);
   const sae = new SaeParams(weights);

@@ -213,7 +213,7 @@ async function trainLocked(
     );
     for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
     const weights = foldInputScale(await params.read(), scale);
-    const evalMetrics = await finishRun(cfg, plan, runDir, weights, log);
+    const evalMetrics = await finishRun(cfg, plan, runDir, weights);
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
 import { loadExport } from '../helpers/load-export.js';
 import { randomWeights } from '../helpers/tensors.js';
 import { makeFakeRun } from '../io/fake-run.js';
@@ -13,21 +12,15 @@ describe('sae export-dictionary', () => {
   let run = '';
   let unfinished = '';
 
-  beforeAll(() => {
-    // Refresh dist/ (tsc emits even when files owned by others have type errors).
-    try {
-      execFileSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'pipe' });
-    } catch {
-      // Type errors elsewhere still emit JavaScript; the CLI runs below check what matters.
-    }
+  beforeAll(async () => {
     run = makeFakeRun(path.join(root, 'run'), w);
     unfinished = makeFakeRun(path.join(root, 'unfinished'), w, { final: false, info: { status: 'running' } });
   });
-  afterAll(() => rmTmp(root));
+  afterAll(async () => rmTmp(root));
 
-  it('exports a SAELens folder and reports it as JSON', () => {
+  it('exports a SAELens folder and reports it as JSON', async () => {
     const out = path.join(root, 'out', 'sl');
-    const r = runCli(['export-dictionary', run, '--format', 'saelens', '--out', out, '--json']);
+    const r = await runCli(['export-dictionary', run, '--format', 'saelens', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const res = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -35,9 +28,9 @@ describe('sae export-dictionary', () => {
     expect(loadExport(out, 'saelens')).toEqual(w);
   });
 
-  it('prints a one-line summary and honours --features, --dtype and --unit-decoder', () => {
+  it('prints a one-line summary and honours --features, --dtype and --unit-decoder', async () => {
     const out = path.join(root, 'sub.safetensors');
-    const r = runCli(['export-dictionary', run, '-f', 'safetensors', '-o', out, '--features', '0-2,7', '--dtype', 'float16', '--unit-decoder']);
+    const r = await runCli(['export-dictionary', run, '-f', 'safetensors', '-o', out, '--features', '0-2,7', '--dtype', 'float16', '--unit-decoder']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^exported 4 of 12 features \(d_in 4, float16, unit-norm decoder\) as safetensors to .*sub\.safetensors \(1 file, \d+ bytes\)\n$/);
     expect(loadExport(out, 'safetensors').m).toBe(4);
@@ -92,8 +85,8 @@ describe('sae export-dictionary', () => {
     },
   ];
   for (const c of cases) {
-    it(`explains ${c.name} and exits 1`, () => {
-      const r = runCli(c.args());
+    it(`explains ${c.name} and exits 1`, async () => {
+      const r = await runCli(c.args());
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(c.error);
       expect(r.stderr).toMatch(c.hint);
@@ -102,7 +95,7 @@ describe('sae export-dictionary', () => {
     });
   }
 
-  it('leaves the existing output untouched when it refuses', () => {
+  it('leaves the existing output untouched when it refuses', async () => {
     expect(fs.readFileSync(path.join(root, 'taken.json'), 'utf8')).toBe('{}');
     expect(fs.readdirSync(root).filter((n) => n.includes('.partial-'))).toEqual([]);
   });

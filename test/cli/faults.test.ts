@@ -15,7 +15,7 @@ let goodShard = '';
 let badShard = '';
 let evalFile = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   goodShard = path.join(dir, 'shard-0.arrow');
   badShard = path.join(dir, 'shard-1.arrow');
   evalFile = path.join(dir, 'eval.arrow');
@@ -27,7 +27,7 @@ beforeAll(() => {
   for (const b of [5, 6, 7]) garbleRecordBatch(badShard, bad, D, BATCH_ROWS, b);
   writeActivationShard(evalFile, sparseActivations(1024, D, 3), D, 1024);
 });
-afterAll(() => rmTmp(dir));
+afterAll(async () => rmTmp(dir));
 
 function config(name: string, over: { train?: object; data?: object; sae?: object; output?: object } = {}): string {
   return writeConfig(
@@ -57,9 +57,9 @@ function expectCheckpointsGood(run: string): void {
 }
 
 describe('sae train: faults', () => {
-  it('NaN/Inf: stops with exit 1, names the step and the term, suggests a lower lr; checkpoints stay good', () => {
+  it('NaN/Inf: stops with exit 1, names the step and the term, suggests a lower lr; checkpoints stay good', async () => {
     const run = path.join(dir, 'nan');
-    const r = train(config('nan', { output: { checkpointEverySteps: 1 } }), run, '--set', 'train.lr=1e30');
+    const r = await train(config('nan', { output: { checkpointEverySteps: 1 } }), run, '--set', 'train.lr=1e30');
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/error: .*step \d+/);
     expect(r.stderr).toMatch(/reconstruction|MSE|sparsity|L1|weights/i);
@@ -70,9 +70,9 @@ describe('sae train: faults', () => {
     expectCheckpointsGood(run);
   });
 
-  it('a shard corrupt in its later record batches: error names the file and the record batch; checkpoints kept', () => {
+  it('a shard corrupt in its later record batches: error names the file and the record batch; checkpoints kept', async () => {
     const run = path.join(dir, 'corrupt');
-    const r = train(config('corrupt', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run);
+    const r = await train(config('corrupt', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/error: .*shard-1\.arrow/);
     expect(r.stderr).toMatch(/record batch [5-7]\b/);
@@ -82,9 +82,9 @@ describe('sae train: faults', () => {
     expectCheckpointsGood(run);
   });
 
-  it('data.skipBadShards=true: warns about the shard and finishes', () => {
+  it('data.skipBadShards=true: warns about the shard and finishes', async () => {
     const run = path.join(dir, 'skip');
-    const r = train(config('skip', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run, '--set', 'data.skipBadShards=true');
+    const r = await train(config('skip', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run, '--set', 'data.skipBadShards=true');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: .*shard-1\.arrow/);
     expect(runInfoOf(run)).toMatchObject({ status: 'finished' });
@@ -92,10 +92,10 @@ describe('sae train: faults', () => {
     expectCheckpointsGood(run);
   });
 
-  it('an output folder that cannot be created: a clear error naming the path', () => {
+  it('an output folder that cannot be created: a clear error naming the path', async () => {
     const file = path.join(dir, 'a-file');
     fs.writeFileSync(file, 'not a folder');
-    const r = train(config('unwritable'), path.join(file, 'run'));
+    const r = await train(config('unwritable'), path.join(file, 'run'));
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/error: .*a-file/);
     expect(r.stderr).toMatch(/hint: /);

@@ -31,17 +31,17 @@ describe('sae features', () => {
     fs.mkdirSync(run);
     writeFeatureStats(run, stats);
   });
-  afterAll(() => rmTmp(dir));
+  afterAll(async () => rmTmp(dir));
 
-  it('lists features sorted and limited, as text and JSON', () => {
-    const text = runCli(['features', run, '--sort', 'frequency', '--limit', '5']);
+  it('lists features sorted and limited, as text and JSON', async () => {
+    const text = await runCli(['features', run, '--sort', 'frequency', '--limit', '5']);
     expect(text.status).toBe(0);
     const lines = text.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/12 features, statistics over 200 rows; 5 shown, sorted by frequency/);
     expect(lines[1]).toMatch(/^index\s+freq\s+log10/);
     expect(lines.length).toBe(7);
 
-    const json = runCli(['features', run, '--sort', 'frequency', '--json']);
+    const json = await runCli(['features', run, '--sort', 'frequency', '--json']);
     expect(json.status).toBe(0);
     const listing = JSON.parse(json.stdout);
     expect(listing.shown.length).toBe(12);
@@ -52,10 +52,10 @@ describe('sae features', () => {
     expect(listing.shown.find((r: { index: number }) => r.index === 5)).toMatchObject({ resampleCount: 2, lastResampleStep: 40 });
   });
 
-  it("prints one feature's card with the activating token marked in its context", () => {
+  it("prints one feature's card with the activating token marked in its context", async () => {
     const card = describeFeature(run, 3);
     expect(card.topExamples.length).toBeGreaterThan(0);
-    const res = runCli(['features', run, '3']);
+    const res = await runCli(['features', run, '3']);
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(/^feature 3 of /);
     for (const e of card.topExamples) {
@@ -69,15 +69,15 @@ describe('sae features', () => {
     expect(dead).toMatch(/never fired/);
   });
 
-  it('errors clearly for a missing run and a feature index out of range', () => {
-    const missing = runCli(['features', path.join(dir, 'nope')]);
+  it('errors clearly for a missing run and a feature index out of range', async () => {
+    const missing = await runCli(['features', path.join(dir, 'nope')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^error: .*nope does not exist\.\nhint: /);
     expect(missing.stderr).not.toMatch(/at .*\.js/);
-    const range = runCli(['features', run, '12', '--sort', 'bogus']);
+    const range = await runCli(['features', run, '12', '--sort', 'bogus']);
     expect(range.status).toBe(1);
     expect(range.stderr).toMatch(/--sort: .*"bogus"/);
-    const range2 = runCli(['features', run, '12']);
+    const range2 = await runCli(['features', run, '12']);
     expect(range2.status).toBe(1);
     expect(range2.stderr).toMatch(/feature 12 does not exist .* 12 features \(0-11\)/);
     expect(() => describeFeature(dir, 0)).toThrow(/has no feature statistics \(features.arrow\)/);

@@ -1,19 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_EVAL, FIXTURE_TRAIN, REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURE_EVAL, FIXTURE_TRAIN, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
 import { rowsBatch, writeIpc } from '../data/arrow-fixture.js';
 
 const dir = tmpDir();
-beforeAll(() => {
-  execSync('npx tsc -p tsconfig.build.json', { cwd: REPO, stdio: 'ignore' });
-}, 180_000);
-afterAll(() => rmTmp(dir));
+afterAll(async () => rmTmp(dir));
 
 describe('sae inspect', () => {
-  it('reports format, schema, width, rows and statistics of the fixtures as JSON', () => {
-    const r = runCli(['inspect', FIXTURE_TRAIN, FIXTURE_EVAL, '--json']);
+  it('reports format, schema, width, rows and statistics of the fixtures as JSON', async () => {
+    const r = await runCli(['inspect', FIXTURE_TRAIN, FIXTURE_EVAL, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     expect(rep.rows).toBe(8192 + 2048);
@@ -30,26 +26,26 @@ describe('sae inspect', () => {
     expect(rep.nonFinite.rows).toBe(0);
   });
 
-  it('prints human text by default and lists NaN/Inf rows instead of failing', () => {
+  it('prints human text by default and lists NaN/Inf rows instead of failing', async () => {
     const f = writeIpc(path.join(dir, 'nan.arrow'), [rowsBatch(0, 6, 2, { f: (r, j) => (r % 3 === 1 && j === 0 ? NaN : r) })]);
-    const r = runCli(['inspect', f]);
+    const r = await runCli(['inspect', f]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('format file, compression none, 1 record batches, 6 rows');
     expect(r.stdout).toContain('NaN/Inf: 2 rows (first row ids: 1, 4)');
   });
 
-  it('gives the same clean error as training for bad input', () => {
+  it('gives the same clean error as training for bad input', async () => {
     fs.writeFileSync(path.join(dir, 'bad.arrow'), 'not arrow');
-    const r = runCli(['inspect', path.join(dir, 'bad.arrow')]);
+    const r = await runCli(['inspect', path.join(dir, 'bad.arrow')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('error: ');
     expect(r.stderr).toContain('bad.arrow');
     expect(r.stderr).toContain('hint: ');
     expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
-    const m = runCli(['inspect', FIXTURE_TRAIN, '--column', 'resid']);
+    const m = await runCli(['inspect', FIXTURE_TRAIN, '--column', 'resid']);
     expect(m.status).toBe(1);
     expect(m.stderr).toContain("no column 'resid' (columns: 'activation', 'token_id', 'token', 'doc_id', 'pos')");
-    const g = runCli(['inspect', path.join(dir, 'nothing-*.arrow')]);
+    const g = await runCli(['inspect', path.join(dir, 'nothing-*.arrow')]);
     expect(g.stderr).toContain("no files match");
   });
 });

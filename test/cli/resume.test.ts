@@ -19,13 +19,13 @@ const dir = tmpDir('sae-resume-');
 let trainFile = '';
 let evalFile = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   trainFile = path.join(dir, 'train.arrow');
   evalFile = path.join(dir, 'eval.arrow');
   writeActivationShard(trainFile, sparseActivations(8192, D, 1), D, 2048);
   writeActivationShard(evalFile, sparseActivations(1024, D, 2), D, 1024);
 });
-afterAll(() => rmTmp(dir));
+afterAll(async () => rmTmp(dir));
 
 function config(name: string, train: Record<string, unknown> = {}, output: Record<string, unknown> = {}): string {
   return writeConfig(
@@ -103,18 +103,18 @@ describe('sae train --resume after SIGKILL', () => {
       kills.push(`attempt ${attempt}: killed after ${Math.round(r.ms)} ms, last logged step ${String(lastLogged)}, newest checkpoint before: ${done}`);
     }
     for (let i = 0; i < 5 && runInfoOf(runB)?.status !== 'finished'; i++) {
-      const r = runCli(resume(runB), { timeoutMs: 240_000 });
+      const r = await runCli(resume(runB), { timeoutMs: 240_000 });
       expect(r.status, r.stderr).toBe(0);
     }
   }, 600_000);
 
-  it('was killed at least once mid-run and still finished', () => {
+  it('was killed at least once mid-run and still finished', async () => {
     expect(kills.length, kills.join('\n')).toBeGreaterThanOrEqual(1);
     expect(runInfoOf(runB)).toMatchObject({ status: 'finished', step: STEPS });
     expect(fs.existsSync(path.join(runB, 'LOCK'))).toBe(false);
   });
 
-  it('ends with bitwise the same weights as the uninterrupted run', () => {
+  it('ends with bitwise the same weights as the uninterrupted run', async () => {
     const a = tensorsOf(runA);
     const b = tensorsOf(runB);
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
@@ -122,11 +122,11 @@ describe('sae train --resume after SIGKILL', () => {
     for (const k of Object.keys(a)) expect(bits(b[k]!), `${k}; ${kills.join('; ')}`).toEqual(bits(a[k]!));
   });
 
-  it('logs the same metrics trajectory, each step once', () => {
+  it('logs the same metrics trajectory, each step once', async () => {
     expect(trajectory(runB)).toEqual(trajectory(runA));
   });
 
-  it('keeps at most keepCheckpoints checkpoints and no temporary folders', () => {
+  it('keeps at most keepCheckpoints checkpoints and no temporary folders', async () => {
     const names = fs.readdirSync(path.join(runB, 'checkpoints'));
     expect(names.every((n) => /^step-\d{8}$/.test(n)), names.join(', ')).toBe(true);
     expect(names.length).toBeLessThanOrEqual(2);
@@ -166,7 +166,7 @@ describe('sae train: signals and the run lock', () => {
       expect(runInfoOf(run)).toMatchObject({ status: 'interrupted' });
       expect(fs.existsSync(path.join(run, 'LOCK'))).toBe(false);
 
-      const again = runCli(resume(run), { timeoutMs: 240_000 });
+      const again = await runCli(resume(run), { timeoutMs: 240_000 });
       expect(again.status, again.stderr).toBe(0);
       expect(runInfoOf(run)).toMatchObject({ status: 'finished', step: 600 });
     }, 300_000);
@@ -177,7 +177,7 @@ describe('sae train: signals and the run lock', () => {
     if (!training) expect.fail(`training never started:\n${(await proc.done).stderr}`);
     proc.child.kill('SIGSTOP'); // alive but frozen: the lock is held for as long as we need
     try {
-      const second = runCli(resume(run), { timeoutMs: 120_000 });
+      const second = await runCli(resume(run), { timeoutMs: 120_000 });
       expect(second.status, second.stderr).toBe(1);
       expect(second.stderr).toContain(`is in use by process ${proc.pid}`);
       expect(second.stderr).toMatch(/hint: .*LOCK/);
@@ -188,17 +188,17 @@ describe('sae train: signals and the run lock', () => {
     }
     expect((await proc.done).signal).toBe('SIGKILL');
     expect(fs.existsSync(path.join(run, 'LOCK'))).toBe(true);
-    const r = runCli(resume(run), { timeoutMs: 240_000 });
+    const r = await runCli(resume(run), { timeoutMs: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(runInfoOf(run)).toMatchObject({ status: 'finished', step: 300 });
     expect(fs.existsSync(path.join(run, 'LOCK'))).toBe(false);
   }, 300_000);
 
-  it('--resume takes no --set and needs an existing run', () => {
-    const withSet = runCli(['train', '--resume', path.join(dir, 'runA'), '--set', 'train.lr=1e-4']);
+  it('--resume takes no --set and needs an existing run', async () => {
+    const withSet = await runCli(['train', '--resume', path.join(dir, 'runA'), '--set', 'train.lr=1e-4']);
     expect(withSet.status).toBe(1);
     expect(withSet.stderr).toMatch(/--set/);
-    const missing = runCli(resume(path.join(dir, 'no-such-run')));
+    const missing = await runCli(resume(path.join(dir, 'no-such-run')));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/no-such-run/);
     expect(missing.stderr).not.toMatch(STACK_LINE);

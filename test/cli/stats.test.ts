@@ -11,17 +11,17 @@ describe('sae stats', () => {
   let dir: string;
   let run: string;
   let data: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpDir();
     run = path.join(dir, 'run');
     writeRun(run, randomWeights(4, 8, 51));
     data = path.join(dir, 'dump.arrow');
     writeDumpArrow(data, makeDump(randomData(300, 4, 52), 4));
   });
-  afterAll(() => rmTmp(dir));
+  afterAll(async () => rmTmp(dir));
 
-  it('computes statistics over a dump and writes them into the run', () => {
-    const res = runCli(['stats', run, '--data', data, '--backend', 'cpu', '--top-k', '2']);
+  it('computes statistics over a dump and writes them into the run', async () => {
+    const res = await runCli(['stats', run, '--data', data, '--backend', 'cpu', '--top-k', '2']);
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(/8 features over 300 rows \(top 2 examples, \+-2 tokens of context\)/);
@@ -34,23 +34,23 @@ describe('sae stats', () => {
     expect(Math.max(...stats.topExamples.map((l) => l.length))).toBe(2);
   });
 
-  it('writes to --out and prints JSON with --json', () => {
+  it('writes to --out and prints JSON with --json', async () => {
     const out = path.join(dir, 'alt.arrow');
-    const res = runCli(['stats', run, '--data', data, '--backend', 'cpu', '--out', out, '--max-rows', '50', '--json']);
+    const res = await runCli(['stats', run, '--data', data, '--backend', 'cpu', '--out', out, '--max-rows', '50', '--json']);
     expect(res.status).toBe(0);
     const r = JSON.parse(res.stdout);
     expect(r).toMatchObject({ arrowPath: out, jsonPath: path.join(dir, 'alt.json'), summary: { rows: 50 } });
     expect(fs.existsSync(out) && fs.existsSync(path.join(dir, 'alt.json'))).toBe(true);
   });
 
-  it('errors clearly for a missing run, a bad option and a missing data file', () => {
-    const missing = runCli(['stats', path.join(dir, 'nope'), '--data', data]);
+  it('errors clearly for a missing run, a bad option and a missing data file', async () => {
+    const missing = await runCli(['stats', path.join(dir, 'nope'), '--data', data]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^error: .*nope does not exist\.\nhint: /);
-    const bad = runCli(['stats', run, '--data', data, '--dense-threshold', '3']);
+    const bad = await runCli(['stats', run, '--data', data, '--dense-threshold', '3']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--dense-threshold: Too big/);
-    const absent = runCli(['stats', run, '--data', path.join(dir, 'absent.arrow')]);
+    const absent = await runCli(['stats', run, '--data', path.join(dir, 'absent.arrow')]);
     expect(absent.status).toBe(1);
     expect(absent.stderr).toMatch(/absent\.arrow/);
   });

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURE_EVAL, FIXTURE_TRAIN, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 
 const dir = tmpDir('sae-cli-train-');
-afterAll(() => rmTmp(dir));
+afterAll(async () => rmTmp(dir));
 
 function smallConfig(extra: Record<string, unknown> = {}) {
   return {
@@ -18,15 +18,15 @@ function smallConfig(extra: Record<string, unknown> = {}) {
 }
 
 describe('sae CLI', () => {
-  it('--help lists the commands', () => {
-    const r = runCli(['--help']);
+  it('--help lists the commands', async () => {
+    const r = await runCli(['--help']);
     expect(r.status).toBe(0);
     for (const c of ['train', 'inspect', 'resample-report', 'export-dictionary']) expect(r.stdout).toContain(c);
   });
 
-  it('train writes a complete run directory and prints progress and a summary', () => {
+  it('train writes a complete run directory and prints progress and a summary', async () => {
     const cfg = writeConfig(dir, smallConfig(), 'small.json');
-    const r = runCli(['train', '--config', cfg, '--backend', 'cpu']);
+    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu']);
     expect(r.stderr).toMatch(/backend: cpu/);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/step 40\/40 .*tok\/s .*loss .*mse .*ev .*L0 .*dead .*eta/);
@@ -46,36 +46,36 @@ describe('sae CLI', () => {
     expect(fs.existsSync(path.join(run, 'LOCK'))).toBe(false);
 
     // A second run into the same directory is refused without --force, accepted with it.
-    const again = runCli(['train', '--config', cfg, '--backend', 'cpu']);
+    const again = await runCli(['train', '--config', cfg, '--backend', 'cpu']);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already holds a run/);
     expect(again.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('explains a bad config in one paragraph without a stack trace', () => {
+  it('explains a bad config in one paragraph without a stack trace', async () => {
     const cfg = writeConfig(dir, { ...smallConfig(), train: { lr: -1, stepz: 3 } }, 'bad.json');
-    const r = runCli(['train', '--config', cfg]);
+    const r = await runCli(['train', '--config', cfg]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/train\.lr: .*got -1/);
     expect(r.stderr).toMatch(/train\.stepz: unknown key/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const missing = runCli(['train', '--config', path.join(dir, 'nope.json')]);
+    const missing = await runCli(['train', '--config', path.join(dir, 'nope.json')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope\.json: cannot read the config file/);
   });
 
-  it('explains bad data: a missing column lists the columns that exist', () => {
+  it('explains bad data: a missing column lists the columns that exist', async () => {
     const cfg = writeConfig(dir, { ...smallConfig(), data: { train: FIXTURE_TRAIN, column: 'resid' } }, 'badcol.json');
-    const r = runCli(['train', '--config', cfg]);
+    const r = await runCli(['train', '--config', cfg]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/resid/);
     expect(r.stderr).toMatch(/activation/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('--set overrides are validated like the file', () => {
+  it('--set overrides are validated like the file', async () => {
     const cfg = writeConfig(dir, smallConfig(), 'set.json');
-    const r = runCli(['train', '--config', cfg, '--set', 'sae.expansion=-2']);
+    const r = await runCli(['train', '--config', cfg, '--set', 'sae.expansion=-2']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/sae\.expansion: .*got -2/);
   });
