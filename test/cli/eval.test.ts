@@ -1,27 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { BIN, REPO, rmTmp, tmpDir, writeConfig } from '../helpers/cli.js';
+import { rmTmp, runCli, tmpDir, writeConfig, type CliResult } from '../helpers/cli.js';
 
-/** The CLI without blocking the worker (a long spawnSync starves vitest's RPC heartbeat). */
-async function runCliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO, timeout: 300_000, maxBuffer: 1 << 26 });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const runCliAsync = (args: string[]) => runCli(args, { timeoutMs: 300_000 });
 
 // Small-scale version of the synthetic benchmark: 64 true features in 32 dimensions, about 3
 // active per row, a 2x dictionary. Must recover the dictionary (MMCS > 0.98) in well under a minute.
 const dir = tmpDir('sae-cli-eval-');
 const data = path.join(dir, 'synth');
 const run = path.join(dir, 'runs', 'recover');
-let train: { status: number; stderr: string };
+let train: CliResult;
 
 beforeAll(async () => {
   const s = await runCliAsync(['synth', '--out', data, '--rows', '30000', '--eval-rows', '4000', '--features', '64', '--dim', '32', '--active', '3', '--seed', '1']);

@@ -1,19 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, rmTmp, tmpDir, writeConfig } from '../helpers/cli.js';
+import { rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 
-async function runCliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: REPO, timeout: 300_000, maxBuffer: 1 << 26 });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const runCliAsync = (args: string[]) => runCli(args, { timeoutMs: 300_000 });
 
 const dir = tmpDir('sae-cli-sweep-');
 const data = path.join(dir, 'synth');
