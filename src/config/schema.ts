@@ -89,7 +89,7 @@ export const ResampleSchema = z
       .describe('No resampling after this step (integer > 1) or fraction of the run (<= 1). Default: 0.5 of the run (paper: 100k).'),
     deadWindow: positiveInt
       .optional()
-      .describe('A feature is dead if it has not fired in this many preceding steps. Default: `every` / 2 (paper: 12,500 of 25,000).'),
+      .describe('A feature is dead if it has not fired in this many preceding steps. Default: half the (smallest) gap between events (paper: 12,500 of 25,000).'),
     samples: positiveInt
       .default(819200)
       .describe('Inputs scored with the SAE loss to draw replacements from (paper: 819,200). Scaled down, with a warning, when the data is smaller.'),
@@ -122,7 +122,6 @@ export const TrainSchema = z
       .enum(['auto', 'dense', 'sparse'])
       .default('auto')
       .describe("Training-step formulation: 'dense' products, 'sparse' over active features only, or 'auto' (chosen by measured L0)."),
-    workers: z.number().int().min(1).max(64).default(1).describe('Worker threads sharing each step (each owns a slice of the features).'),
   })
   .describe('Optimisation.');
 

@@ -91,4 +91,12 @@ describe('config validation', () => {
       expect(() => loadConfig(path.join('configs', f)), f).not.toThrow();
     }
   });
+
+  it('the README documents every config field (its configuration reference)', () => {
+    const readme = fs.readFileSync(path.resolve('README.md'), 'utf8');
+    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }> };
+    for (const [section, s] of Object.entries(schema.properties)) {
+      for (const k of Object.keys(s.properties ?? {})) expect(readme, `${section}.${k}`).toContain(`\`${section}.${k}\``);
+    }
+  });
 });
