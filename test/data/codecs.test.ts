@@ -10,9 +10,10 @@ import { readBlocks, scanDataset } from '../../src/data/dataset.js';
 import { openShard } from '../../src/data/shard.js';
 import { DataError } from '../../src/errors.js';
 import { COLS, rowsBatch, tempDir, writeIpc } from './arrow-fixture.js';
+import { SHARED } from '../helpers/shared.js';
 
 const dir = tempDir();
-const CORPUS = '/work/shared/arrow-corpus/valid/2.0.0-compression';
+const CORPUS = SHARED + '/arrow-corpus/valid/2.0.0-compression';
 
 beforeAll(async () => {
   // zstd-codec (dev dependency) is an emscripten module with an asynchronous start.

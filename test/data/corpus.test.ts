@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SHARED } from '../helpers/shared.js';
 
 /**
  * Every file of the Arrow IPC corpus (/work/shared/arrow-corpus, README.md there) through the
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
  * restarts at the next file.
  */
 
-const CORPUS = '/work/shared/arrow-corpus';
+const CORPUS = SHARED + '/arrow-corpus';
 const REPO = path.resolve(__dirname, '../..');
 // Generous for a loaded CI machine; an endless loop never reports at all.
 const PER_FILE_MS = 15_000;

@@ -3,11 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBlocks, scanDataset } from '../../src/data/dataset.js';
 import { COLS } from './arrow-fixture.js';
+import { SHARED } from '../helpers/shared.js';
 
 const REPO = path.resolve(__dirname, '../..');
 const TRAIN = path.join(REPO, 'fixtures', 'stories260k-L2-train-8k.arrow');
 const EVAL = path.join(REPO, 'fixtures', 'stories260k-L2-eval-2k.arrow');
-const SHARED = '/work/shared/data';
+const SHARED_DATA = SHARED + '/data';
 
 async function firstRows(file: string, n: number) {
   const ds = await scanDataset([file], COLS);
@@ -31,10 +32,10 @@ describe('shipped fixtures', () => {
     }
   });
 
-  it.skipIf(!fs.existsSync(SHARED))('are the first rows of the full dumps', async () => {
+  it.skipIf(!fs.existsSync(SHARED_DATA))('are the first rows of the full dumps', async () => {
     for (const [mine, full] of [[TRAIN, 'stories260k-L2-train.arrow'], [EVAL, 'stories260k-L2-eval.arrow']] as const) {
       const a = await firstRows(mine, 2048);
-      const b = await firstRows(path.join(SHARED, full), 2048);
+      const b = await firstRows(path.join(SHARED_DATA, full), 2048);
       expect(a.x).toEqual(b.x);
       expect(a.tokens).toEqual(b.tokens);
     }

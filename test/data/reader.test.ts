@@ -6,6 +6,7 @@ import { readBlocks, scanDataset } from '../../src/data/dataset.js';
 import { openShard } from '../../src/data/shard.js';
 import type { Batch } from '../../src/data/types.js';
 import { COLS, rowsBatch, sequenceBatch, tempDir, value, writeIpc, writeRows } from './arrow-fixture.js';
+import { SHARED } from '../helpers/shared.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -133,15 +134,15 @@ describe('validation errors', () => {
       expect(err.message).toContain(f);
       expect(err.hint).toBeTruthy();
     }
-    const err = await dataError(collect(['/work/shared/arrow-corpus/valid/cpp-21.0.0/' + fs.readdirSync('/work/shared/arrow-corpus/valid/cpp-21.0.0').find((f) => f.endsWith('.json.gz'))!]));
+    const err = await dataError(collect([SHARED + '/arrow-corpus/valid/cpp-21.0.0/' + fs.readdirSync(SHARED + '/arrow-corpus/valid/cpp-21.0.0').find((f) => f.endsWith('.json.gz'))!]));
     expect(err.message).toContain('not a valid Arrow IPC file or stream');
   });
 
   it('refuses big-endian files instead of returning byte-swapped numbers', async () => {
-    const err = await dataError(openShard('/work/shared/arrow-corpus/valid/1.0.0-bigendian/generated_primitive.arrow_file', COLS));
+    const err = await dataError(openShard(SHARED + '/arrow-corpus/valid/1.0.0-bigendian/generated_primitive.arrow_file', COLS));
     expect(err.message).toContain('big-endian');
     // The little-endian twin gets past the byte-order check (and fails on the column instead).
-    const le = await dataError(openShard('/work/shared/arrow-corpus/valid/1.0.0-littleendian/generated_primitive.arrow_file', COLS));
+    const le = await dataError(openShard(SHARED + '/arrow-corpus/valid/1.0.0-littleendian/generated_primitive.arrow_file', COLS));
     expect(le.message).toContain("no column 'activation'");
   });
 });
