@@ -3,24 +3,24 @@ import path from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { BatchStream } from '../data/batch-stream.js';
-import type { Batch } from '../data/types.js';
-import { CheckpointError, DataError, InterruptedError, RunError } from '../errors.js';
+import { CheckpointError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
-import { appendJsonLine, readJsonLines, rewriteJsonLines, writeJsonAtomic } from '../io/atomic.js';
-import { configDigest, loadLatestCheckpoint, writeCheckpoint, type CheckpointState } from '../io/checkpoint.js';
+import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
+import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
 import { acquireRunLock } from '../io/lock.js';
 import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
-import { columnMean, expectedNormScale, foldInputScale, geometricMedian, initWeights } from '../sae/init.js';
+import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from './adam.js';
-import { FiringTracker, type FiringSnapshot } from './firing.js';
+import { FiringTracker } from './firing.js';
 import { finishRun } from './finish.js';
-import { emptyInterval, type IntervalSums } from './interval.js';
+import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
+import { initialise } from './init-run.js';
+import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
 import { ResampleMonitor } from './resample-monitor.js';
 import { resolveResampleSchedule } from './resample-schedule.js';
@@ -240,104 +240,6 @@ async function trainLocked(
   } finally {
     params.dispose();
     adam.dispose();
-  }
-}
-
-/**
- * The rows b_dec and the input scale are estimated from: the first initSamples rows of a shuffled
- * stream with its own seed (a random sample of the first shuffle-buffer's worth of data; SAELens
- * estimates from its first batches likewise). No pass over the whole dataset before step 1.
- */
-async function initSample(cfg: Config, plan: RunPlan, log: (l: string) => void): Promise<Batch> {
-  const n = Math.max(1, Math.min(cfg.sae.initSamples, plan.trainRows));
-  const stream = new BatchStream(plan.train, plan.cols, {
-    batchSize: n,
-    shuffleBuffer: Math.max(cfg.data.shuffleBuffer, n),
-    seed: cfg.train.seed + 1,
-    epochs: 1,
-    ...(plan.split ? { split: plan.split } : {}),
-    skipBadShards: cfg.data.skipBadShards,
-    onWarning: (m) => log(`warning: ${m}`),
-  });
-  for await (const batch of stream) return batch;
-  throw new DataError(`${plan.train.shards[0]?.path}: no training rows to initialise the SAE from`, 'Check data.train and data.evalFraction.');
-}
-
-/** Initial weights from a data sample: input scale, b_dec, random decoder directions. */
-async function initialise(cfg: Config, plan: RunPlan, log: (l: string) => void): Promise<{ params: SaeParams; scale: number }> {
-  const sample = await initSample(cfg, plan, log);
-  const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
-  if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
-  const bDec =
-    cfg.sae.bDecInit === 'zeros'
-      ? new Float32Array(plan.d)
-      : cfg.sae.bDecInit === 'mean'
-        ? columnMean(sample.x, sample.rows, plan.d)
-        : geometricMedian(sample.x, sample.rows, plan.d);
-  const decoderNorm = cfg.sae.decoderInitNorm ?? (cfg.sae.recipe === 'april-update' ? 0.1 : 1);
-  const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), decoderNorm, bDec);
-  return { params: new SaeParams(weights), scale };
-}
-
-async function captureState(
-  s: LoopState,
-  params: SaeParams,
-  adam: AdamState,
-  scale: number,
-  digest: string,
-  elapsedSeconds: number,
-): Promise<CheckpointState> {
-  return {
-    step: s.step,
-    tokens: s.tokens,
-    elapsedSeconds,
-    weights: await params.read(),
-    adam: await adam.snapshot(),
-    inputScale: scale,
-    rng: { resample: s.resampleRng.state() },
-    components: {
-      tracker: s.tracker.snapshot(),
-      monitor: s.monitor.snapshot(),
-      interval: s.interval,
-      last: s.last,
-      // The data stream is a pure function of (dataset, seed, batch index): one batch per step.
-      dataPosition: { batch: s.step },
-    },
-    configDigest: digest,
-  };
-}
-
-function restoreLoopState(c: CheckpointState, m: number, deadWindow: number): LoopState {
-  const comp = c.components as {
-    tracker: FiringSnapshot;
-    monitor: unknown;
-    interval: IntervalSums;
-    last: MetricsRecord | null;
-  };
-  const tracker = FiringTracker.restore(comp.tracker);
-  if (tracker.m !== m) throw new CheckpointError(`checkpoint at step ${c.step} tracks ${tracker.m} features, the run has ${m}`);
-  return {
-    step: c.step,
-    tokens: c.tokens,
-    elapsedBefore: c.elapsedSeconds,
-    interval: comp.interval,
-    last: comp.last,
-    tracker,
-    monitor: ResampleMonitor.restore(comp.monitor, m, deadWindow),
-    resampleRng: Rng.fromState(c.rng['resample']!),
-  };
-}
-
-/** Drop log lines written after the checkpoint we resume from (they will be written again). */
-function truncateLogs(runDir: string, step: number): void {
-  for (const key of ['metrics', 'resample'] as const) {
-    const file = runFile(runDir, key);
-    if (!fs.existsSync(file)) continue;
-    const { records } = readJsonLines<{ step?: number }>(file);
-    rewriteJsonLines(
-      file,
-      records.filter((r) => typeof r.step !== 'number' || r.step <= step),
-    );
   }
 }
 
