@@ -23,10 +23,10 @@ export function progressRenderer(out: NodeJS.WriteStream, minIntervalMs = 5000):
     const width = 20;
     const filled = Math.round((width * p.step) / Math.max(1, p.totalSteps));
     const cols = out.columns ?? 120;
+    // Step and ETA first: on a narrow terminal the tail is what gets cut.
     const text =
-      `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
-      formatProgressLine(p).replace(/ {2}eta .*$/, '') +
-      `  eta ${formatDuration(p.etaSeconds)}`;
+      `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${p.step}/${p.totalSteps} eta ${formatDuration(p.etaSeconds)}  ` +
+      formatProgressLine(p).replace(/^step \S+ {2}/, '').replace(/ {2}eta .*$/, '');
     out.write('\r\x1b[2K' + text.slice(0, cols - 1));
     barShown = true;
   };
