@@ -90,6 +90,15 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   fsyncDir(path.dirname(file));
 }
 
+/** The bytes of a file; an OS error becomes a RunError naming the file and the reason. */
+export function readFileChecked(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw fsError(err, file, 'read');
+  }
+}
+
 /** writeFileAtomic of pretty-printed JSON with a trailing newline. */
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');

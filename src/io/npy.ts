@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import { RunError } from '../errors.js';
-import { fsError, writeFileAtomic } from './atomic.js';
+import { readFileChecked, writeFileAtomic } from './atomic.js';
 import { littleEndianBytes, readLittleEndian } from './bytes.js';
 import { fromFloat16Array, toFloat16Array } from './float16.js';
 
@@ -113,11 +112,5 @@ export function writeNpyFile(file: string, data: Float32Array | Int32Array, shap
 }
 
 export function readNpyFile(file: string): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw fsError(err, file, 'read');
-  }
-  return decodeNpy(bytes, file);
+  return decodeNpy(readFileChecked(file), file);
 }

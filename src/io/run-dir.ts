@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunError } from '../errors.js';
 import type { SaeWeights } from '../sae/params.js';
-import { fsError, writeJsonAtomic } from './atomic.js';
+import { fsError, readFileChecked, writeJsonAtomic } from './atomic.js';
 import { RUN_FILES, RUN_FORMAT_VERSION, runFile, type RunInfo } from './run-layout.js';
 import { readSaelensDir, writeSaelensDir, type DictionaryMeta, type SaelensDictionary } from './saelens.js';
 
@@ -21,12 +21,7 @@ function listSome(names: string[]): string {
 }
 
 function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw fsError(err, file, 'read');
-  }
+  const text = readFileChecked(file).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

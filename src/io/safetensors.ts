@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import { RunError } from '../errors.js';
-import { writeFileAtomic, fsError } from './atomic.js';
+import { readFileChecked, writeFileAtomic } from './atomic.js';
 import { littleEndianBytes, readLittleEndian, type NumericArray } from './bytes.js';
 import { fromFloat16Array, toFloat16Array } from './float16.js';
 
@@ -193,13 +192,7 @@ export function writeSafetensorsFile(file: string, tensors: Record<string, Tenso
 }
 
 export function readSafetensorsFile(file: string): SafetensorsContent {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw fsError(err, file, 'read');
-  }
-  return decodeSafetensors(bytes, file);
+  return decodeSafetensors(readFileChecked(file), file);
 }
 
 /** A float tensor of a decoded file with exactly this shape, or a RunError naming the file. */
