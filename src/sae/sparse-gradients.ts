@@ -1,4 +1,5 @@
 import type { SparsityPenalty } from './gradients.js';
+import { jsLoops, scanActive, transposeActive, type ActiveRows, type LoopKernels } from './kernels/loops.js';
 import type { PhaseTimer } from './kernels/phase-timer.js';
 
 /** Host arrays of one step's inputs (row-major float32). */
@@ -47,9 +48,7 @@ export interface SparseResult {
 export class SparseWorkspace {
   private shapeKey = '';
   private capacity = 0;
-  rowPtr = new Int32Array(0);
-  col = new Int32Array(0);
-  val = new Float32Array(0);
+  rows: ActiveRows = { rowPtr: new Int32Array(0), col: new Int32Array(0), val: new Float32Array(0) };
   gPre = new Float32Array(0);
   cscPtr = new Int32Array(0);
   cscNext = new Int32Array(0);
@@ -63,16 +62,17 @@ export class SparseWorkspace {
   gb_dec = new Float32Array(0);
   fired = new Float32Array(0);
   fSum = new Float64Array(0);
-  spars = new Float64Array(0);
+  spars = new Float32Array(0);
+  decay = new Float32Array(0);
   decNorm = new Float64Array(0);
-  accE = new Float64Array(0);
-  accD = new Float64Array(0);
+  accE = new Float32Array(0);
+  accD = new Float32Array(0);
 
   ensureShape(B: number, d: number, m: number): void {
     const key = `${B}x${d}x${m}`;
     if (key === this.shapeKey) return;
     this.shapeKey = key;
-    this.rowPtr = new Int32Array(B + 1);
+    this.rows.rowPtr = new Int32Array(B + 1);
     this.cscPtr = new Int32Array(m + 1);
     this.cscNext = new Int32Array(m);
     this.xc = new Float32Array(B * d);
@@ -83,23 +83,19 @@ export class SparseWorkspace {
     this.gb_dec = new Float32Array(d);
     this.fired = new Float32Array(m);
     this.fSum = new Float64Array(m);
-    this.spars = new Float64Array(m);
+    this.spars = new Float32Array(m);
+    this.decay = new Float32Array(m);
     this.decNorm = new Float64Array(m);
-    this.accE = new Float64Array(d);
-    this.accD = new Float64Array(d);
+    this.accE = new Float32Array(d);
+    this.accD = new Float32Array(d);
   }
 
   /** Make room for at least n active entries. */
   ensureEntries(n: number): void {
     if (n <= this.capacity) return;
-    const cap = Math.max(n, Math.ceil(this.capacity * 1.5), 1024);
-    const grow = <T extends Int32Array | Float32Array>(a: T, make: (k: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.col = grow(this.col, (k) => new Int32Array(k));
-    this.val = grow(this.val, (k) => new Float32Array(k));
+    const cap = Math.max(n, 1024);
+    this.rows.col = new Int32Array(cap);
+    this.rows.val = new Float32Array(cap);
     this.gPre = new Float32Array(cap);
     this.cscRow = new Int32Array(cap);
     this.cscEntry = new Int32Array(cap);
@@ -113,149 +109,35 @@ export class SparseWorkspace {
  * lossAndGradients (see gradients.ts for the formulas) in ~8 L0 d flops per row instead of 8 m d.
  * Rows of the decoder-side work are visited row-major (x_hat, dL/dpre); the weight gradients
  * feature-major through a transposed index, so each gradient row is accumulated in registers.
+ * The loops are loops.ts' over the feature range [0, m) (the worker kernel splits the range).
  */
-export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: PhaseTimer): SparseResult {
+export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: PhaseTimer, loops: LoopKernels = jsLoops): SparseResult {
   const { B, d, m, x, f, W_enc, W_dec, b_dec, l1Coefficient } = inp;
   ws.ensureShape(B, d, m);
-  const { rowPtr, xc, G, gW_enc, gW_dec, gb_enc, gb_dec, fired, fSum, spars, decNorm, accE, accD, cscPtr } = ws;
+  const { xc, G, gW_enc, gW_dec, gb_enc, gb_dec, fired, fSum, spars, decay, decNorm } = ws;
 
-  // Centred input and the batch variance (for explained variance), row-major.
-  const mean = accE;
-  mean.fill(0);
-  for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) mean[j]! += x[b * d + j]!;
-  for (let j = 0; j < d; j++) mean[j]! /= B;
-  let totalVariance = 0;
-  for (let b = 0; b < B; b++) {
-    const xo = b * d;
-    for (let j = 0; j < d; j++) {
-      const v = x[xo + j]!;
-      const c = v - mean[j]!;
-      totalVariance += c * c;
-      xc[xo + j] = v - b_dec[j]!;
-    }
-  }
+  const totalVariance = centre(B, d, x, b_dec, xc);
 
-  // Active entries, row-major (CSR), with per-feature counts and sums.
-  fired.fill(0);
-  fSum.fill(0);
-  let nnz = 0;
-  rowPtr[0] = 0;
-  for (let b = 0; b < B; b++) {
-    ws.ensureEntries(nnz + m);
-    const col = ws.col;
-    const val = ws.val;
-    const base = b * m;
-    for (let i = 0; i < m; i++) {
-      const v = f[base + i]!;
-      if (v > 0) {
-        col[nnz] = i;
-        val[nnz] = v;
-        nnz++;
-        fired[i]! += 1;
-        fSum[i]! += v;
-      }
-    }
-    rowPtr[b + 1] = nnz;
-  }
-  const { col, val, gPre, cscRow, cscEntry } = ws;
+  // Active entries, row-major (CSR), with per-feature counts and sums. A first count sizes the buffers.
+  let count = 0;
+  for (let q = 0; q < B * m; q++) if (f[q]! > 0) count++;
+  ws.ensureEntries(count);
+  const nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, Number.MAX_SAFE_INTEGER);
+  const { rowPtr, col, val } = ws.rows;
   timer?.lap('encode');
 
-  // Sparsity coefficients c_i and the per-feature constant of dL/df: l1 c_i / B.
-  let l1Sum = 0;
-  for (let i = 0; i < m; i++) {
-    let c = 1;
-    if (inp.penalty === 'l1-decoder-norm') {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += W_dec[i * d + j]! ** 2;
-      c = Math.sqrt(s);
-    }
-    decNorm[i] = c;
-    spars[i] = (l1Coefficient / B) * c;
-    l1Sum += fSum[i]! * c;
-    gb_enc[i] = 0;
-  }
+  const l1Sum = sparsityTerms(0, m, d, W_dec, fSum, l1Coefficient, B, inp.penalty, decNorm, spars, decay);
+  gb_enc.fill(0);
 
   // Decoder over active features, residual, dL/dx_hat = (2/B) e; then dL/dpre at active entries.
-  let sse = 0;
-  const twoOverB = 2 / B;
-  for (let b = 0; b < B; b++) {
-    const xo = b * d;
-    for (let j = 0; j < d; j++) G[xo + j] = b_dec[j]!;
-    const k0 = rowPtr[b]!;
-    const k1 = rowPtr[b + 1]!;
-    for (let k = k0; k < k1; k++) {
-      const v = val[k]!;
-      const wo = col[k]! * d;
-      for (let j = 0; j < d; j++) G[xo + j]! += v * W_dec[wo + j]!;
-    }
-    for (let j = 0; j < d; j++) {
-      const e = G[xo + j]! - x[xo + j]!;
-      sse += e * e;
-      G[xo + j] = twoOverB * e;
-    }
-  }
+  loops.decode(B, d, rowPtr, col, val, W_dec, G);
+  const sse = residual(B, d, [G], b_dec, x, G);
   timer?.lap('decode');
-  for (let b = 0; b < B; b++) {
-    const xo = b * d;
-    const k0 = rowPtr[b]!;
-    const k1 = rowPtr[b + 1]!;
-    for (let k = k0; k < k1; k++) {
-      const i = col[k]!;
-      const wo = i * d;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += G[xo + j]! * W_dec[wo + j]!;
-      const gp = s + spars[i]!;
-      gPre[k] = gp;
-      gb_enc[i]! += gp;
-    }
-  }
-
-  // Transposed index (CSC) by counting sort on the feature.
-  cscPtr[0] = 0;
-  for (let i = 0; i < m; i++) cscPtr[i + 1] = cscPtr[i]! + fired[i]!;
-  const next = ws.cscNext;
-  next.set(cscPtr.subarray(0, m));
-  for (let b = 0; b < B; b++) {
-    for (let k = rowPtr[b]!; k < rowPtr[b + 1]!; k++) {
-      const p = next[col[k]!]!++;
-      cscRow[p] = b;
-      cscEntry[p] = k;
-    }
-  }
-
-  // Weight gradients, one feature at a time: W_enc[:, i] = sum_b gPre_bi xc_b, W_dec[i] = sum_b f_bi g_b.
-  const decayCoef = inp.penalty === 'l1-decoder-norm' ? l1Coefficient / B : 0;
-  for (let i = 0; i < m; i++) {
-    accE.fill(0);
-    accD.fill(0);
-    for (let p = cscPtr[i]!; p < cscPtr[i + 1]!; p++) {
-      const xo = cscRow[p]! * d;
-      const k = cscEntry[p]!;
-      const gp = gPre[k]!;
-      const v = val[k]!;
-      for (let j = 0; j < d; j++) {
-        accE[j]! += gp * xc[xo + j]!;
-        accD[j]! += v * G[xo + j]!;
-      }
-    }
-    // April update: d/dW_dec_i of l1/B fSum_i ||W_dec_i|| = l1/B fSum_i W_dec_i / ||W_dec_i||.
-    const dn = decayCoef > 0 ? (decayCoef * fSum[i]!) / Math.max(decNorm[i]!, 1e-12) : 0;
-    const wo = i * d;
-    for (let j = 0; j < d; j++) {
-      gW_enc[j * m + i] = accE[j]!;
-      gW_dec[wo + j] = accD[j]! + dn * W_dec[wo + j]!;
-    }
-  }
-
-  // b_dec: sum_b g_b - W_enc (sum_b gPre_b)  (it enters x_hat with + and xc with -).
-  for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let b = 0; b < B; b++) s += G[b * d + j]!;
-    const wo = j * m;
-    let t = 0;
-    for (let i = 0; i < m; i++) t += W_enc[wo + i]! * gb_enc[i]!;
-    gb_dec[j] = s - t;
-  }
+  loops.gradPre(B, d, rowPtr, col, G, W_dec, spars, ws.gPre, gb_enc);
+  transposeActive(B, 0, m, ws.rows, fired, ws.cscPtr, ws.cscNext, ws.cscRow, ws.cscEntry);
+  loops.weightGrads(0, m, d, m, ws.cscPtr, ws.cscRow, ws.cscEntry, ws.gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, ws.accE, ws.accD);
+  columnSums(B, d, G, gb_dec);
+  encoderTermOfBDec(0, m, d, m, W_enc, gb_enc, gb_dec, -1);
 
   timer?.lap('backward');
   const mse = sse / B;
@@ -273,4 +155,106 @@ export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: P
     sse,
     totalVariance,
   };
+}
+
+/** xc = x - b_dec (row-major [B, d]); returns the batch's total variance sum_b ||x_b - mean(x)||^2. */
+export function centre(B: number, d: number, x: Float32Array, b_dec: Float32Array, xc: Float32Array): number {
+  const mean = new Float64Array(d);
+  for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) mean[j]! += x[b * d + j]!;
+  for (let j = 0; j < d; j++) mean[j]! /= B;
+  let totalVariance = 0;
+  for (let b = 0; b < B; b++) {
+    const xo = b * d;
+    for (let j = 0; j < d; j++) {
+      const v = x[xo + j]!;
+      const c = v - mean[j]!;
+      totalVariance += c * c;
+      xc[xo + j] = v - b_dec[j]!;
+    }
+  }
+  return totalVariance;
+}
+
+/**
+ * Per-feature sparsity constants for features [i0, i1): c_i (1, or ||W_dec_i|| for the April
+ * update's decoder-norm penalty) into decNorm, spars_i = l1 c_i / B (the constant of dL/df) and
+ * decay_i = the decoder-norm penalty's d/dW_dec_i factor (l1/B) fSum_i / ||W_dec_i|| (0 for plain L1).
+ * Returns sum_i fSum_i c_i over the range (the batch's summed sparsity penalty).
+ */
+export function sparsityTerms(
+  i0: number,
+  i1: number,
+  d: number,
+  W_dec: Float32Array,
+  fSum: Float64Array,
+  l1Coefficient: number,
+  B: number,
+  penalty: SparsityPenalty,
+  decNorm: Float64Array,
+  spars: Float32Array,
+  decay: Float32Array,
+): number {
+  let l1Sum = 0;
+  const byNorm = penalty === 'l1-decoder-norm';
+  for (let i = i0; i < i1; i++) {
+    let c = 1;
+    if (byNorm) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += W_dec[i * d + j]! ** 2;
+      c = Math.sqrt(s);
+    }
+    decNorm[i] = c;
+    spars[i] = (l1Coefficient / B) * c;
+    // d/dW_dec_i of (l1/B) fSum_i ||W_dec_i|| = (l1/B) fSum_i W_dec_i / ||W_dec_i||.
+    decay[i] = byNorm ? ((l1Coefficient / B) * fSum[i]!) / Math.max(c, 1e-12) : 0;
+    l1Sum += fSum[i]! * c;
+  }
+  return l1Sum;
+}
+
+/**
+ * G = (2/B) (sum of the partial reconstructions + b_dec - x), the gradient of the mean squared
+ * error with respect to x_hat; returns the summed squared error. Partials are added in order
+ * (deterministic); G may alias the first partial.
+ */
+export function residual(B: number, d: number, partials: Float32Array[], b_dec: Float32Array, x: Float32Array, G: Float32Array): number {
+  let sse = 0;
+  const twoOverB = 2 / B;
+  const n = B * d;
+  for (let q = 0; q < n; q++) {
+    let r = partials[0]![q]!;
+    for (let p = 1; p < partials.length; p++) r += partials[p]![q]!;
+    const e = r + b_dec[q % d]! - x[q]!;
+    sse += e * e;
+    G[q] = twoOverB * e;
+  }
+  return sse;
+}
+
+/** out[j] = sum_b G[b, j]  (G [B, d]). */
+export function columnSums(B: number, d: number, G: Float32Array, out: Float32Array): void {
+  out.fill(0);
+  for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) out[j]! += G[b * d + j]!;
+}
+
+/**
+ * out[j] += sign sum_{i in [i0, i1)} W_enc[j, i] gb_enc[i]: b_dec enters the encoder input as
+ * x - b_dec, so its gradient has the term -W_enc (sum_b gPre_b) besides sum_b G_b.
+ */
+export function encoderTermOfBDec(
+  i0: number,
+  i1: number,
+  d: number,
+  m: number,
+  W_enc: Float32Array,
+  gb_enc: Float32Array,
+  out: Float32Array,
+  sign: number,
+): void {
+  for (let j = 0; j < d; j++) {
+    const wo = j * m;
+    let t = 0;
+    for (let i = i0; i < i1; i++) t += W_enc[wo + i]! * gb_enc[i]!;
+    out[j]! += sign * t;
+  }
 }
