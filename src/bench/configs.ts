@@ -27,6 +27,10 @@ export interface BenchSpec {
   shape: BenchShape;
   regime: BenchRegime;
   kernel: KernelKind;
+  /** Worker threads for the sparse step (1: the main thread only). */
+  workers: number;
+  /** WebAssembly SIMD loops in the workers (where they load). */
+  simd: boolean;
   backend: 'wasm' | 'cpu' | 'tensorflow' | 'auto';
   /** Target mean active features per row in the 'trained' regime. */
   targetL0: number;

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import type { KernelKind } from '../train/kernel.js';
+import { defaultWorkers, type KernelKind } from '../train/kernel.js';
 import { SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
 import { runDataBench, type DataBenchResult } from './data-bench.js';
 import { formatReport } from './report.js';
@@ -52,6 +52,8 @@ async function main(): Promise<number> {
       configs: { type: 'string', default: 'A,A-real,B,C' },
       regimes: { type: 'string', default: 'init,trained' },
       kernels: { type: 'string', default: 'auto' },
+      workers: { type: 'string', default: String(defaultWorkers()) },
+      simd: { type: 'string', default: 'on' },
       backend: { type: 'string', default: 'wasm' },
       'target-l0': { type: 'string', default: '32' },
       seed: { type: 'string', default: '0' },
@@ -68,6 +70,12 @@ async function main(): Promise<number> {
   const configs = list<string>(values.configs, Object.keys(SHAPES), 'configs');
   const regimes = list<BenchRegime>(values.regimes, ['init', 'trained'], 'regimes');
   const kernels = list<KernelKind>(values.kernels, ['auto', 'dense', 'sparse'], 'kernels');
+  const workerCounts = values.workers.split(',').map((w) => {
+    const n = Number(w);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected a comma-separated list of counts >= 1, got '${values.workers}'`);
+    return n;
+  });
+  const simd = list<'on' | 'off'>(values.simd, ['on', 'off'], 'simd')[0] === 'on';
   const backend = list<BenchSpec['backend']>(values.backend, ['wasm', 'cpu', 'tensorflow', 'auto'], 'backend')[0]!;
   const targetL0 = Number(values['target-l0']);
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -89,11 +97,13 @@ async function main(): Promise<number> {
     for (const c of configs) {
       for (const regime of regimes) {
         for (const kernel of kernels) {
-          const spec: BenchSpec = { shape: SHAPES[c]!, regime, kernel, backend, targetL0, seed: Number(values.seed) };
-          log(`bench: config ${c}, ${regime} regime, kernel ${kernel} ...`);
-          const r = await runChild(spec);
-          log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(0)} ms/step)`);
-          report.train.push(r);
+          for (const workers of workerCounts) {
+            const spec: BenchSpec = { shape: SHAPES[c]!, regime, kernel, workers, simd, backend, targetL0, seed: Number(values.seed) };
+            log(`bench: config ${c}, ${regime} regime, kernel ${kernel}, ${workers} worker(s) ...`);
+            const r = await runChild(spec);
+            log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(0)} ms/step, ${r.ran})`);
+            report.train.push(r);
+          }
         }
       }
     }

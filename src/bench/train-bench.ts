@@ -5,7 +5,7 @@ import { PHASES, PhaseTimer, type Phase } from '../sae/kernels/phase-timer.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { disposeStats, type StepConfig } from '../sae/step.js';
 import { AdamState } from '../train/adam.js';
-import { selectStepKernel } from '../train/kernel.js';
+import { createStepRunner } from '../train/kernel.js';
 import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
@@ -19,6 +19,9 @@ export interface TrainBenchResult {
   data: 'synthetic' | 'fixture';
   regime: BenchSpec['regime'];
   kernel: BenchSpec['kernel'];
+  workers: number;
+  /** What ran the timed steps (e.g. 'sparse x2 workers (simd)'). */
+  ran: string;
   backend: string;
   /** Median over the timed windows. */
   tokensPerSecond: number;
@@ -76,7 +79,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   if (spec.regime === 'trained') sparsifyEncoderBias(w, source.sample, source.sampleRows, spec.targetL0);
   const params = new SaeParams(w);
   const adam = new AdamState(d, m);
-  const kernel = selectStepKernel(spec.kernel);
+  const runner = createStepRunner({ kind: spec.kernel, workers: spec.workers, simd: spec.simd, batchSize: batch, d, m });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
   const cfg: StepConfig = { recipe: 'towards-monosemanticity', lr: 1e-4, l1Coefficient: 5e-3, gradClip: undefined, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
   const timer = new PhaseTimer();
@@ -86,7 +89,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     const host = await source.next();
     const x = toTensor(host, d);
     timer.lap('data');
-    const stats = kernel(params, adam, x, cfg, timer);
+    const stats = await runner.step(params, adam, x, cfg, timer);
     x.dispose();
     // What the trainer reads back every step (firing counts for dead-feature tracking, scalars).
     stats.firedCounts.dataSync();
@@ -122,6 +125,8 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       data: shape.data,
       regime: spec.regime,
       kernel: spec.kernel,
+      workers: spec.workers,
+      ran: runner.describe(),
       backend: backend.name,
       tokensPerSecond: median(windows),
       windowTokensPerSecond: windows,
@@ -132,6 +137,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       matMulGflops: matMulGflops(batch, d, m),
     };
   } finally {
+    await runner.dispose();
     params.dispose();
     adam.dispose();
   }

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
 import type { StepStats } from '../sae/gradients.js';
 import type { PhaseTimer } from '../sae/kernels/phase-timer.js';
 import type { SaeParams } from '../sae/params.js';
 import { createSparseTrainStep } from '../sae/sparse-step.js';
 import { denseTrainStep, type StepConfig } from '../sae/step.js';
+import { ParallelSparseStep } from '../sae/kernels/parallel/parallel-step.js';
 import type { AdamState } from './adam.js';
 
 /**
@@ -56,5 +58,99 @@ export function selectStepKernel(kind: KernelKind): StepKernel {
     // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
     lastL0 = stats.l0.dataSync()[0]!;
     return stats;
+  };
+}
+
+/** train.workers 'auto': one worker per core, up to 8; 1 on tfjs-node, whose kernels are multi-threaded already. */
+export function defaultWorkers(backend: string = tf.getBackend()): number {
+  if (backend === 'tensorflow') return 1;
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+/**
+ * Mean active features per row of the first `rows` rows of x under the current parameters:
+ * lets 'auto' choose the first step's formulation (a trained SAE, e.g. on resume, starts sparse).
+ */
+export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
+  return tf.tidy(() => {
+    const n = Math.min(rows, x.shape[0]);
+    const xs = tf.slice(x, [0, 0], [n, x.shape[1]]);
+    const pre = tf.fused.matMul({ a: tf.sub(xs, params.b_dec), b: params.W_enc, bias: params.b_enc });
+    return (tf.sum(tf.step(pre)).dataSync()[0]! / n);
+  });
+}
+
+/** How a run's steps are computed: the step formulation plus its threads. */
+export interface StepRunnerOptions {
+  kind: KernelKind;
+  /** Worker threads for the sparse step (1: the calling thread only). */
+  workers: number;
+  /** Use the WebAssembly SIMD loops in the workers where they load. */
+  simd: boolean;
+  batchSize: number;
+  d: number;
+  m: number;
+}
+
+/**
+ * The training loop's step: selectStepKernel's choice, with the sparse step on worker threads
+ * when workers > 1 (created at its first use; a batch that does not fit them runs on the
+ * calling thread). Async because the workers are. Call invalidate() after writing params or
+ * adam outside a step (resampling), and dispose() at the end.
+ */
+export interface StepRunner {
+  step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats>;
+  invalidate(): void;
+  dispose(): Promise<void>;
+  /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
+  describe(): string;
+}
+
+export function createStepRunner(o: StepRunnerOptions): StepRunner {
+  const sparse = createSparseTrainStep();
+  let parallel: Promise<ParallelSparseStep> | null = null;
+  let reload = false;
+  let current: 'dense' | 'sparse' = o.kind === 'sparse' ? 'sparse' : 'dense';
+  let lastL0 = Number.NaN;
+  let last: string = current;
+  const oneThreadSparse: StepRunner['step'] = async (params, adam, x, cfg, timer) => {
+    const stats = sparse(params, adam, x, cfg, timer);
+    lastL0 = sparse.lastL0();
+    last = 'sparse';
+    reload = true;
+    return stats;
+  };
+  return {
+    async step(params, adam, x, cfg, timer) {
+      if (o.kind === 'auto') {
+        if (!Number.isFinite(lastL0)) lastL0 = probeL0(params, x);
+        current = chooseKernel(lastL0, params.m, current, tf.getBackend());
+      }
+      if (current === 'sparse') {
+        if (o.workers <= 1) return oneThreadSparse(params, adam, x, cfg, timer);
+        parallel ??= ParallelSparseStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd });
+        const p = await parallel;
+        if (reload) p.invalidate();
+        reload = false;
+        const stats = await p.step(params, adam, x, cfg, timer);
+        if (!stats) return oneThreadSparse(params, adam, x, cfg, timer); // did not fit the workers' buffers
+        lastL0 = stats.l0.dataSync()[0]!;
+        last = `sparse x${p.workers} workers (${p.loops})`;
+        return stats;
+      }
+      const stats = denseTrainStep(params, adam, x, cfg, timer);
+      // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
+      lastL0 = stats.l0.dataSync()[0]!;
+      last = 'dense';
+      reload = true;
+      return stats;
+    },
+    invalidate() {
+      reload = true;
+    },
+    async dispose() {
+      if (parallel) await (await parallel).dispose();
+    },
+    describe: () => last,
   };
 }

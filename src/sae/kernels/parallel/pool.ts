@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+
+/**
+ * The built worker script. Under vitest this module runs from src/ as TypeScript, but a worker
+ * thread needs JavaScript, so it is taken from dist/ (the test command builds first).
+ */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sep = path.sep;
+  const js = here.endsWith('.ts')
+    ? here.slice(0, here.lastIndexOf(`${sep}src${sep}`)) + `${sep}dist${sep}` + here.slice(here.lastIndexOf(`${sep}src${sep}`) + 5).replace(/\.ts$/, '.js')
+    : here;
+  return path.join(path.dirname(js), 'worker.js');
+}
+
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+
+/**
+ * A fixed set of worker threads, one request in flight per worker. `all` sends one request to
+ * every worker and resolves with their replies in worker order; a worker's error rejects it.
+ */
+export class WorkerPool {
+  private readonly workers: Worker[];
+  private readonly pending: (Pending | null)[];
+  private failure: Error | null = null;
+
+  constructor(size: number) {
+    const script = workerScript();
+    this.workers = Array.from({ length: size }, () => new Worker(script));
+    this.pending = this.workers.map(() => null);
+    this.workers.forEach((w, k) => {
+      w.on('message', (r: WorkerReply) => {
+        const p = this.pending[k];
+        this.pending[k] = null;
+        if (!p) return;
+        if (r.kind === 'error') p.reject(new Error(`worker ${k}: ${r.message}${r.stack ? `\n${r.stack}` : ''}`));
+        else p.resolve(r);
+      });
+      const fail = (e: Error) => {
+        this.failure ??= e;
+        const p = this.pending[k];
+        this.pending[k] = null;
+        p?.reject(e);
+      };
+      w.on('error', (e) => fail(new Error(`worker ${k} failed: ${e.message}`)));
+      w.on('exit', (code) => fail(new Error(`worker ${k} exited (code ${code})`)));
+    });
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  call(k: number, req: WorkerRequest): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending[k] = { resolve, reject };
+      this.workers[k]!.postMessage(req);
+    });
+  }
+
+  /** Send req(k) to every worker k; replies in worker order. */
+  all<K extends WorkerReply['kind']>(req: (k: number) => WorkerRequest & { kind: K }): Promise<Extract<WorkerReply, { kind: K }>[]> {
+    return Promise.all(this.workers.map((_, k) => this.call(k, req(k)))) as Promise<Extract<WorkerReply, { kind: K }>[]>;
+  }
+
+  async dispose(): Promise<void> {
+    this.failure ??= new Error('worker pool disposed');
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
