@@ -122,6 +122,13 @@ export const TrainSchema = z
       .enum(['auto', 'dense', 'sparse'])
       .default('auto')
       .describe("Training-step formulation: 'dense' products, 'sparse' over active features only, or 'auto' (chosen by measured L0)."),
+    workers: z
+      .union([z.literal('auto'), positiveInt.max(64)])
+      .default('auto')
+      .describe(
+        "Worker threads for the sparse step, each owning a slice of the features ('auto': one per core, up to 8; 1 on tfjs-node, which is multi-threaded itself). Results depend on the count only through float32 summation order.",
+      ),
+    simd: z.boolean().default(true).describe("Run the sparse step's loops as WebAssembly SIMD in the workers (false: plain JavaScript; same results up to summation order)."),
   })
   .describe('Optimisation.');
 

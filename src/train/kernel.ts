@@ -90,6 +90,14 @@ export interface StepRunnerOptions {
   batchSize: number;
   d: number;
   m: number;
+  /** Where 'auto' left off (a resumed run continues with the same choices). */
+  resume?: KernelChoice;
+}
+
+/** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
+export interface KernelChoice {
+  current: 'dense' | 'sparse';
+  lastL0: number | null;
 }
 
 /**
@@ -104,14 +112,16 @@ export interface StepRunner {
   dispose(): Promise<void>;
   /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
   describe(): string;
+  /** For checkpoints: pass back as `resume` to continue with the same choices. */
+  choice(): KernelChoice;
 }
 
 export function createStepRunner(o: StepRunnerOptions): StepRunner {
   const sparse = createSparseTrainStep();
   let parallel: Promise<ParallelSparseStep> | null = null;
   let reload = false;
-  let current: 'dense' | 'sparse' = o.kind === 'sparse' ? 'sparse' : 'dense';
-  let lastL0 = Number.NaN;
+  let current: 'dense' | 'sparse' = o.kind === 'sparse' ? 'sparse' : (o.resume?.current ?? 'dense');
+  let lastL0 = o.resume?.lastL0 ?? Number.NaN;
   let last: string = current;
   const oneThreadSparse: StepRunner['step'] = async (params, adam, x, cfg, timer) => {
     const stats = sparse(params, adam, x, cfg, timer);
@@ -152,5 +162,6 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
       if (parallel) await (await parallel).dispose();
     },
     describe: () => last,
+    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null }),
   };
 }

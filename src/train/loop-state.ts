@@ -8,6 +8,7 @@ import { Rng } from '../util/rng.js';
 import type { AdamState } from './adam.js';
 import { FiringTracker, type FiringSnapshot } from './firing.js';
 import type { IntervalSums } from './interval.js';
+import type { KernelChoice } from './kernel.js';
 import type { LoopState } from './loop.js';
 import { ResampleMonitor } from './resample-monitor.js';
 
@@ -35,6 +36,7 @@ export async function captureState(
       last: s.last,
       // The data stream is a pure function of (dataset, seed, batch index): one batch per step.
       dataPosition: { batch: s.step },
+      kernel: s.kernel,
     },
     configDigest: digest,
   };
@@ -46,6 +48,7 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     monitor: unknown;
     interval: IntervalSums;
     last: MetricsRecord | null;
+    kernel?: KernelChoice;
   };
   const tracker = FiringTracker.restore(comp.tracker);
   if (tracker.m !== m) throw new CheckpointError(`checkpoint at step ${c.step} tracks ${tracker.m} features, the run has ${m}`);
@@ -58,6 +61,8 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     tracker,
     monitor: ResampleMonitor.restore(comp.monitor, m, deadWindow),
     resampleRng: Rng.fromState(c.rng['resample']!),
+    // Checkpoints from before the kernel choice was recorded: 'auto' starts afresh.
+    kernel: comp.kernel ?? { current: 'dense', lastL0: null },
   };
 }
 

@@ -11,7 +11,7 @@ import type { Rng } from '../util/rng.js';
 import type { AdamState } from './adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
-import { selectStepKernel } from './kernel.js';
+import { createStepRunner, defaultWorkers, type KernelChoice, type StepRunner } from './kernel.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
 import type { ResampleMonitor } from './resample-monitor.js';
@@ -30,6 +30,8 @@ export interface LoopState {
   tracker: FiringTracker;
   monitor: ResampleMonitor;
   resampleRng: Rng;
+  /** The step formulation 'auto' is on (checkpointed, so a resumed run makes the same choices). */
+  kernel: KernelChoice;
 }
 
 export interface LoopContext {
@@ -51,8 +53,7 @@ export interface LoopContext {
  * Starts at state.step (0 for a new run) and runs to plan.totalSteps.
  */
 export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void> {
-  const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
-  const log = hooks.onLog ?? (() => {});
+  const { cfg, plan, schedule } = ctx;
   const lrSchedule: LrSchedule = {
     lr: cfg.train.lr,
     totalSteps: plan.totalSteps,
@@ -64,11 +65,37 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     rewarmupSteps: cfg.resample.rewarmupSteps,
   };
   const gradClip = cfg.train.gradClip ?? (cfg.sae.recipe === 'april-update' ? 1 : undefined);
-  const kernel = selectStepKernel(cfg.train.kernel);
-  const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
+  const runner = createStepRunner({
+    kind: cfg.train.kernel,
+    workers: cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers,
+    simd: cfg.train.simd,
+    batchSize: cfg.train.batchSize,
+    d: plan.d,
+    m: plan.m,
+    resume: state.kernel,
+  });
+  try {
+    await steps(ctx, state, runner, lrSchedule, gradClip, adamHyper);
+  } finally {
+    await runner.dispose();
+  }
+}
+
+async function steps(
+  ctx: LoopContext,
+  state: LoopState,
+  runner: StepRunner,
+  lrSchedule: LrSchedule,
+  gradClip: number | undefined,
+  adamHyper: StepConfig['adam'],
+): Promise<void> {
+  const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
+  const log = hooks.onLog ?? (() => {});
+  const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
   const t0 = performance.now();
   let tPrev = performance.now();
+  let lastRan = '';
 
   if (state.step >= plan.totalSteps) return;
   const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
@@ -81,7 +108,11 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
       return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
     });
-    const stats = kernel(params, adam, x, stepCfg);
+    const stats = await runner.step(params, adam, x, stepCfg);
+    const ran = runner.describe();
+    if (ran !== lastRan) log(`step ${step}: ${ran} step`);
+    lastRan = ran;
+    state.kernel = runner.choice();
     x.dispose();
     const fired = stats.firedCounts.dataSync() as Float32Array;
     const v: StepValues = {
@@ -130,7 +161,10 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
       state.interval = emptyInterval();
     }
 
-    if (resampleAt.has(step) && !final) await resample(ctx, state, step, log);
+    if (resampleAt.has(step) && !final) {
+      await resample(ctx, state, step, log);
+      runner.invalidate();
+    }
     await ctx.afterStep(state, { final });
     tPrev = performance.now();
     if (final) break;

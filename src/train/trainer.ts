@@ -160,6 +160,7 @@ async function trainLocked(
       tracker: new FiringTracker(plan.m),
       monitor: new ResampleMonitor(plan.m, schedule.deadWindow),
       resampleRng: new Rng(cfg.train.seed).fork('resample'),
+      kernel: { current: 'dense', lastL0: null },
     };
     const now = new Date().toISOString();
     info = {
