@@ -5,7 +5,7 @@ import type { PhaseTimer } from '../sae/kernels/phase-timer.js';
 import type { SaeParams } from '../sae/params.js';
 import { createSparseTrainStep } from '../sae/sparse-step.js';
 import { denseTrainStep, type StepConfig } from '../sae/step.js';
-import { ParallelSparseStep } from '../sae/kernels/parallel/parallel-step.js';
+import { ParallelStep } from '../sae/kernels/parallel/parallel-step.js';
 import type { AdamState } from './adam.js';
 
 /**
@@ -92,6 +92,8 @@ export interface StepRunnerOptions {
   m: number;
   /** Where 'auto' left off (a resumed run continues with the same choices). */
   resume?: KernelChoice;
+  /** Active entries the workers' sparse buffers hold, as a fraction of batch x width (default 0.25). */
+  sparseCapacity?: number;
 }
 
 /** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
@@ -101,9 +103,10 @@ export interface KernelChoice {
 }
 
 /**
- * The training loop's step: selectStepKernel's choice, with the sparse step on worker threads
- * when workers > 1 (created at its first use; a batch that does not fit them runs on the
- * calling thread). Async because the workers are. Call invalidate() after writing params or
+ * The training loop's step: the formulation `kind` asks for ('auto': chosen by L0, probed before
+ * the first step), run on worker threads that each own a slice of the features when workers > 1
+ * (created at first use; a batch that does not fit their buffers runs on the calling thread).
+ * Async because the workers are. Call invalidate() after writing params or
  * adam outside a step (resampling), and dispose() at the end.
  */
 export interface StepRunner {
@@ -118,11 +121,19 @@ export interface StepRunner {
 
 export function createStepRunner(o: StepRunnerOptions): StepRunner {
   const sparse = createSparseTrainStep();
-  let parallel: Promise<ParallelSparseStep> | null = null;
+  let parallel: Promise<ParallelStep> | null = null;
   let reload = false;
-  let current: 'dense' | 'sparse' = o.kind === 'sparse' ? 'sparse' : (o.resume?.current ?? 'dense');
+  let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
   let lastL0 = o.resume?.lastL0 ?? Number.NaN;
   let last: string = current;
+  /** The worker pool, created at first use; reloads the state if another formulation ran since. */
+  const workers = async (): Promise<ParallelStep> => {
+    parallel ??= ParallelStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd, capacityFraction: o.sparseCapacity ?? 0.25 });
+    const p = await parallel;
+    if (reload) p.invalidate();
+    reload = false;
+    return p;
+  };
   const oneThreadSparse: StepRunner['step'] = async (params, adam, x, cfg, timer) => {
     const stats = sparse(params, adam, x, cfg, timer);
     lastL0 = sparse.lastL0();
@@ -138,15 +149,21 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
       }
       if (current === 'sparse') {
         if (o.workers <= 1) return oneThreadSparse(params, adam, x, cfg, timer);
-        parallel ??= ParallelSparseStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd });
-        const p = await parallel;
-        if (reload) p.invalidate();
-        reload = false;
+        const p = await workers();
         const stats = await p.step(params, adam, x, cfg, timer);
         if (!stats) return oneThreadSparse(params, adam, x, cfg, timer); // did not fit the workers' buffers
         lastL0 = stats.l0.dataSync()[0]!;
         last = `sparse x${p.workers} workers (${p.loops})`;
         return stats;
+      }
+      if (o.workers > 1) {
+        const p = await workers();
+        const stats = await p.step(params, adam, x, cfg, timer, true);
+        if (stats) {
+          lastL0 = stats.l0.dataSync()[0]!;
+          last = `dense x${p.workers} workers`;
+          return stats;
+        }
       }
       const stats = denseTrainStep(params, adam, x, cfg, timer);
       // A scalar read; the trainer reads the same statistics right after, so this adds no wait.

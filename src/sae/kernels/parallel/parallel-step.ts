@@ -25,7 +25,7 @@ export interface ParallelStepOptions {
 }
 
 /**
- * The sparse step on worker threads, each owning a contiguous slice of the features (its
+ * The training step (sparse or dense) on worker threads, each owning a contiguous slice of the features (its
  * columns of W_enc, entries of b_enc, rows of W_dec and their Adam moments). Features interact
  * only through the reconstruction and b_dec, so a step is three phases with the main thread
  * reducing in between: encode (each worker: its encoder product, scan, partial reconstruction),
@@ -36,7 +36,7 @@ export interface ParallelStepOptions {
  * Anything else that writes them must call invalidate(). Deterministic for a fixed worker count;
  * equal to the one-thread sparse step up to float32 summation order.
  */
-export class ParallelSparseStep {
+export class ParallelStep {
   private stale = true;
   private readonly s: StateViews;
   private readonly slices: SliceViews[];
@@ -51,12 +51,12 @@ export class ParallelSparseStep {
     this.slices = layout.slices.map((sl) => viewsOf(memory, sl.arrays) as unknown as SliceViews);
   }
 
-  static async create(o: ParallelStepOptions): Promise<ParallelSparseStep> {
-    const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? 0.15);
+  static async create(o: ParallelStepOptions): Promise<ParallelStep> {
+    const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? 0.25);
     const pool = new WorkerPool(o.workers);
     try {
       const replies = await pool.all((k) => ({ kind: 'init', memory: arena.memory, layout, slice: k, backend: o.backend, simd: o.simd }));
-      return new ParallelSparseStep(pool, layout, arena.memory, replies[0]!.loops);
+      return new ParallelStep(pool, layout, arena.memory, replies[0]!.loops);
     } catch (e) {
       await pool.dispose();
       throw e;
@@ -75,8 +75,16 @@ export class ParallelSparseStep {
   /**
    * One step; null (with params and adam untouched) if the batch does not fit the shared
    * buffers (more rows, or more active entries than a slice holds): the caller runs another kernel.
+   * `dense`: each worker runs the dense formulation on its slice (never declines for entries).
    */
-  async step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats | null> {
+  async step(
+    params: SaeParams,
+    adam: AdamState,
+    x: tf.Tensor2D,
+    cfg: StepConfig,
+    timer?: PhaseTimer,
+    dense = false,
+  ): Promise<StepStats | null> {
     const { d, m } = this.layout;
     const rows = x.shape[0];
     if (rows > this.layout.B) return null;
@@ -85,7 +93,7 @@ export class ParallelSparseStep {
     s.x.set(hostView(x));
     const totalVariance = centre(rows, d, s.x, s.b_dec, s.xc);
 
-    const enc = await this.pool.all(() => ({ kind: 'encode', rows }));
+    const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense }));
     timer?.lap('encode');
     if (enc.some((r) => r.nnz < 0)) return null;
     const nnz = enc.reduce((a, r) => a + r.nnz, 0);

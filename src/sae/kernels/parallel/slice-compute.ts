@@ -3,10 +3,11 @@ import type { SparsityPenalty } from '../../gradients.js';
 import { encoderTermOfBDec, sparsityTerms } from '../../sparse-gradients.js';
 import { hostView } from '../host-io.js';
 import { scanActive, transposeActive, type AdamStepConsts, type LoopKernels } from '../loops.js';
+import { DenseSlice } from './slice-dense.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 
 /**
- * One worker's share of the sparse step: the features [i0, i1) of the slice it owns. Reads and
+ * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
  * writes only the shared arrays its phase documents, and only its features' entries of the
  * per-feature and per-parameter arrays, so workers run a phase concurrently without locks.
  * Runs in a worker thread (worker.ts) or, for tests, in the calling thread.
@@ -19,6 +20,9 @@ export class SliceCompute {
   private readonly capacity: number;
   /** The slice's columns of W_enc, gathered contiguous [d, mk] for the encoder product. */
   private readonly wSlice: Float32Array;
+  private readonly dense: DenseSlice;
+  /** The formulation of the current step (set by encode). */
+  private denseStep = false;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -33,19 +37,22 @@ export class SliceCompute {
     this.i1 = spec.i1;
     this.capacity = spec.capacity;
     this.wSlice = new Float32Array(layout.d * (spec.i1 - spec.i0));
+    this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
   }
 
   /**
    * pre = xc W_enc[:, slice] + b_enc[slice] (tfjs, plain layout), the scan for active entries and
    * the slice's partial reconstruction sum_{i in slice} f_i W_dec[i]. Returns nnz, or -1 if the
-   * slice's active entries exceed its capacity.
+   * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
    */
-  encode(rows: number): { nnz: number; ms: { encode: number; decode: number } } {
+  encode(rows: number, dense: boolean): { nnz: number; ms: { encode: number; decode: number } } {
     const { d, m } = this.layout;
     const { i0, i1 } = this;
     const mk = i1 - i0;
     const t0 = performance.now();
     for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
+    this.denseStep = dense;
+    if (dense) return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
     const pre = tf.tidy(() =>
       tf.fused.matMul({
         a: tf.tensor2d(this.s.xc.subarray(0, rows * d), [rows, d]),
@@ -74,10 +81,14 @@ export class SliceCompute {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
-    s.gb_enc.fill(0, i0, i1);
-    this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
-    transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
-    this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
+    if (this.denseStep) {
+      this.dense.backward(rows);
+    } else {
+      s.gb_enc.fill(0, i0, i1);
+      this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
+      transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
+      this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
+    }
     v.bdecPart.fill(0);
     encoderTermOfBDec(i0, i1, d, m, s.W_enc, s.gb_enc, v.bdecPart, -1);
     if (project) projectRows(s.gW_dec, s.W_dec, i0, i1, d);

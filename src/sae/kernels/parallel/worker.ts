@@ -4,7 +4,6 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../../../backend/select.js';
-import { jsLoops, type LoopKernels } from '../loops.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { SliceCompute } from './slice-compute.js';
 import { loadLoops } from './load-loops.js';
@@ -19,12 +18,12 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.kind) {
     case 'init': {
       await initBackend(req.backend as BackendChoice);
-      const loops: LoopKernels = req.simd ? loadLoops(req.memory) : jsLoops;
+      const { loops, note } = loadLoops(req.memory, req.simd);
       compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
-      return { kind: 'init', loops: loops.name };
+      return { kind: 'init', loops: note };
     }
     case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows) };
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense) };
     case 'backward':
       return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project) };
     case 'update':

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/backend/select.js';
-import { ParallelSparseStep } from '../../../../src/sae/kernels/parallel/parallel-step.js';
+import { ParallelStep } from '../../../../src/sae/kernels/parallel/parallel-step.js';
 import { PARAM_NAMES, SaeParams, type SaeWeights } from '../../../../src/sae/params.js';
 import { denseTrainStep, disposeStats, type Recipe, type StepConfig } from '../../../../src/sae/step.js';
 import { AdamState } from '../../../../src/train/adam.js';
@@ -65,10 +65,15 @@ function expectClose(got: Awaited<ReturnType<typeof train>>, ref: Awaited<Return
 
 const dense: Step = async (p, a, x, c) => denseTrainStep(p, a, x, c);
 const runners: StepRunner[] = [];
-function runner(workers: number, kind: 'sparse' | 'auto' = 'sparse'): Step {
-  const r = createStepRunner({ kind, workers, simd: true, batchSize: B, d, m });
+function runner(workers: number, kind: 'sparse' | 'dense' | 'auto' = 'sparse', simd = true): Step {
+  const r = createStepRunner({ kind, workers, simd, batchSize: B, d, m, sparseCapacity: 1 });
   runners.push(r);
-  return (p, a, x, c) => r.step(p, a, x, c);
+  return async (p, a, x, c) => {
+    const stats = await r.step(p, a, x, c);
+    // The workers ran (not the one-thread fallback), with the loops asked for.
+    expect(r.describe()).toMatch(kind === 'dense' ? /^dense x\d workers$/ : new RegExp(`^sparse x${workers} workers \\(${simd ? 'simd' : 'js'}\\)$`));
+    return stats;
+  };
 }
 
 beforeAll(async () => {
@@ -78,7 +83,7 @@ afterAll(async () => {
   await Promise.all(runners.map((r) => r.dispose()));
 });
 
-describe('sparse step on worker threads', () => {
+describe('training step on worker threads', () => {
   for (const recipe of ['towards-monosemanticity', 'april-update'] as const) {
     for (const workers of [2, 3]) {
       it(`matches denseTrainStep over 4 steps (${recipe}, ${workers} workers)`, async () => {
@@ -88,6 +93,22 @@ describe('sparse step on worker threads', () => {
       });
     }
   }
+
+  for (const recipe of ['towards-monosemanticity', 'april-update'] as const) {
+    it(`runs the dense formulation on the workers too, matching denseTrainStep (${recipe})`, async () => {
+      const ref = await train(dense, recipe, 4, 0);
+      expect(ref.log[0]!.l0).toBeGreaterThan(m / 4);
+      expectClose(await train(runner(2, 'dense'), recipe, 4, 0), ref);
+    });
+  }
+
+  it('uses the SIMD loops, and the JavaScript loops give the same steps', async () => {
+    const r = createStepRunner({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
+    runners.push(r);
+    const simd = await train((p, a, x, c) => r.step(p, a, x, c), 'towards-monosemanticity', 4, -0.4);
+    expect(r.describe()).toBe('sparse x2 workers (simd)');
+    expectClose(await train(runner(2, 'sparse', false), 'towards-monosemanticity', 4, -0.4), simd);
+  });
 
   it('is deterministic for a fixed worker count', async () => {
     const a = await train(runner(2), 'april-update', 3, -0.3);
@@ -104,7 +125,7 @@ describe('sparse step on worker threads', () => {
       p.write({ ...w, b_enc });
     };
     const ref = await train(dense, 'towards-monosemanticity', 4, -0.4, bump);
-    const r = createStepRunner({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m });
+    const r = createStepRunner({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     runners.push(r);
     const got = await train((p, a, x, c) => r.step(p, a, x, c), 'towards-monosemanticity', 4, -0.4, (p, s) => {
       bump(p, s);
@@ -114,12 +135,12 @@ describe('sparse step on worker threads', () => {
   });
 
   it("'auto' picks by a probe of L0: dense at initialisation, workers when sparse; matches dense", async () => {
-    const dense0 = createStepRunner({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m });
+    const dense0 = createStepRunner({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     runners.push(dense0);
     await train(async (p, a, x, c) => dense0.step(p, a, x, c), 'april-update', 1, 0);
-    expect(dense0.describe()).toBe('dense');
+    expect(dense0.describe()).toBe('dense x2 workers');
 
-    const r = createStepRunner({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m });
+    const r = createStepRunner({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     runners.push(r);
     const seen: string[] = [];
     const ref = await train(dense, 'april-update', 4, -1.6);
@@ -135,7 +156,7 @@ describe('sparse step on worker threads', () => {
 
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
     const { w, cfg } = setup('april-update', 0.5);
-    const step = await ParallelSparseStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });
+    const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });
     try {
       const params = new SaeParams(w);
       const adam = new AdamState(d, m);
