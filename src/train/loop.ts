@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
 import { bernoulliRows } from '../data/dataset.js';
+import { prefetch } from '../data/prefetch.js';
 import type { Batch } from '../data/types.js';
 import { DivergenceError, InterruptedError } from '../errors.js';
 import { appendJsonLine } from '../io/atomic.js';
@@ -99,7 +100,7 @@ async function steps(
 
   if (state.step >= plan.totalSteps) return;
   const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
-  for await (const batch of stream) {
+  for await (const batch of prefetch(stream)) {
     const step = state.step + 1;
     const lr = learningRate(step, lrSchedule);
     const l1c = l1Coefficient(step, cfg.sae.l1, cfg.train.l1WarmupSteps);
