@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchStream } from '../data/batch-stream.js';
 import { scanDataset } from '../data/dataset.js';
+import { prefetch } from '../data/prefetch.js';
 import { SYNTH_DEFAULTS, SynthGenerator } from '../data/synth.js';
 import type { ColumnOptions } from '../data/types.js';
 import type { BenchShape } from './configs.js';
@@ -35,7 +36,8 @@ export async function openBatchSource(shape: BenchShape, seed: number, poolBatch
     const ds = await scanDataset([fixturePath()], DEFAULT_COLUMNS);
     if (ds.d !== d) throw new Error(`fixture has d=${ds.d}, config ${shape.name} expects ${d}`);
     const stream = new BatchStream(ds, DEFAULT_COLUMNS, { batchSize: batch, shuffleBuffer: 65536, seed, epochs: Infinity });
-    const it = stream[Symbol.asyncIterator]();
+    // As the trainer reads it: the next batch is decoded while the step runs (on the workers).
+    const it = prefetch(stream)[Symbol.asyncIterator]();
     const first = (await it.next()).value!;
     let pending: Float32Array | null = first.x;
     return {

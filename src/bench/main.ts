@@ -4,13 +4,15 @@
  * Each measurement runs in its own process (clean peak RSS and wasm heap).
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
- *     [--kernels auto] [--backend wasm] [--target-l0 32] [--no-data] [--data-only]
+ *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
+ *     [--no-data] [--data-only] [--no-loops]
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { LOOPS_BENCH_SHAPES, runLoopsBench, type LoopsBenchRow } from './loops-bench.js';
 import { defaultWorkers, type KernelKind } from '../train/kernel.js';
 import { SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
 import { runDataBench, type DataBenchResult } from './data-bench.js';
@@ -21,6 +23,8 @@ export interface BenchReport {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; tfjs: string; platform: string; date: string };
   train: TrainBenchResult[];
   data: DataBenchResult[];
+  /** The sparse step's loops alone, JavaScript against WebAssembly SIMD (one thread). */
+  loops: LoopsBenchRow[];
 }
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
@@ -59,6 +63,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '0' },
       'no-data': { type: 'boolean', default: false },
       'data-only': { type: 'boolean', default: false },
+      'no-loops': { type: 'boolean', default: false },
       child: { type: 'string' },
     },
   });
@@ -92,6 +97,7 @@ async function main(): Promise<number> {
     },
     train: [],
     data: [],
+    loops: [],
   };
   if (!values['data-only']) {
     for (const c of configs) {
@@ -112,6 +118,7 @@ async function main(): Promise<number> {
     log('bench: data path ...');
     report.data = await runDataBench();
   }
+  if (!values['no-loops'] && !values['data-only']) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
   if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(formatReport(report));
   return 0;

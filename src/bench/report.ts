@@ -1,5 +1,6 @@
 import { PHASES } from '../sae/kernels/phase-timer.js';
 import { PYTORCH_PEER } from './configs.js';
+import { formatLoopsBench } from './loops-bench.js';
 import type { BenchReport } from './main.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -31,6 +32,10 @@ export function formatReport(r: BenchReport): string {
     for (const dp of r.data) {
       lines.push(`| ${dp.source} | ${dp.d} | ${fmt(dp.rows)} | ${fmt(dp.rowsPerSecond)} | ${consumed > 0 ? fmt(dp.rowsPerSecond / consumed, 1) : '-'} |`);
     }
+  }
+  if (r.loops.length) {
+    lines.push('');
+    lines.push(formatLoopsBench(r.loops).trimEnd());
   }
   return lines.join('\n') + '\n';
 }

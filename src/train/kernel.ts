@@ -28,10 +28,22 @@ export const SPARSE_CROSSOVER: Record<string, number> = { wasm: 0.06, cpu: 0.5, 
 /** Once sparse, go back to dense only above this multiple of the crossover (no flip-flopping). */
 const HYSTERESIS = 1.5;
 
-/** The auto kernel's choice for the next step, given the last measured L0 (NaN: none yet). */
-export function chooseKernel(lastL0: number, m: number, current: 'dense' | 'sparse', backend: string): 'dense' | 'sparse' {
+/**
+ * L0 / m below which the sparse step on worker threads (SIMD loops) is chosen, on any backend.
+ * Measured on wasm with two workers: sparse is 2.0-2.4x faster than dense at L0/m ~ 19% (B and
+ * A) and about even near 50% (BENCHMARKS.md); the limit is memory (the workers' entry buffers
+ * hold 25% of batch x width), so switch at 15% and back above 22.5%.
+ */
+export const WORKERS_SPARSE_CROSSOVER = 0.15;
+
+/**
+ * The auto kernel's choice for the next step, given the last measured L0 (NaN: none yet).
+ * `crossover`: a backend name (one-thread table above) or a fraction of m.
+ */
+export function chooseKernel(lastL0: number, m: number, current: 'dense' | 'sparse', crossoverFor: string | number): 'dense' | 'sparse' {
   if (!Number.isFinite(lastL0)) return 'dense';
-  const crossover = (SPARSE_CROSSOVER[backend] ?? SPARSE_CROSSOVER.wasm!) * m;
+  const fraction = typeof crossoverFor === 'number' ? crossoverFor : (SPARSE_CROSSOVER[crossoverFor] ?? SPARSE_CROSSOVER.wasm!);
+  const crossover = fraction * m;
   if (current === 'sparse') return lastL0 > crossover * HYSTERESIS ? 'dense' : 'sparse';
   return lastL0 < crossover ? 'sparse' : 'dense';
 }
@@ -145,16 +157,19 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
     async step(params, adam, x, cfg, timer) {
       if (o.kind === 'auto') {
         if (!Number.isFinite(lastL0)) lastL0 = probeL0(params, x);
-        current = chooseKernel(lastL0, params.m, current, tf.getBackend());
+        current = chooseKernel(lastL0, params.m, current, o.workers > 1 ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
       }
       if (current === 'sparse') {
         if (o.workers <= 1) return oneThreadSparse(params, adam, x, cfg, timer);
         const p = await workers();
         const stats = await p.step(params, adam, x, cfg, timer);
-        if (!stats) return oneThreadSparse(params, adam, x, cfg, timer); // did not fit the workers' buffers
-        lastL0 = stats.l0.dataSync()[0]!;
-        last = `sparse x${p.workers} workers (${p.loops})`;
-        return stats;
+        if (stats) {
+          lastL0 = stats.l0.dataSync()[0]!;
+          last = `sparse x${p.workers} workers (${p.loops})`;
+          return stats;
+        }
+        // More active entries than the workers' buffers hold: this batch dense (below), on the
+        // workers if it fits them; 'auto' then goes by this batch's L0.
       }
       if (o.workers > 1) {
         const p = await workers();
@@ -165,6 +180,7 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
           return stats;
         }
       }
+      if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
       const stats = denseTrainStep(params, adam, x, cfg, timer);
       // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
       lastL0 = stats.l0.dataSync()[0]!;

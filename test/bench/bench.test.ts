@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select.js';
+import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js';
 import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
 import { PHASES } from '../../src/sae/kernels/phase-timer.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
@@ -45,12 +46,12 @@ describe('npm run bench (tiny config)', () => {
   it('prints JSON with tokens/s, phases, L0, peak RSS and the matMul yardstick for each run', async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
-      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data'],
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data', '--no-loops', '--workers', '1,2'],
       { encoding: 'utf8' },
     );
     const report = JSON.parse(out);
     expect(report.machine.cores).toBeGreaterThan(0);
-    expect(report.train).toHaveLength(4);
+    expect(report.train).toHaveLength(8);
     for (const t of report.train) {
       expect(t.config).toBe('tiny');
       expect(t.backend).toBe('cpu');
@@ -64,11 +65,31 @@ describe('npm run bench (tiny config)', () => {
       expect(sum).toBeGreaterThan(0.8 * t.msPerStep.total);
       expect(sum).toBeLessThanOrEqual(t.msPerStep.total * 1.001);
     }
-    const [initDense, initSparse, trainedDense, trainedSparse] = report.train;
+    const byRun = (regime: string, kernel: string, workers: number) =>
+      report.train.find((t: { regime: string; kernel: string; workers: number }) => t.regime === regime && t.kernel === kernel && t.workers === workers);
+    const [initDense, initSparse, trainedDense, trainedSparse] = [byRun('init', 'dense', 1), byRun('init', 'sparse', 1), byRun('trained', 'dense', 1), byRun('trained', 'sparse', 1)];
+    // What ran: one thread, or the two workers (sparse with the SIMD loops).
+    expect(initDense.ran).toBe('dense');
+    expect(byRun('init', 'dense', 2).ran).toBe('dense x2 workers');
+    expect(byRun('trained', 'sparse', 2).ran).toBe('sparse x2 workers (simd)');
+    expect(byRun('trained', 'sparse', 2).l0).toBeCloseTo(trainedSparse.l0, 1);
     expect(initDense.l0).toBeGreaterThan(16);
     expect(trainedDense.l0).toBeLessThan(8);
     // Same seed and data: both kernels see the same batches and sparsity.
     expect(initSparse.l0).toBeCloseTo(initDense.l0, 1);
     expect(trainedSparse.l0).toBeCloseTo(trainedDense.l0, 1);
   }, 120_000);
+});
+
+describe('loops bench', () => {
+  it('times each loop in JavaScript and SIMD on the same arrays', async () => {
+    const rows = await runLoopsBench([{ config: 'tiny', batch: 64, d: 12, m: 40, l0: 5 }], 1);
+    expect(rows.map((r) => r.loop)).toEqual(['decode', 'gradPre', 'weightGrads', 'adam']);
+    for (const r of rows) {
+      expect(r.jsMs).toBeGreaterThan(0);
+      expect(r.simdMs).toBeGreaterThan(0);
+      expect(r.speedup).toBeCloseTo(r.jsMs / r.simdMs, 6);
+    }
+    expect(formatLoopsBench(rows).split('\n')).toHaveLength(2 + rows.length + 1);
+  });
 });

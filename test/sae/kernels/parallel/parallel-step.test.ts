@@ -154,6 +154,19 @@ describe('training step on worker threads', () => {
     expectClose(got, ref);
   });
 
+  it('runs a batch too dense for the sparse buffers as the dense formulation on the workers', async () => {
+    const r = createStepRunner({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 0.001 });
+    runners.push(r);
+    const ran: string[] = [];
+    const got = await train(async (p, a, x, c) => {
+      const st = await r.step(p, a, x, c);
+      ran.push(r.describe());
+      return st;
+    }, 'april-update', 3, 0);
+    expect(ran).toEqual(['dense x2 workers', 'dense x2 workers', 'dense x2 workers']);
+    expectClose(got, await train(dense, 'april-update', 3, 0));
+  });
+
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
     const { w, cfg } = setup('april-update', 0.5);
     const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });
