@@ -14,6 +14,8 @@ import { validateConfig } from '../config/load.js';
 import { synthPaths, writeSynthetic } from '../data/synth-write.js';
 import { SYNTH_DEFAULTS } from '../data/synth.js';
 import { measureDataThroughput } from '../data/throughput.js';
+import { layoutBytes, DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
+import { defaultWorkers } from '../train/kernel.js';
 import { train } from '../train/trainer.js';
 
 export interface MemoryBenchOptions {
@@ -42,20 +44,38 @@ export interface MemoryBound {
   shuffleBuffer: number;
   batchIntermediates: number;
   weightsAndAdam: number;
+  /** The step's worker threads: their runtimes and the shared memory (0 with one thread). */
+  workers: number;
   baseline: number;
   total: number;
 }
 
+/** A worker thread's own runtime (V8 isolate, tfjs, the wasm backend), measured at ~36 MiB. */
+export const WORKER_BASELINE_BYTES = 40 * 1024 * 1024;
+
 /** Runtime baseline (Node + tfjs + wasm heap growth headroom) measured at ~300 MB on small runs. */
 export const BASELINE_BYTES = 300 * 1024 * 1024;
 
-export function memoryBound(p: { shuffleBuffer: number; batchSize: number; d: number; m: number }, baseline = BASELINE_BYTES): MemoryBound {
+export function memoryBound(
+  p: { shuffleBuffer: number; batchSize: number; d: number; m: number; workers: number },
+  baseline = BASELINE_BYTES,
+): MemoryBound {
   const shuffleBuffer = p.shuffleBuffer * p.d * 4;
   // pre-activations, f, dL/df and a transient copy: ~4 tensors [batch, m].
   const batchIntermediates = 4 * p.batchSize * p.m * 4;
   // W_enc, W_dec and their two Adam moments each: 6 x [d, m].
   const weightsAndAdam = 6 * p.d * p.m * 4;
-  return { shuffleBuffer, batchIntermediates, weightsAndAdam, baseline, total: shuffleBuffer + batchIntermediates + weightsAndAdam + baseline };
+  // The [batch, m] intermediates move to the workers (split between them); the state, gradients,
+  // step buffers and sparse entry buffers live once more in their shared memory.
+  const workers = p.workers > 1 ? p.workers * WORKER_BASELINE_BYTES + layoutBytes(p.batchSize, p.d, p.m, p.workers, DEFAULT_SPARSE_CAPACITY) : 0;
+  return {
+    shuffleBuffer,
+    batchIntermediates,
+    weightsAndAdam,
+    workers,
+    baseline,
+    total: shuffleBuffer + batchIntermediates + weightsAndAdam + workers + baseline,
+  };
 }
 
 export interface MemoryReport {
@@ -63,7 +83,7 @@ export interface MemoryReport {
   fileBytes: number;
   generatedSeconds: number | null;
   dataPass: { rows: number; seconds: number; rowsPerSecond: number; peakRssBytes: number };
-  training: { steps: number; tokens: number; seconds: number; backend: string; peakRssBytes: number };
+  training: { steps: number; tokens: number; seconds: number; backend: string; workers: number; peakRssBytes: number };
   bound: MemoryBound;
   options: Omit<MemoryBenchOptions, 'onLog'>;
 }
@@ -94,11 +114,12 @@ export async function runMemoryBench(o: MemoryBenchOptions): Promise<MemoryRepor
     const dataPass = { ...t, peakRssBytes: peakRss() };
     log(`data pass: ${t.rows} rows, ${Math.round(t.rowsPerSecond)} rows/s, peak RSS ${mib(dataPass.peakRssBytes)}`);
 
+    const workers = defaultWorkers(o.backend);
     const config = validateConfig(
       {
         data: { train: paths.activations, eval: paths.eval, shuffleBuffer: o.shuffleBuffer },
         sae: { width: o.width },
-        train: { steps: o.steps, batchSize: o.batchSize, logEvery: Math.max(1, Math.floor(o.steps / 10)) },
+        train: { steps: o.steps, batchSize: o.batchSize, logEvery: Math.max(1, Math.floor(o.steps / 10)), workers },
         // Scoring is streamed; fewer samples only shortens the benchmark.
         resample: { samples: 65536 },
         output: { dir, name: 'run', statsRows: o.statsRows, checkpointEverySteps: 100 },
@@ -108,11 +129,11 @@ export async function runMemoryBench(o: MemoryBenchOptions): Promise<MemoryRepor
       'memory benchmark config',
     );
     const r = await train({ config, force: true }, { onLog: log });
-    const training = { steps: r.steps, tokens: r.tokens, seconds: r.seconds, backend: r.backend, peakRssBytes: peakRss() };
+    const training = { steps: r.steps, tokens: r.tokens, seconds: r.seconds, backend: r.backend, workers, peakRssBytes: peakRss() };
     log(`training: ${r.steps} steps in ${r.seconds.toFixed(0)} s, peak RSS ${mib(training.peakRssBytes)}`);
 
     const { onLog: _l, ...options } = o;
-    const bound = memoryBound({ shuffleBuffer: o.shuffleBuffer, batchSize: o.batchSize, d: o.dim, m: o.width });
+    const bound = memoryBound({ shuffleBuffer: o.shuffleBuffer, batchSize: o.batchSize, d: o.dim, m: o.width, workers });
     return { file: paths.activations, fileBytes, generatedSeconds, dataPass, training, bound, options: { ...options, dir } };
   } finally {
     fs.rmSync(runDir, { recursive: true, force: true });
@@ -130,10 +151,11 @@ export function formatMemoryReport(r: MemoryReport): string {
   const rows: [string, string][] = [
     ['training file', `${mib(r.fileBytes)} (${(r.fileBytes / 2 ** 30).toFixed(2)} GiB)${r.generatedSeconds !== null ? `, generated in ${r.generatedSeconds.toFixed(0)} s` : ', reused'}`],
     ['data pass', `${r.dataPass.rows} rows, ${Math.round(r.dataPass.rowsPerSecond)} rows/s, peak RSS ${mib(r.dataPass.peakRssBytes)}`],
-    ['training', `${r.training.steps} steps (${r.training.backend}), ${r.training.seconds.toFixed(0)} s, peak RSS ${mib(r.training.peakRssBytes)}`],
+    ['training', `${r.training.steps} steps (${r.training.backend}, ${r.training.workers} worker thread(s)), ${r.training.seconds.toFixed(0)} s, peak RSS ${mib(r.training.peakRssBytes)}`],
     ['bound: shuffle buffer', `${r.options.shuffleBuffer} x ${r.options.dim} x 4 B = ${mib(b.shuffleBuffer)}`],
     ['bound: batch intermediates', `4 x ${r.options.batchSize} x ${r.options.width} x 4 B = ${mib(b.batchIntermediates)}`],
     ['bound: weights + Adam', `6 x ${r.options.dim} x ${r.options.width} x 4 B = ${mib(b.weightsAndAdam)}`],
+    ['bound: worker threads', `${mib(b.workers)} (runtimes + shared memory)`],
     ['bound: runtime baseline', mib(b.baseline)],
     ['predicted bound', `${mib(b.total)} (measured peak ${mib(Math.max(r.dataPass.peakRssBytes, r.training.peakRssBytes))}, file ${mib(r.fileBytes)})`],
   ];

@@ -5,6 +5,7 @@ import type { PhaseTimer } from '../sae/kernels/phase-timer.js';
 import type { SaeParams } from '../sae/params.js';
 import { createSparseTrainStep } from '../sae/sparse-step.js';
 import { denseTrainStep, type StepConfig } from '../sae/step.js';
+import { DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
 import { ParallelStep } from '../sae/kernels/parallel/parallel-step.js';
 import type { AdamState } from './adam.js';
 
@@ -140,7 +141,7 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
   let last: string = current;
   /** The worker pool, created at first use; reloads the state if another formulation ran since. */
   const workers = async (): Promise<ParallelStep> => {
-    parallel ??= ParallelStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd, capacityFraction: o.sparseCapacity ?? 0.25 });
+    parallel ??= ParallelStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd, capacityFraction: o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY });
     const p = await parallel;
     if (reload) p.invalidate();
     reload = false;

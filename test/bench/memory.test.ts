@@ -2,20 +2,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BASELINE_BYTES, MEMORY_DEFAULTS, formatMemoryReport, memoryBound, runMemoryBench } from '../../src/bench/memory.js';
+import { BASELINE_BYTES, MEMORY_DEFAULTS, WORKER_BASELINE_BYTES, formatMemoryReport, memoryBound, runMemoryBench } from '../../src/bench/memory.js';
+import { DEFAULT_SPARSE_CAPACITY, layoutBytes } from '../../src/sae/kernels/parallel/layout.js';
 
 describe('memoryBound', () => {
   it('adds shuffle buffer, batch intermediates, weights + Adam and the baseline', () => {
-    const b = memoryBound({ shuffleBuffer: 10, batchSize: 3, d: 2, m: 5 }, 7);
+    const b = memoryBound({ shuffleBuffer: 10, batchSize: 3, d: 2, m: 5, workers: 1 }, 7);
     expect(b.shuffleBuffer).toBe(10 * 2 * 4);
     expect(b.batchIntermediates).toBe(4 * 3 * 5 * 4);
     expect(b.weightsAndAdam).toBe(6 * 2 * 5 * 4);
+    expect(b.workers).toBe(0);
     expect(b.baseline).toBe(7);
     expect(b.total).toBe(80 + 240 + 240 + 7);
+    // Two workers: their runtimes plus the shared memory (state, gradients, step and entry buffers).
+    const two = memoryBound({ shuffleBuffer: 10, batchSize: 3, d: 2, m: 5, workers: 2 }, 7);
+    expect(two.workers).toBe(2 * WORKER_BASELINE_BYTES + layoutBytes(3, 2, 5, 2, DEFAULT_SPARSE_CAPACITY));
+    expect(layoutBytes(3, 2, 5, 2, DEFAULT_SPARSE_CAPACITY)).toBeGreaterThan(8 * 2 * 5 * 4);
+    expect(two.total).toBe(b.total + two.workers);
   });
 
   it('matches the issue defaults (d 256, m 1024, batch 4096, buffer 65536)', () => {
-    const b = memoryBound({ shuffleBuffer: 65536, batchSize: 4096, d: 256, m: 1024 });
+    const b = memoryBound({ shuffleBuffer: 65536, batchSize: 4096, d: 256, m: 1024, workers: 1 });
     expect(b.shuffleBuffer).toBe(64 * 2 ** 20);
     expect(b.batchIntermediates).toBe(64 * 2 ** 20);
     expect(b.weightsAndAdam).toBe(6 * 2 ** 20);
@@ -39,7 +46,7 @@ describe('runMemoryBench (tiny)', () => {
         expect(Number.isFinite(v) && v > 0).toBe(true);
       }
       expect(r.training.peakRssBytes).toBeGreaterThanOrEqual(r.dataPass.peakRssBytes);
-      expect(r.bound).toEqual(memoryBound({ shuffleBuffer: 512, batchSize: 128, d: 16, m: 32 }));
+      expect(r.bound).toEqual(memoryBound({ shuffleBuffer: 512, batchSize: 128, d: 16, m: 32, workers: r.training.workers }));
       expect(formatMemoryReport(r)).toContain('predicted bound');
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {

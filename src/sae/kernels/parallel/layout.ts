@@ -1,5 +1,8 @@
 import { Arena } from '../arena.js';
 
+/** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
+export const DEFAULT_SPARSE_CAPACITY = 0.25;
+
 /** Where one array lives in the shared memory (byte offset, element count, element type). */
 export interface ArraySpec {
   offset: number;
@@ -79,6 +82,30 @@ export interface SliceViews {
  * falls back to one thread for a batch that exceeds it).
  */
 export function planLayout(B: number, d: number, m: number, workers: number, capacityFraction: number): { layout: SharedLayout; arena: Arena } {
+  const { state, ranges, sliceSizes } = sizes(B, d, m, workers, capacityFraction);
+  const arena = new Arena(layoutBytes(B, d, m, workers, capacityFraction));
+  const alloc = (n: number, type: ArraySpec['type']): ArraySpec => {
+    const a = type === 'f32' ? arena.f32(n) : type === 'i32' ? arena.i32(n) : arena.f64(n);
+    return { offset: a.byteOffset, length: n, type };
+  };
+  const arrays = Object.fromEntries(Object.entries(state).map(([k, [n, t]]) => [k, alloc(n, t)])) as Record<StateArray, ArraySpec>;
+  const slices = ranges.map(([i0, i1], k) => ({
+    i0,
+    i1,
+    capacity: sliceSizes[k]!.capacity,
+    arrays: Object.fromEntries(Object.entries(sliceSizes[k]!.s).map(([n, [len, t]]) => [n, alloc(len, t)])) as Record<SliceArray, ArraySpec>,
+  }));
+  return { layout: { B, d, m, arrays, slices }, arena };
+}
+
+/** Bytes of the shared memory planLayout allocates (for memory bounds). */
+export function layoutBytes(B: number, d: number, m: number, workers: number, capacityFraction: number): number {
+  const { state, sliceSizes } = sizes(B, d, m, workers, capacityFraction);
+  const all = [...Object.values(state), ...sliceSizes.flatMap(({ s }) => Object.values(s))];
+  return Arena.bytesFor(all.map(([n, t]) => n * (t === 'f64' ? 8 : 4)));
+}
+
+function sizes(B: number, d: number, m: number, workers: number, capacityFraction: number) {
   const state: Record<StateArray, [number, ArraySpec['type']]> = {
     W_enc: [d * m, 'f32'], b_enc: [m, 'f32'], W_dec: [m * d, 'f32'], b_dec: [d, 'f32'],
     mW_enc: [d * m, 'f32'], mb_enc: [m, 'f32'], mW_dec: [m * d, 'f32'], mb_dec: [d, 'f32'],
@@ -97,19 +124,5 @@ export function planLayout(B: number, d: number, m: number, workers: number, cap
     };
     return { capacity, s };
   });
-  const bytes = (t: ArraySpec['type']) => (t === 'f64' ? 8 : 4);
-  const all = [...Object.values(state), ...sliceSizes.flatMap(({ s }) => Object.values(s))];
-  const arena = new Arena(Arena.bytesFor(all.map(([n, t]) => n * bytes(t))));
-  const alloc = (n: number, type: ArraySpec['type']): ArraySpec => {
-    const a = type === 'f32' ? arena.f32(n) : type === 'i32' ? arena.i32(n) : arena.f64(n);
-    return { offset: a.byteOffset, length: n, type };
-  };
-  const arrays = Object.fromEntries(Object.entries(state).map(([k, [n, t]]) => [k, alloc(n, t)])) as Record<StateArray, ArraySpec>;
-  const slices = ranges.map(([i0, i1], k) => ({
-    i0,
-    i1,
-    capacity: sliceSizes[k]!.capacity,
-    arrays: Object.fromEntries(Object.entries(sliceSizes[k]!.s).map(([n, [len, t]]) => [n, alloc(len, t)])) as Record<SliceArray, ArraySpec>,
-  }));
-  return { layout: { B, d, m, arrays, slices }, arena };
+  return { state, ranges, sliceSizes };
 }

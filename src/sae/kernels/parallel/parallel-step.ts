@@ -7,7 +7,7 @@ import type { StepConfig } from '../../step.js';
 import { hostView, tensorFromHost } from '../host-io.js';
 import { adamRun, type AdamStepConsts } from '../loops.js';
 import type { PhaseTimer } from '../phase-timer.js';
-import { planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 
 export interface ParallelStepOptions {
@@ -52,7 +52,7 @@ export class ParallelStep {
   }
 
   static async create(o: ParallelStepOptions): Promise<ParallelStep> {
-    const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? 0.25);
+    const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? DEFAULT_SPARSE_CAPACITY);
     const pool = new WorkerPool(o.workers);
     try {
       const replies = await pool.all((k) => ({ kind: 'init', memory: arena.memory, layout, slice: k, backend: o.backend, simd: o.simd }));
