@@ -107,6 +107,10 @@ export interface StepRunnerOptions {
   resume?: KernelChoice;
   /** Active entries the workers' sparse buffers hold, as a fraction of batch x width (default 0.25). */
   sparseCapacity?: number;
+  /** The backend the workers initialise (default: the calling thread's). */
+  backend?: string;
+  /** Told when the workers cannot start (the run continues on the calling thread). */
+  onWarning?: (message: string) => void;
 }
 
 /** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
@@ -139,10 +143,30 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
   let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
   let lastL0 = o.resume?.lastL0 ?? Number.NaN;
   let last: string = current;
-  /** The worker pool, created at first use; reloads the state if another formulation ran since. */
-  const workers = async (): Promise<ParallelStep> => {
-    parallel ??= ParallelStep.create({ batchSize: o.batchSize, d: o.d, m: o.m, workers: o.workers, backend: tf.getBackend(), simd: o.simd, capacityFraction: o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY });
-    const p = await parallel;
+  let threads = o.workers;
+  /**
+   * The worker pool, created at first use; reloads the state if another formulation ran since.
+   * null if the workers could not start: the run goes on in this thread, with a warning.
+   */
+  const workers = async (): Promise<ParallelStep | null> => {
+    parallel ??= ParallelStep.create({
+      batchSize: o.batchSize,
+      d: o.d,
+      m: o.m,
+      workers: threads,
+      backend: o.backend ?? tf.getBackend(),
+      simd: o.simd,
+      capacityFraction: o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY,
+    });
+    let p: ParallelStep;
+    try {
+      p = await parallel;
+    } catch (e) {
+      parallel = null;
+      threads = 1;
+      o.onWarning?.(`the ${o.workers} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
+      return null;
+    }
     if (reload) p.invalidate();
     reload = false;
     return p;
@@ -158,11 +182,11 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
     async step(params, adam, x, cfg, timer) {
       if (o.kind === 'auto') {
         if (!Number.isFinite(lastL0)) lastL0 = probeL0(params, x);
-        current = chooseKernel(lastL0, params.m, current, o.workers > 1 ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
+        current = chooseKernel(lastL0, params.m, current, threads > 1 ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
       }
       if (current === 'sparse') {
-        if (o.workers <= 1) return oneThreadSparse(params, adam, x, cfg, timer);
-        const p = await workers();
+        const p = threads > 1 ? await workers() : null;
+        if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
         const stats = await p.step(params, adam, x, cfg, timer);
         if (stats) {
           lastL0 = stats.l0.dataSync()[0]!;
@@ -172,8 +196,8 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
         // More active entries than the workers' buffers hold: this batch dense (below), on the
         // workers if it fits them; 'auto' then goes by this batch's L0.
       }
-      if (o.workers > 1) {
-        const p = await workers();
+      const p = threads > 1 ? await workers() : null;
+      if (p) {
         const stats = await p.step(params, adam, x, cfg, timer, true);
         if (stats) {
           lastL0 = stats.l0.dataSync()[0]!;

@@ -75,6 +75,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     d: plan.d,
     m: plan.m,
     resume: state.kernel,
+    onWarning: (m) => (ctx.hooks.onLog ?? (() => {}))(`warning: ${m}`),
   });
   try {
     await steps(ctx, state, runner, lrSchedule, gradClip, adamHyper);

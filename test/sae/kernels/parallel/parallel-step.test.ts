@@ -167,6 +167,17 @@ describe('training step on worker threads', () => {
     expectClose(got, await train(dense, 'april-update', 3, 0));
   });
 
+  it('goes on in one thread, with a warning, when the workers cannot start', async () => {
+    const warnings: string[] = [];
+    const r = createStepRunner({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, backend: 'no-such-backend', onWarning: (w) => warnings.push(w) });
+    runners.push(r);
+    const got = await train((p, a, x, c) => r.step(p, a, x, c), 'april-update', 3, -0.4);
+    expect(r.describe()).toBe('sparse');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/worker threads did not start .*no-such-backend.*one thread/);
+    expectClose(got, await train(dense, 'april-update', 3, -0.4));
+  });
+
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
     const { w, cfg } = setup('april-update', 0.5);
     const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });
