@@ -25,11 +25,11 @@ export function formatReport(r: BenchReport): string {
     }
   }
   if (r.data.length) {
-    const consumed = Math.max(0, ...r.train.map((t) => t.tokensPerSecond));
     lines.push('');
-    lines.push('| data path | d | rows | rows/s | x fastest training above |');
+    lines.push('| data path | d | rows | rows/s | x fastest training of that d above |');
     lines.push('| --- | --- | --- | --- | --- |');
     for (const dp of r.data) {
+      const consumed = Math.max(0, ...r.train.filter((t) => t.d === dp.d).map((t) => t.tokensPerSecond));
       lines.push(`| ${dp.source} | ${dp.d} | ${fmt(dp.rows)} | ${fmt(dp.rowsPerSecond)} | ${consumed > 0 ? fmt(dp.rowsPerSecond / consumed, 1) : '-'} |`);
     }
   }
