@@ -68,3 +68,14 @@ export function gridPoints(axes: GridAxis[]): GridPoint[] {
   }
   return axes.length ? points : [];
 }
+
+/**
+ * `--set train.workers=N` for each of `jobs` concurrent runs, so that together they use the cores
+ * once (each run's 'auto' would take them all): only when the base config leaves train.workers at
+ * 'auto' and no grid axis sets it. [] otherwise.
+ */
+export function workersPerJobSet(cores: number, jobs: number, configured: number | 'auto', grid: GridPoint[]): string[] {
+  if (jobs <= 1 || configured !== 'auto') return [];
+  if (grid.some((p) => p.sets.some((s) => s.startsWith('train.workers=')))) return [];
+  return [`train.workers=${Math.max(1, Math.floor(cores / jobs))}`];
+}

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -11,7 +12,7 @@ import { listCheckpoints } from '../io/checkpoint.js';
 import { readFinalWeights } from '../io/run-dir.js';
 import { runFile, type RunInfo } from '../io/run-layout.js';
 import { runTrainChild } from './child.js';
-import { gridPoints, parseGridAxis, type GridPoint } from './grid.js';
+import { gridPoints, parseGridAxis, workersPerJobSet, type GridPoint } from './grid.js';
 import { sweepCsv, type SweepRow } from './table.js';
 
 export interface SweepOptions {
@@ -95,7 +96,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const axes = opts.grid.map(parseGridAxis);
   const points = gridPoints(axes);
   const base = path.resolve(opts.config);
-  const sets = opts.sets ?? [];
+  const given = opts.sets ?? [];
+  const jobs = Math.max(1, Math.min(opts.jobs ?? 1, points.length));
+  const share = workersPerJobSet(os.availableParallelism(), jobs, loadConfig(base, given).config.train.workers, points);
+  if (share.length) log(`sweep: ${jobs} runs at a time, each with ${share[0]!.split('=')[1]} worker thread(s)`);
+  const sets = [...given, ...share];
   // Validate every combination up front: a typo in a key fails now, not after hours of training.
   const { config } = loadConfig(base, sets);
   for (const p of points) loadConfig(base, [...sets, ...p.sets]);
@@ -132,7 +137,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs ?? 1, todo.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, todo.length)) }, worker));
 
   const rows = points.map((p) => rowOf(p, path.join(dir, p.name), gt, errors.get(p.name)));
   const keys = axes.map((a) => a.key);

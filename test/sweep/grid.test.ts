@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { gridPoints, parseGridAxis } from '../../src/sweep/grid.js';
+import { gridPoints, parseGridAxis, workersPerJobSet } from '../../src/sweep/grid.js';
 import { formatSweepTable, sweepCsv, type SweepRow } from '../../src/sweep/table.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -44,5 +44,18 @@ describe('sweep table', () => {
     expect(t[1]).toContain('0.9877');
     expect(t[2]).toContain('failed');
     expect(new Set(t.map((l) => l.length)).size).toBe(1);
+  });
+});
+
+describe('workersPerJobSet', () => {
+  const grid = gridPoints([parseGridAxis('sae.l1=0.1,0.2')]);
+  it('splits the cores between concurrent runs when train.workers is auto', () => {
+    expect(workersPerJobSet(8, 2, 'auto', grid)).toEqual(['train.workers=4']);
+    expect(workersPerJobSet(2, 3, 'auto', grid)).toEqual(['train.workers=1']);
+  });
+  it('leaves one run at a time, an explicit count, or a grid over workers alone', () => {
+    expect(workersPerJobSet(8, 1, 'auto', grid)).toEqual([]);
+    expect(workersPerJobSet(8, 2, 3, grid)).toEqual([]);
+    expect(workersPerJobSet(8, 2, 'auto', gridPoints([parseGridAxis('train.workers=1,2')]))).toEqual([]);
   });
 });
