@@ -123,7 +123,7 @@ export const TrainSchema = z
       .default('auto')
       .describe("Training-step formulation: 'dense' products, 'sparse' over active features only, or 'auto' (chosen by measured L0)."),
     workers: z
-      .union([z.literal('auto'), positiveInt.max(64)])
+      .union([z.literal('auto'), positiveInt.max(64)], { error: "expected 'auto' or an integer from 1 to 64" })
       .default('auto')
       .describe(
         "Worker threads for the sparse step, each owning a slice of the features ('auto': one per core, up to 8; 1 on tfjs-node, which is multi-threaded itself). Results depend on the count only through float32 summation order.",

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/backend/select.js';
 import { ParallelStep } from '../../../../src/sae/kernels/parallel/parallel-step.js';
+import { TRANSPOSE_GRADS_FROM_D } from '../../../../src/sae/kernels/parallel/slice-dense.js';
 import { PARAM_NAMES, SaeParams, type SaeWeights } from '../../../../src/sae/params.js';
 import { denseTrainStep, disposeStats, type Recipe, type StepConfig } from '../../../../src/sae/step.js';
 import { AdamState } from '../../../../src/train/adam.js';
@@ -108,6 +109,39 @@ describe('training step on worker threads', () => {
     const simd = await train((p, a, x, c) => r.step(p, a, x, c), 'towards-monosemanticity', 4, -0.4);
     expect(r.describe()).toBe('sparse x2 workers (simd)');
     expectClose(await train(runner(2, 'sparse', false), 'towards-monosemanticity', 4, -0.4), simd);
+  });
+
+  it(`dense on the workers with d >= ${TRANSPOSE_GRADS_FROM_D} (transposed weight-gradient products) matches denseTrainStep`, async () => {
+    const D = TRANSPOSE_GRADS_FROM_D;
+    const M = 12;
+    const rows = 20;
+    const run = async (step: (p: SaeParams, a: AdamState, x: tf.Tensor2D, c: StepConfig) => Promise<ReturnType<typeof denseTrainStep> | null>) => {
+      const w = randomWeights(D, M, 4);
+      const params = new SaeParams(w);
+      const adam = new AdamState(D, M);
+      const { cfg } = setup('april-update', 0);
+      const losses: number[] = [];
+      for (let k = 0; k < 2; k++) {
+        const x = tf.tensor2d(randomData(rows, D, 50 + k), [rows, D]);
+        const st = (await step(params, adam, x, cfg))!;
+        losses.push(st.loss.dataSync()[0]!);
+        disposeStats(st);
+        x.dispose();
+      }
+      const out = params.readSync();
+      params.dispose();
+      adam.dispose();
+      return { out, losses };
+    };
+    const p = await ParallelStep.create({ batchSize: rows, d: D, m: M, workers: 2, backend: tf.getBackend(), simd: true });
+    try {
+      const got = await run((pa, a, x, c) => p.step(pa, a, x, c, undefined, true));
+      const ref = await run(async (pa, a, x, c) => denseTrainStep(pa, a, x, c));
+      got.losses.forEach((l, k) => expect(Math.abs(l - ref.losses[k]!) / ref.losses[k]!).toBeLessThan(1e-5));
+      for (const n of PARAM_NAMES) expect(maxAbsDiff(got.out[n], ref.out[n])).toBeLessThan(1e-4 * Math.max(1, maxAbs(ref.out[n])));
+    } finally {
+      await p.dispose();
+    }
   });
 
   it('is deterministic for a fixed worker count', async () => {
