@@ -112,7 +112,7 @@ async function steps(
     });
     const stats = await runner.step(params, adam, x, stepCfg);
     const ran = runner.describe();
-    if (ran !== lastRan) log(`step ${step}: ${ran} step`);
+    if (ran !== lastRan) log(`step ${step}: kernel ${ran}`);
     lastRan = ran;
     state.kernel = runner.choice();
     x.dispose();

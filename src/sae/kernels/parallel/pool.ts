@@ -36,8 +36,12 @@ export class WorkerPool {
         const p = this.pending[k];
         this.pending[k] = null;
         if (!p) return;
-        if (r.kind === 'error') p.reject(new Error(`worker ${k}: ${r.message}${r.stack ? `\n${r.stack}` : ''}`));
-        else p.resolve(r);
+        if (r.kind === 'error') {
+          // The worker's stack as the error's stack: shown with --debug, not in the one-paragraph message.
+          const err = new Error(`worker ${k}: ${r.message}`);
+          if (r.stack) err.stack = `Error: worker ${k}: ${r.stack}`;
+          p.reject(err);
+        } else p.resolve(r);
       });
       const fail = (e: Error) => {
         this.failure ??= e;
