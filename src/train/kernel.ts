@@ -117,6 +117,11 @@ export interface StepRunnerOptions {
 export interface KernelChoice {
   current: 'dense' | 'sparse';
   lastL0: number | null;
+  /**
+   * The worker count the run started with ('auto' resolved on its first machine), so that a
+   * resumed run sums in the same order wherever it continues. Absent before the first step.
+   */
+  workers?: number;
 }
 
 /**
@@ -220,6 +225,6 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
       if (parallel) await (await parallel).dispose();
     },
     describe: () => last,
-    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null }),
+    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
   };
 }

@@ -69,7 +69,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const runner = createStepRunner({
     kind: cfg.train.kernel,
-    workers: cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers,
+    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers),
     simd: cfg.train.simd,
     batchSize: cfg.train.batchSize,
     d: plan.d,

@@ -122,6 +122,13 @@ describe('sae train --resume after SIGKILL', () => {
     for (const k of Object.keys(a)) expect(bits(b[k]!), `${k}; ${kills.join('; ')}`).toEqual(bits(a[k]!));
   });
 
+  it("records the step formulation and the worker count in checkpoints (a resume sums in the same order)", () => {
+    const c = loadLatestCheckpoint(runB, () => {});
+    const kernel = (c!.components as { kernel?: { current: string; workers?: number } }).kernel;
+    expect(kernel?.current).toMatch(/^(dense|sparse)$/);
+    expect(Number.isInteger(kernel?.workers) && kernel!.workers! >= 1).toBe(true);
+  });
+
   it('logs the same metrics trajectory, each step once', async () => {
     expect(trajectory(runB)).toEqual(trajectory(runA));
   });
