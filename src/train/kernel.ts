@@ -148,7 +148,8 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
   let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
   let lastL0 = o.resume?.lastL0 ?? Number.NaN;
   let last: string = current;
-  let threads = o.workers;
+  // No more workers than features (each owns at least one).
+  let threads = Math.max(1, Math.min(o.workers, o.m));
   /**
    * The worker pool, created at first use; reloads the state if another formulation ran since.
    * null if the workers could not start: the run goes on in this thread, with a warning.
@@ -168,8 +169,8 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
       p = await parallel;
     } catch (e) {
       parallel = null;
+      o.onWarning?.(`the ${threads} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
       threads = 1;
-      o.onWarning?.(`the ${o.workers} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
       return null;
     }
     if (reload) p.invalidate();

@@ -208,8 +208,22 @@ describe('training step on worker threads', () => {
     const got = await train((p, a, x, c) => r.step(p, a, x, c), 'april-update', 3, -0.4);
     expect(r.describe()).toBe('sparse');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/worker threads did not start .*no-such-backend.*one thread/);
+    expect(warnings[0]).toMatch(/^the 2 worker threads did not start .*no-such-backend.*one thread/);
     expectClose(got, await train(dense, 'april-update', 3, -0.4));
+  });
+
+  it('uses no more workers than there are features', async () => {
+    const r = createStepRunner({ kind: 'sparse', workers: 4, simd: true, batchSize: B, d, m: 3, sparseCapacity: 1 });
+    runners.push(r);
+    const w = randomWeights(d, 3, 2);
+    const params = new SaeParams(w);
+    const adam = new AdamState(d, 3);
+    const x = tf.tensor2d(randomData(B, d, 9), [B, d]);
+    disposeStats(await r.step(params, adam, x, setup('april-update', 0).cfg));
+    expect(r.describe()).toBe('sparse x3 workers (simd)');
+    tf.dispose([x]);
+    params.dispose();
+    adam.dispose();
   });
 
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
