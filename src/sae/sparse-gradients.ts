@@ -90,6 +90,11 @@ export class SparseWorkspace {
     this.accD = new Float32Array(d);
   }
 
+  /** Active entries the buffers hold. */
+  get entryCapacity(): number {
+    return this.capacity;
+  }
+
   /** Make room for at least n active entries. */
   ensureEntries(n: number): void {
     if (n <= this.capacity) return;
@@ -118,11 +123,15 @@ export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: P
 
   const totalVariance = centre(B, d, x, b_dec, xc);
 
-  // Active entries, row-major (CSR), with per-feature counts and sums. A first count sizes the buffers.
-  let count = 0;
-  for (let q = 0; q < B * m; q++) if (f[q]! > 0) count++;
-  ws.ensureEntries(count);
-  const nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, Number.MAX_SAFE_INTEGER);
+  // Active entries, row-major (CSR), with per-feature counts and sums; counted first only when
+  // they do not fit the buffers of the last step (then the buffers grow and the scan runs again).
+  let nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity);
+  if (nnz < 0) {
+    let count = 0;
+    for (let q = 0; q < B * m; q++) if (f[q]! > 0) count++;
+    ws.ensureEntries(Math.ceil(count * 1.25));
+    nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity);
+  }
   const { rowPtr, col, val } = ws.rows;
   timer?.lap('encode');
 

@@ -1,22 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { SaeParams, PARAM_NAMES } from '../../src/sae/params.js';
+import { SaeParams, PARAM_NAMES, type SaeWeights } from '../../src/sae/params.js';
 import { AdamState } from '../../src/train/adam.js';
 import { denseTrainStep, disposeStats, type Recipe, type StepConfig } from '../../src/sae/step.js';
 import type { StepKernel } from '../../src/train/kernel.js';
 import { maxAbs, maxAbsDiff, randomData, randomWeights } from '../helpers/tensors.js';
 
-/** Shared by the cpu and wasm test files: train a tiny SAE a few steps with a kernel. */
-export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift = 0) {
-  const d = 10;
-  const m = 48;
-  const B = 37;
+/**
+ * Weights (seeded) and a step config for the equivalence tests. A negative bEncShift makes f
+ * sparse, as after training, so the sparse paths are exercised at low L0 too.
+ */
+export function tinySetup(d: number, m: number, recipe: Recipe, bEncShift: number): { w: SaeWeights; cfg: StepConfig } {
   const w = randomWeights(d, m, 11);
-  // A negative shift makes f sparse, as after training, so the sparse path is exercised at low L0 too.
   for (let i = 0; i < m; i++) w.b_enc[i]! += bEncShift;
   if (recipe === 'april-update') for (let i = 0; i < m * d; i++) w.W_dec[i]! *= 0.3;
-  const params = new SaeParams(w);
-  const adam = new AdamState(d, m);
   const cfg: StepConfig = {
     recipe,
     lr: 1e-2,
@@ -24,6 +21,17 @@ export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEnc
     gradClip: recipe === 'april-update' ? 1 : undefined,
     adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
   };
+  return { w, cfg };
+}
+
+/** Shared by the cpu and wasm test files: train a tiny SAE a few steps with a kernel. */
+export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift = 0) {
+  const d = 10;
+  const m = 48;
+  const B = 37;
+  const { w, cfg } = tinySetup(d, m, recipe, bEncShift);
+  const params = new SaeParams(w);
+  const adam = new AdamState(d, m);
   const before = tf.memory().numTensors;
   const log: { loss: number; l0: number; fired: number[] }[] = [];
   for (let s = 0; s < steps; s++) {

@@ -8,25 +8,14 @@ import { denseTrainStep, disposeStats, type Recipe, type StepConfig } from '../.
 import { AdamState } from '../../../../src/train/adam.js';
 import { createStepRunner, type StepRunner } from '../../../../src/train/kernel.js';
 import { maxAbs, maxAbsDiff, randomData, randomWeights } from '../../../helpers/tensors.js';
+import { tinySetup } from '../../sparse-equivalence.js';
 
 // Worker threads run the built dist/ (npm test builds first).
 const d = 10;
 const m = 48;
 const B = 37;
 
-function setup(recipe: Recipe, bEncShift: number) {
-  const w = randomWeights(d, m, 11);
-  for (let i = 0; i < m; i++) w.b_enc[i]! += bEncShift;
-  if (recipe === 'april-update') for (let i = 0; i < m * d; i++) w.W_dec[i]! *= 0.3;
-  const cfg: StepConfig = {
-    recipe,
-    lr: 1e-2,
-    l1Coefficient: 0.05,
-    gradClip: recipe === 'april-update' ? 1 : undefined,
-    adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-  };
-  return { w, cfg };
-}
+const setup = (recipe: Recipe, bEncShift: number) => tinySetup(d, m, recipe, bEncShift);
 
 type Step = (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig) => Promise<ReturnType<typeof denseTrainStep>>;
 
