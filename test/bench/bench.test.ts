@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select.js';
+import { runDataBench } from '../../src/bench/data-bench.js';
 import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js';
 import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
 import { PHASES } from '../../src/sae/kernels/phase-timer.js';
@@ -91,5 +92,17 @@ describe('loops bench', () => {
       expect(r.speedup).toBeCloseTo(r.jsMs / r.simdMs, 6);
     }
     expect(formatLoopsBench(rows).split('\n')).toHaveLength(2 + rows.length + 1);
+  });
+});
+
+describe('data bench', () => {
+  it('reports the median of three passes per file (the first warms the JIT)', async () => {
+    const rows = await runDataBench([16], 2 ** 20);
+    expect(rows.map((r) => r.source)).toEqual(['fixture stories260k-L2 (d=64)', 'synthetic (d=16)']);
+    for (const r of rows) {
+      expect(r.passRowsPerSecond).toHaveLength(3);
+      expect(r.rowsPerSecond).toBe([...r.passRowsPerSecond].sort((a, b) => a - b)[1]);
+      expect(r.rows).toBeGreaterThan(0);
+    }
   });
 });
