@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import type { SparsityPenalty } from '../../gradients.js';
 import { encoderTermOfBDec, sparsityTerms } from '../../sparse-gradients.js';
-import { hostView } from '../host-io.js';
 import { scanActive, transposeActive, type AdamStepConsts, type LoopKernels } from '../loops.js';
+import { withEncoderPre } from './encoder-product.js';
 import { DenseSlice } from './slice-dense.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 
@@ -50,25 +49,25 @@ export class SliceCompute {
     const { i0, i1 } = this;
     const mk = i1 - i0;
     const t0 = performance.now();
-    for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
     this.denseStep = dense;
-    if (dense) return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
-    const pre = tf.tidy(() =>
-      tf.fused.matMul({
-        a: tf.tensor2d(this.s.xc.subarray(0, rows * d), [rows, d]),
-        b: tf.tensor2d(this.wSlice, [d, mk]),
-        bias: tf.tensor1d(this.s.b_enc.subarray(i0, i1)),
-      }),
-    );
-    let nnz: number;
-    try {
-      nnz = scanActive(hostView(pre), rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity);
-    } finally {
-      pre.dispose();
+    if (dense) {
+      for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
+      return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
     }
+    const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, () => this.preScratch(rows * mk), (pre) =>
+      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+    );
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
     return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
+  }
+
+  private scratch = new Float32Array(0);
+
+  /** Host room for a blocked encoder product's [rows, mk] output (grown on demand). */
+  private preScratch(n: number): Float32Array {
+    if (this.scratch.length < n) this.scratch = new Float32Array(n);
+    return this.scratch;
   }
 
   /**
