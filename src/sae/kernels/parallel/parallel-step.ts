@@ -144,6 +144,11 @@ export class ParallelStep {
     return stats;
   }
 
+  /** Live tensors in each worker (for leak tests). */
+  async workerTensors(): Promise<number[]> {
+    return (await this.pool.all(() => ({ kind: 'tensors' }))).map((r) => r.count);
+  }
+
   async dispose(): Promise<void> {
     await this.pool.dispose();
   }

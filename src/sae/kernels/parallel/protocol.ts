@@ -10,7 +10,9 @@ export type WorkerRequest =
   /** Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection). */
   | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean }
   /** Adam on the slice's parameters, then (Towards Monosemanticity) unit-norm decoder rows. */
-  | { kind: 'update'; consts: AdamStepConsts; renorm: boolean };
+  | { kind: 'update'; consts: AdamStepConsts; renorm: boolean }
+  /** The worker's live tensor count (tests: nothing leaks from step to step). */
+  | { kind: 'tensors' };
 
 export type WorkerReply =
   | { kind: 'init'; loops: string }
@@ -18,4 +20,5 @@ export type WorkerReply =
   | { kind: 'encode'; nnz: number; ms: { encode: number; decode: number } }
   | { kind: 'backward'; l1Sum: number; sumSquares: number }
   | { kind: 'update' }
+  | { kind: 'tensors'; count: number }
   | { kind: 'error'; message: string; stack?: string };

@@ -2,6 +2,7 @@
  * Worker-thread entry of the parallel sparse step: owns one feature slice (SliceCompute) with its
  * own tfjs backend, and answers the step kernel's requests (protocol.ts) one at a time.
  */
+import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../../../backend/select.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
@@ -29,6 +30,8 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'update':
       compute!.update(req.consts, req.renorm);
       return { kind: 'update' };
+    case 'tensors':
+      return { kind: 'tensors', count: tf.memory().numTensors };
   }
 }
 

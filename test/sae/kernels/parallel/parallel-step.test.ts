@@ -215,6 +215,28 @@ describe('training step on worker threads', () => {
     adam.dispose();
   });
 
+  it('leaves no tensors behind in the workers from step to step (sparse and dense)', async () => {
+    const { w, cfg } = setup('april-update', -0.4);
+    const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 1 });
+    try {
+      const params = new SaeParams(w);
+      const adam = new AdamState(d, m);
+      const counts: number[][] = [];
+      for (let k = 0; k < 6; k++) {
+        const x = tf.tensor2d(randomData(B, d, 70 + k), [B, d]);
+        const st = await step.step(params, adam, x, cfg, undefined, k % 2 === 1);
+        disposeStats(st!);
+        x.dispose();
+        counts.push(await step.workerTensors());
+      }
+      for (const c of counts) expect(c).toEqual(counts[0]);
+      params.dispose();
+      adam.dispose();
+    } finally {
+      await step.dispose();
+    }
+  });
+
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
     const { w, cfg } = setup('april-update', 0.5);
     const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });
