@@ -1,5 +1,5 @@
 import type { SparsityPenalty } from './gradients.js';
-import { jsLoops, scanActive, transposeActive, type ActiveRows, type LoopKernels } from './kernels/loops.js';
+import { jsLoops, scanActive, transposeActive, type ActiveRows } from './kernels/loops.js';
 import type { PhaseTimer } from './kernels/phase-timer.js';
 
 /** Host arrays of one step's inputs (row-major float32). */
@@ -116,7 +116,8 @@ export class SparseWorkspace {
  * feature-major through a transposed index, so each gradient row is accumulated in registers.
  * The loops are loops.ts' over the feature range [0, m) (the worker kernel splits the range).
  */
-export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: PhaseTimer, loops: LoopKernels = jsLoops): SparseResult {
+export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: PhaseTimer): SparseResult {
+  const loops = jsLoops; // its arrays are not in the SIMD loops' memory (the workers' are)
   const { B, d, m, x, f, W_enc, W_dec, b_dec, l1Coefficient } = inp;
   ws.ensureShape(B, d, m);
   const { xc, G, gW_enc, gW_dec, gb_enc, gb_dec, fired, fSum, spars, decay, decNorm } = ws;
@@ -229,13 +230,14 @@ export function sparsityTerms(
 export function residual(B: number, d: number, partials: Float32Array[], b_dec: Float32Array, x: Float32Array, G: Float32Array): number {
   let sse = 0;
   const twoOverB = 2 / B;
-  const n = B * d;
-  for (let q = 0; q < n; q++) {
-    let r = partials[0]![q]!;
-    for (let p = 1; p < partials.length; p++) r += partials[p]![q]!;
-    const e = r + b_dec[q % d]! - x[q]!;
-    sse += e * e;
-    G[q] = twoOverB * e;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0, q = b * d; j < d; j++, q++) {
+      let r = partials[0]![q]!;
+      for (let p = 1; p < partials.length; p++) r += partials[p]![q]!;
+      const e = r + b_dec[j]! - x[q]!;
+      sse += e * e;
+      G[q] = twoOverB * e;
+    }
   }
   return sse;
 }

@@ -52,29 +52,15 @@ export function scanActive(
   rowPtr[0] = 0;
   for (let b = 0; b < B; b++) {
     const base = b * mk;
-    if (nnz + mk > capacity) {
-      // Slow path near the limit: check every entry.
-      for (let c = 0; c < mk; c++) {
-        const v = pre[base + c]!;
-        if (v > 0) {
-          if (nnz >= capacity) return -1;
-          col[nnz] = i0 + c;
-          val[nnz] = v;
-          nnz++;
-          fired[i0 + c]! += 1;
-          fSum[i0 + c]! += v;
-        }
-      }
-    } else {
-      for (let c = 0; c < mk; c++) {
-        const v = pre[base + c]!;
-        if (v > 0) {
-          col[nnz] = i0 + c;
-          val[nnz] = v;
-          nnz++;
-          fired[i0 + c]! += 1;
-          fSum[i0 + c]! += v;
-        }
+    for (let c = 0; c < mk; c++) {
+      const v = pre[base + c]!;
+      if (v > 0) {
+        if (nnz >= capacity) return -1;
+        col[nnz] = i0 + c;
+        val[nnz] = v;
+        nnz++;
+        fired[i0 + c]! += 1;
+        fSum[i0 + c]! += v;
       }
     }
     rowPtr[b + 1] = nnz;
