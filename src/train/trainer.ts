@@ -7,7 +7,7 @@ import { CheckpointError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
 import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
-import { acquireRunLock } from '../io/lock.js';
+import { claimRunDir } from '../io/run-dir-claim.js';
 import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
@@ -91,8 +91,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
 
   const plan = await planRun(cfg);
-  if (!resuming) createRunDir(runDir, { force: req.force ?? false });
-  const lock = acquireRunLock(runDir);
+  const lock = claimRunDir(runDir, { fresh: !resuming, force: req.force ?? false });
   try {
     return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);
   } finally {
