@@ -22,6 +22,8 @@ import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
 import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
+import { checkRunMemory, estimateForPlan } from './memory-check.js';
+import { availableMemory } from '../util/available-memory.js';
 import { ResampleMonitor } from './resample-monitor.js';
 import { resolveResampleSchedule } from './resample-schedule.js';
 
@@ -37,6 +39,8 @@ export interface TrainRequest {
   /** Overwrite a non-empty run directory. */
   force?: boolean;
   backend?: BackendChoice;
+  /** Memory budget in bytes to check the run's estimate against (default: the machine's free memory). */
+  maxMemory?: number;
 }
 
 export interface TrainResult {
@@ -91,6 +95,11 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
 
   const plan = await planRun(cfg);
+  checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
+    available: availableMemory(),
+    backend: backend.name,
+    ...(req.maxMemory !== undefined ? { maxMemory: req.maxMemory } : {}),
+  });
   const lock = claimRunDir(runDir, { fresh: !resuming, force: req.force ?? false });
   try {
     return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
+import { parseByteSize } from '../../train/memory-estimate.js';
 import { formatDuration, formatProgressLine } from '../../train/progress.js';
 import { train } from '../../train/trainer.js';
 import { progressRenderer } from '../progress-bar.js';
@@ -15,6 +16,7 @@ interface TrainOptions {
   backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   seed?: string;
   force?: boolean;
+  maxMemory?: string;
 }
 
 export function register(program: Command): void {
@@ -28,6 +30,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
+    .option('--max-memory <size>', 'memory budget for the run, e.g. 8G or 512M (default: the free memory; checked before allocating)')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
       if (backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
@@ -42,6 +45,10 @@ export function register(program: Command): void {
       if (opts.resume === undefined && !opts.config) {
         throw new ConfigError('sae train needs --config <file> (or --resume <run>)', 'Try: sae train --config configs/quickstart.json');
       }
+      const maxMemory = opts.maxMemory === undefined ? undefined : parseByteSize(opts.maxMemory);
+      if (maxMemory === null) {
+        throw new ConfigError(`--max-memory: expected a size such as 8G, 512M or 1000000 (bytes), got '${opts.maxMemory}'`);
+      }
       const sets = [...opts.set];
       if (opts.seed !== undefined) sets.push(`train.seed=${opts.seed}`);
       const loaded = opts.config ? loadConfig(opts.config, sets) : null;
@@ -55,6 +62,7 @@ export function register(program: Command): void {
             ...(opts.out ? { outDir: opts.out } : {}),
             ...(backend ? { backend } : {}),
             force: opts.force ?? false,
+            ...(maxMemory !== undefined ? { maxMemory } : {}),
           },
           { onProgress: (p) => render.update(p), onLog: (l) => render.log(l), stopRequested: signals.requested },
         );
