@@ -4,7 +4,8 @@ import { readBlocks, scanDataset } from '../data/dataset.js';
 import { loadGroundTruth, type GroundTruth } from '../data/synth-ground-truth.js';
 import type { ColumnOptions } from '../data/types.js';
 import { DataError } from '../errors.js';
-import { openRun, readFinalWeights } from '../io/run-dir.js';
+import { openRun } from '../io/run-dir.js';
+import { readRunDictionary } from '../io/run-weights.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { evaluateSae } from './evaluate-sae.js';
 import type { EvalMetrics } from './metrics.js';
@@ -34,6 +35,8 @@ export interface EvalReport {
   seconds: number;
   metrics: EvalMetrics;
   selectivity?: SelectivityReport;
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 /** Columns and dense threshold from a run's config, falling back to the schema defaults. */
@@ -62,7 +65,8 @@ export function scoreAgainst(gt: GroundTruth, w: SaeWeights): GroundTruthScores 
 export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
   const started = Date.now();
   const handle = openRun(opts.run);
-  const { weights } = readFinalWeights(opts.run);
+  const dict = readRunDictionary(opts.run);
+  const { weights } = dict;
   const { cols, denseThreshold } = runDefaults(handle.config);
   const gt = opts.groundTruth ? loadGroundTruth(opts.groundTruth) : null;
   const ds = await scanDataset(opts.data, cols);
@@ -94,6 +98,7 @@ export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
       backend: backend.name,
       seconds: (Date.now() - started) / 1000,
       metrics,
+      source: { step: dict.step, final: dict.final, note: dict.note },
       ...(selectivity ? { selectivity } : {}),
     };
   } finally {

@@ -4,7 +4,8 @@ import { readBlocks, scanDataset } from '../data/dataset.js';
 import type { ColumnOptions } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { writeFeatureStatsFiles } from '../io/features-table.js';
-import { openRun, readFinalWeights } from '../io/run-dir.js';
+import { openRun } from '../io/run-dir.js';
+import { readRunDictionary } from '../io/run-weights.js';
 import { runFile } from '../io/run-layout.js';
 import { computeFeatureStats } from './feature-stats.js';
 import { readResampleHistory } from './feature-stats-resample.js';
@@ -37,6 +38,8 @@ export interface RunStatsResult {
   backend: string;
   seconds: number;
   summary: FeatureStatsSummary;
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 /** The summary path beside a table path: x.arrow -> x.json, anything else -> <path>.json. */
@@ -56,7 +59,8 @@ function runDefaults(config: unknown): { output: ReturnType<typeof OutputSchema.
 export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<RunStatsResult> {
   const started = Date.now();
   const handle = openRun(opts.run);
-  const { weights } = readFinalWeights(opts.run);
+  const dict = readRunDictionary(opts.run);
+  const { weights } = dict;
   const defaults = runDefaults(handle.config);
   const cols: ColumnOptions = { ...defaults.cols, ...(opts.column ? { column: opts.column } : {}) };
   const ds = await scanDataset(opts.data, cols);
@@ -88,5 +92,6 @@ export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<Run
     backend: backend.name,
     seconds: (Date.now() - started) / 1000,
     summary: summarizeFeatureStats(stats),
+    source: { step: dict.step, final: dict.final, note: dict.note },
   };
 }

@@ -12,7 +12,8 @@ import {
   type ExportPayload,
 } from './export-formats.js';
 import { readStatsTable } from './export-stats.js';
-import { openRun, readFinalWeights } from './run-dir.js';
+import { openRun } from './run-dir.js';
+import { readRunDictionary } from './run-weights.js';
 import { RUN_FILES, runFile } from './run-layout.js';
 
 export const EXPORT_FORMATS = ['saelens', 'safetensors', 'npy', 'arrow', 'json'] as const;
@@ -47,6 +48,8 @@ export interface ExportResult {
   sourceFeatures: number;
   dtype: 'float32' | 'float16';
   unitDecoder: boolean;
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 const WRITERS: Record<ExportFormat, (target: string, p: ExportPayload) => void> = {
@@ -132,7 +135,7 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
   if (fs.existsSync(out) && !force) {
     throw new RunError(`${opts.out} already exists.`, 'Use --force to overwrite it, or choose another --out.');
   }
-  const final = readFinalWeights(runDir);
+  const final = readRunDictionary(runDir);
   const source = final.weights;
   const m = source.m;
 
@@ -151,7 +154,8 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
 
   const provenance: Record<string, string> = {
     source_run: run.dir,
-    source_step: String(run.info.step),
+    source_step: String(final.step),
+    ...(final.final ? {} : { source_checkpoint: 'true' }),
     unit_decoder: String(opts.unitDecoder ?? false),
     ...(subset ? { features: formatRanges(featureIndex), source_d_sae: String(m) } : {}),
   };
@@ -182,5 +186,5 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
     throw err;
   }
   const { files, bytes } = listFiles(out);
-  return { format, out, files, bytes, dIn: weights.d, dSae: weights.m, sourceFeatures: m, dtype, unitDecoder: opts.unitDecoder ?? false };
+  return { format, out, files, bytes, dIn: weights.d, dSae: weights.m, sourceFeatures: m, dtype, unitDecoder: opts.unitDecoder ?? false, source: { step: final.step, final: final.final, note: final.note } };
 }

@@ -60,6 +60,11 @@ export interface RunInfo {
   trainRows: number;
   evalRows: number;
   seed: number;
+  /**
+   * Digests of the configs this run had before `sae train --resume --set train.steps=N` changed
+   * its length: its earlier checkpoints carry them and stay valid.
+   */
+  priorConfigDigests?: string[];
 }
 
 /** One line of metrics.jsonl. explainedVariance = 1 - SSE / sum ||x - mean(x)||^2 over the batch(es). */

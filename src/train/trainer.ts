@@ -3,7 +3,7 @@ import path from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CheckpointError, InterruptedError, RunError } from '../errors.js';
+import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
 import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
@@ -36,6 +36,11 @@ export interface TrainRequest {
   outDir?: string;
   /** Continue the run in this directory from its newest good checkpoint. */
   resume?: string;
+  /**
+   * With `resume`: the run's new train.steps (to extend a finished run, or shorten one that has not
+   * reached it). Schedules that depend on the run length follow the new length from here on.
+   */
+  extendSteps?: number;
   /** Overwrite a non-empty run directory. */
   force?: boolean;
   backend?: BackendChoice;
@@ -90,7 +95,8 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   if (resuming && !fs.existsSync(runDir)) {
     throw new RunError(`${req.resume}: no such run directory`, 'Pass the directory of a run started with `sae train --config`.');
   }
-  const cfg = resuming ? readRunConfig(runDir) : req.config!;
+  const stored = resuming ? readRunConfig(runDir) : req.config!;
+  const cfg = resuming && req.extendSteps !== undefined ? { ...stored, train: { ...stored.train, steps: req.extendSteps } } : stored;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
   log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
 
@@ -102,7 +108,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   });
   const lock = claimRunDir(runDir, { fresh: !resuming, force: req.force ?? false });
   try {
-    return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);
+    return await trainLocked(req, cfg, configDigest(stored), plan, runDir, backend.name, hooks, log);
   } finally {
     lock.release();
   }
@@ -111,6 +117,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
 async function trainLocked(
   req: TrainRequest,
   cfg: Config,
+  storedDigest: string,
   plan: RunPlan,
   runDir: string,
   backendName: string,
@@ -120,7 +127,9 @@ async function trainLocked(
   const digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
-  if (checkpoint && checkpoint.configDigest !== digest) {
+  const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
+  const known = new Set([digest, storedDigest, ...priorDigests]);
+  if (checkpoint && !known.has(checkpoint.configDigest)) {
     throw new CheckpointError(
       `${runDir}: the newest checkpoint (step ${checkpoint.step}) was written with a different config than ${runFile(runDir, 'config')}`,
       'Restore the original config.json of the run, or start a new run.',
@@ -133,6 +142,17 @@ async function trainLocked(
   let scale: number;
 
   if (checkpoint) {
+    if (checkpoint.step > plan.totalSteps) {
+      throw new ConfigError(
+        `train.steps = ${plan.totalSteps} is below the ${checkpoint.step} steps ${runDir} has already trained`,
+        `Give a larger train.steps (e.g. --set train.steps=${checkpoint.step * 2}), or use the run as it is.`,
+      );
+    }
+    const extended = storedDigest !== digest;
+    if (extended) {
+      log(`extending ${runDir} to ${plan.totalSteps} steps (train.steps); the learning-rate and resampling schedules follow the new length`);
+      writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+    }
     log(`resuming ${runDir} from step ${checkpoint.step} of ${plan.totalSteps}`);
     scale = checkpoint.inputScale;
     params = new SaeParams(checkpoint.weights);
@@ -140,7 +160,8 @@ async function trainLocked(
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
     truncateLogs(runDir, checkpoint.step);
-    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens };
+    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, totalSteps: plan.totalSteps };
+    if (extended) info.priorConfigDigests = [...new Set([...priorDigests, storedDigest])];
     delete info.reason;
   } else {
     if (req.resume !== undefined) {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { evaluateRun } from '../../eval/evaluate.js';
 import { formatEvalReport } from '../../eval/evaluate-format.js';
-import { printJson, printText } from '../report.js';
+import { log, printJson, printText } from '../report.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),
@@ -40,6 +40,7 @@ export function register(program: Command): void {
         ...(o.maxRows ? { maxRows: o.maxRows } : {}),
         ...(o.denseThreshold ? { denseThreshold: o.denseThreshold } : {}),
       });
+      if (report.source.note) log(`note: ${report.source.note}`);
       if (o.json) printJson(report);
       else printText(formatEvalReport(report));
     });

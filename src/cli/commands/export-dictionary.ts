@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, exportDictionary } from '../../io/export.js';
-import { printJson, printText } from '../report.js';
+import { log, printJson, printText } from '../report.js';
 
 const OptionsSchema = z.strictObject({
   format: z.string().min(1),
@@ -40,6 +40,7 @@ export function register(program: Command): void {
       }
       const { json, ...opts } = parsed.data;
       const result = exportDictionary(run, opts);
+      if (result.source.note) log(`note: ${result.source.note}`);
       if (json) printJson(result);
       else {
         const what = result.dSae === result.sourceFeatures ? `${result.dSae} features` : `${result.dSae} of ${result.sourceFeatures} features`;

@@ -56,6 +56,7 @@ export function register(program: Command): void {
           log(`stats: ${rows}/${total} rows`);
         },
       });
+      if (result.source.note) log(`note: ${result.source.note}`);
       if (o.json) printJson(result);
       else printText(formatStatsSummary(result));
     });

@@ -36,10 +36,11 @@ export function register(program: Command): void {
       if (backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
         throw new ConfigError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
       }
-      if (opts.resume !== undefined && (opts.config || opts.set.length || opts.seed !== undefined || opts.out)) {
+      const extendSteps = opts.resume !== undefined ? parseExtension(opts.set) : undefined;
+      if (opts.resume !== undefined && (opts.config || opts.seed !== undefined || opts.out)) {
         throw new ConfigError(
-          '--resume continues a run with the config it was started with; --config, --set, --seed and --out cannot be combined with it',
-          `Run: sae train --resume ${opts.resume}`,
+          '--resume continues a run with the config it was started with; --config, --seed and --out cannot be combined with it',
+          `Run: sae train --resume ${opts.resume} (add --set train.steps=N to change the run's length)`,
         );
       }
       if (opts.resume === undefined && !opts.config) {
@@ -59,6 +60,7 @@ export function register(program: Command): void {
           {
             ...(loaded ? { config: loaded.config, configFile: loaded.file } : {}),
             ...(opts.resume !== undefined ? { resume: opts.resume } : {}),
+            ...(extendSteps !== undefined ? { extendSteps } : {}),
             ...(opts.out ? { outDir: opts.out } : {}),
             ...(backend ? { backend } : {}),
             force: opts.force ?? false,
@@ -81,6 +83,22 @@ export function register(program: Command): void {
         signals.dispose();
       }
     });
+}
+
+/** With --resume, the only --set allowed is train.steps=N (a new length for the run). */
+function parseExtension(sets: string[]): number | undefined {
+  let steps: number | undefined;
+  for (const s of sets) {
+    const m = /^train\.steps=(\d+)$/.exec(s.trim());
+    if (!m || Number(m[1]) < 1) {
+      throw new ConfigError(
+        `--set ${s}: with --resume only train.steps=N (a positive integer) can be changed; the rest of the run's config stays as it was started`,
+        'Extend a run with `sae train --resume <run> --set train.steps=N`; for other changes start a new run with --config.',
+      );
+    }
+    steps = Number(m[1]);
+  }
+  return steps;
 }
 
 function collect(value: string, previous: string[]): string[] {
