@@ -59,7 +59,12 @@ export const SaeSchema = z
       .describe(
         "'towards-monosemanticity' (2023): unit-norm decoder rows (gradient projection + renormalisation), L1 on f. 'april-update' (Anthropic, April 2024): unconstrained decoder, L1 on f_i * ||W_dec_i||, gradient clipping.",
       ),
-    l1: z.number().nonnegative().default(5e-3).describe('L1 sparsity coefficient (lambda).'),
+    l1: z
+      .union([z.number().nonnegative(), z.literal('auto')], { error: "expected 'auto' or a number >= 0" })
+      .default('auto')
+      .describe(
+        "L1 sparsity coefficient (lambda). 'auto': 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json.",
+      ),
     bDecInit: z
       .enum(['geometric-median', 'mean', 'zeros'])
       .default('geometric-median')
@@ -101,7 +106,12 @@ export const ResampleSchema = z
 
 export const TrainSchema = z
   .strictObject({
-    steps: positiveInt.optional().describe('Optimizer steps. If absent: `data.epochs` passes over the training rows.'),
+    steps: positiveInt
+      .optional()
+      .describe('Optimizer steps. If absent: `data.epochs` passes over the training rows, but at least `minTokens` tokens (small data is repeated).'),
+    minTokens: positiveInt
+      .default(2_048_000)
+      .describe('Token budget a run without `steps` trains at least (500 steps of 4096): a small dump is repeated rather than trained for a handful of steps.'),
     batchSize: positiveInt.default(4096).describe('Rows per optimizer step.'),
     lr: z.number().positive().default(1e-3).describe('Adam learning rate (peak).'),
     beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1.'),

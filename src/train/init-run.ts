@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { BatchStream } from '../data/batch-stream.js';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
-import { columnMean, expectedNormScale, geometricMedian, initWeights } from '../sae/init.js';
+import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
@@ -28,7 +28,11 @@ async function initSample(cfg: Config, plan: RunPlan, log: (l: string) => void):
 }
 
 /** Initial weights from a data sample: input scale, b_dec, random decoder directions. */
-export async function initialise(cfg: Config, plan: RunPlan, log: (l: string) => void): Promise<{ params: SaeParams; scale: number }> {
+export async function initialise(
+  cfg: Config,
+  plan: RunPlan,
+  log: (l: string) => void,
+): Promise<{ params: SaeParams; scale: number; /** Mean norm of the sample in training units (after the scale). */ meanNorm: number }> {
   const sample = await initSample(cfg, plan, log);
   const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
   if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
@@ -40,5 +44,5 @@ export async function initialise(cfg: Config, plan: RunPlan, log: (l: string) =>
         : geometricMedian(sample.x, sample.rows, plan.d);
   const decoderNorm = cfg.sae.decoderInitNorm ?? (cfg.sae.recipe === 'april-update' ? 0.1 : 1);
   const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), decoderNorm, bDec);
-  return { params: new SaeParams(weights), scale };
+  return { params: new SaeParams(weights), scale, meanNorm: meanNorm(sample.x, sample.rows, plan.d) };
 }

@@ -5,6 +5,7 @@ import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
+import { degenerateWarnings } from '../eval/degenerate.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
 import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
 import { claimRunDir } from '../io/run-dir-claim.js';
@@ -22,6 +23,7 @@ import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
 import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
+import { AUTO_L1_PER_NORM, autoL1 } from './l1-default.js';
 import { checkRunMemory, estimateForPlan } from './memory-check.js';
 import { availableMemory } from '../util/available-memory.js';
 import { ResampleMonitor } from './resample-monitor.js';
@@ -57,6 +59,8 @@ export interface TrainResult {
   resumedFrom: number | null;
   last: MetricsRecord | null;
   eval: EvalMetrics;
+  /** Why the result looks degenerate (empty when it does not), from the held-out metrics. */
+  warnings: string[];
 }
 
 /** Where a new run's directory is. */
@@ -124,7 +128,7 @@ async function trainLocked(
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
-  const digest = configDigest(cfg);
+  let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
   const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
@@ -177,6 +181,13 @@ async function trainLocked(
         `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
     );
     const init = await initialise(cfg, plan, log);
+    if (cfg.sae.l1 === 'auto') {
+      const l1 = autoL1(init.meanNorm);
+      log(`sae.l1: ${l1} (auto: ${AUTO_L1_PER_NORM} x the mean activation norm ${init.meanNorm.toFixed(3)}; written into config.json)`);
+      cfg = { ...cfg, sae: { ...cfg.sae, l1 } };
+      digest = configDigest(cfg);
+      writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+    }
     scale = init.scale;
     params = init.params;
     adam = new AdamState(plan.d, plan.m);
@@ -246,7 +257,7 @@ async function trainLocked(
     const evalMetrics = await finishRun(cfg, plan, runDir, weights);
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
-    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
     let thrown = err;

@@ -78,6 +78,7 @@ export function register(program: Command): void {
             `mse ${ev.mse.toFixed(4)}, dead ${(100 * ev.deadFraction).toFixed(1)}%` +
             `\nrun directory: ${result.runDir}`,
         );
+        for (const w of result.warnings) log(`warning: ${w}`);
       } finally {
         render.done();
         signals.dispose();
