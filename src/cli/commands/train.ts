@@ -5,7 +5,8 @@ import { parseByteSize } from '../../train/memory-estimate.js';
 import { formatDuration, formatProgressLine } from '../../train/progress.js';
 import { train } from '../../train/trainer.js';
 import { progressRenderer } from '../progress-bar.js';
-import { log } from '../report.js';
+import { log, printJson } from '../report.js';
+import { trainSummary } from '../../train/summary.js';
 import { stopOnSignals } from '../signals.js';
 
 interface TrainOptions {
@@ -17,6 +18,7 @@ interface TrainOptions {
   seed?: string;
   force?: boolean;
   maxMemory?: string;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,6 +32,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
+    .option('--json', 'print the final summary as JSON on stdout (progress stays on stderr)')
     .option('--max-memory <size>', 'memory budget for the run, e.g. 8G or 512M (default: the free memory; checked before allocating)')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
@@ -79,6 +82,7 @@ export function register(program: Command): void {
             `\nrun directory: ${result.runDir}`,
         );
         for (const w of result.warnings) log(`warning: ${w}`);
+        if (opts.json) printJson(trainSummary(result));
       } finally {
         render.done();
         signals.dispose();
