@@ -26,6 +26,8 @@ export interface EvalRunOptions {
   /** Default: the run config's output.denseThreshold. */
   denseThreshold?: number;
   backend?: BackendChoice;
+  /** Activation column of the data (default: the run config's data.column). */
+  column?: string;
 }
 
 export interface EvalReport {
@@ -67,7 +69,9 @@ export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
   const handle = openRun(opts.run);
   const dict = readRunDictionary(opts.run);
   const { weights } = dict;
-  const { cols, denseThreshold } = runDefaults(handle.config);
+  const defaults = runDefaults(handle.config);
+  const cols: ColumnOptions = { ...defaults.cols, ...(opts.column ? { column: opts.column } : {}) };
+  const { denseThreshold } = defaults;
   const gt = opts.groundTruth ? loadGroundTruth(opts.groundTruth) : null;
   const ds = await scanDataset(opts.data, cols);
   if (ds.d !== weights.d) {

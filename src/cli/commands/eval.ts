@@ -13,6 +13,7 @@ const EvalFlags = z.object({
   maxRows: z.coerce.number().int().positive().optional(),
   denseThreshold: z.coerce.number().gt(0).max(1).optional(),
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  column: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -27,6 +28,7 @@ export function register(program: Command): void {
     .option('--max-rows <n>', 'evaluate on at most this many rows')
     .option('--dense-threshold <f>', "density above which a feature counts as dense (default: the run's output.denseThreshold)")
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
+    .option('--column <name>', 'activation column (default: the run config, data.column)')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(EvalFlags, raw, 'eval');
@@ -39,6 +41,7 @@ export function register(program: Command): void {
         ...(o.topK ? { selectivityTopK: o.topK } : {}),
         ...(o.maxRows ? { maxRows: o.maxRows } : {}),
         ...(o.denseThreshold ? { denseThreshold: o.denseThreshold } : {}),
+        ...(o.column ? { column: o.column } : {}),
       });
       if (report.source.note) log(`note: ${report.source.note}`);
       if (o.json) printJson(report);
