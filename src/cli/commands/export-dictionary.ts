@@ -12,6 +12,7 @@ const OptionsSchema = z.strictObject({
   unitDecoder: z.boolean().default(false),
   force: z.boolean().default(false),
   maxJsonFeatures: z.coerce.number().int().positive().default(DEFAULT_MAX_JSON_FEATURES),
+  hookName: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--unit-decoder', 'rescale so decoder rows have unit norm (reconstructions unchanged)')
     .option('--force', 'overwrite an existing output; allow json exports above the size limit')
     .option('--max-json-features <n>', `largest json export without --force (default ${DEFAULT_MAX_JSON_FEATURES})`)
+    .option('--hook-name <name>', "TransformerLens hook of the activations, e.g. blocks.3.hook_resid_post (default: from the data's metadata)")
     .option('--json', 'print the result as JSON on stdout')
     .action((run: string, raw: Record<string, unknown>) => {
       const parsed = OptionsSchema.safeParse(raw);
@@ -41,6 +43,7 @@ export function register(program: Command): void {
       const { json, ...opts } = parsed.data;
       const result = exportDictionary(run, opts);
       if (result.source.note) log(`note: ${result.source.note}`);
+      for (const w of result.warnings) log(`warning: ${w}`);
       if (json) printJson(result);
       else {
         const what = result.dSae === result.sourceFeatures ? `${result.dSae} features` : `${result.dSae} of ${result.sourceFeatures} features`;
