@@ -2,11 +2,12 @@ import { initBackend, type BackendChoice } from '../backend/select.js';
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
 import type { ColumnOptions } from '../data/types.js';
-import { DataError } from '../errors.js';
+import fs from 'node:fs';
+import { DataError, RunError } from '../errors.js';
 import { writeFeatureStatsFiles } from '../io/features-table.js';
 import { openRun } from '../io/run-dir.js';
 import { readRunDictionary } from '../io/run-weights.js';
-import { runFile } from '../io/run-layout.js';
+import { RUN_FILES, runFile } from '../io/run-layout.js';
 import { computeFeatureStats } from './feature-stats.js';
 import { readResampleHistory } from './feature-stats-resample.js';
 import { summarizeFeatureStats, type FeatureStatsSummary } from './feature-stats-summary.js';
@@ -27,6 +28,8 @@ export interface RunStatsOptions {
   /** Activation column; default: the run config's data.column. */
   column?: string;
   backend?: BackendChoice;
+  /** Without `out`: replace the run's own features.arrow/features.json (refused otherwise). */
+  force?: boolean;
   onProgress?: (rows: number, totalRows: number) => void;
 }
 
@@ -59,6 +62,12 @@ function runDefaults(config: unknown): { output: ReturnType<typeof OutputSchema.
 export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<RunStatsResult> {
   const started = Date.now();
   const handle = openRun(opts.run);
+  if (opts.out === undefined && !opts.force && fs.existsSync(runFile(opts.run, 'features'))) {
+    throw new RunError(
+      `${opts.run} already has feature statistics (${RUN_FILES.features}, ${RUN_FILES.featuresSummary}); without --out, sae stats would replace them.`,
+      `Write the new ones beside them with --out FILE.arrow (then \`sae features FILE.arrow\`), or replace them with --force.`,
+    );
+  }
   const dict = readRunDictionary(opts.run);
   const { weights } = dict;
   const defaults = runDefaults(handle.config);
