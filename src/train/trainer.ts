@@ -178,7 +178,8 @@ async function trainLocked(
     log(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
         (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
-        `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
+        `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}` +
+        `\n'dead' below: features that did not fire in the last ${schedule.deadWindow} steps (the resampling window); held out: never fired on those rows`,
     );
     const init = await initialise(cfg, plan, log);
     if (cfg.sae.l1 === 'auto') {

@@ -78,7 +78,7 @@ export function register(program: Command): void {
             (result.resumedFrom !== null ? ` (resumed from step ${result.resumedFrom})` : '') +
             (result.last ? `\nlast: ${formatProgressLine({ ...result.last, totalSteps: result.steps, etaSeconds: 0 })}` : '') +
             `\nheld-out (${ev.rows} rows): explained variance ${ev.explainedVariance.toFixed(4)}, L0 ${ev.l0.toFixed(2)}, ` +
-            `mse ${ev.mse.toFixed(4)}, dead ${(100 * ev.deadFraction).toFixed(1)}%` +
+            `mse ${ev.mse.toFixed(4)}, dead (never fired on them) ${(100 * ev.deadFraction).toFixed(1)}%` +
             `\nrun directory: ${result.runDir}`,
         );
         for (const w of result.warnings) log(`warning: ${w}`);
