@@ -96,8 +96,8 @@ export const ResampleSchema = z
       .optional()
       .describe('A feature is dead if it has not fired in this many preceding steps. Default: half the (smallest) gap between events (paper: 12,500 of 25,000).'),
     samples: positiveInt
-      .default(819200)
-      .describe('Inputs scored with the SAE loss to draw replacements from (paper: 819,200). Scaled down, with a warning, when the data is smaller.'),
+      .optional()
+      .describe('Inputs scored with the SAE loss to draw replacements from. Default: 819,200 (the paper) or all training rows when there are fewer (said in the run summary); a value above the training rows is scaled down with a warning.'),
     centre: z.boolean().default(false).describe('Subtract b_dec from the drawn input before normalising it.'),
     encoderScale: z.number().positive().default(0.2).describe('Encoder column := direction x this x mean alive encoder-column norm (paper: 0.2).'),
     rewarmupSteps: nonNegInt.default(0).describe('Linearly re-warm the learning rate over this many steps after each event (0: off).'),

@@ -46,6 +46,8 @@ export interface TrainRequest {
   /** Overwrite a non-empty run directory. */
   force?: boolean;
   backend?: BackendChoice;
+  /** Say why the preferred backends did not load (e.g. tfjs-node not installed). */
+  verbose?: boolean;
   /** Memory budget in bytes to check the run's estimate against (default: the machine's free memory). */
   maxMemory?: number;
 }
@@ -102,7 +104,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   const stored = resuming ? readRunConfig(runDir) : req.config!;
   const cfg = resuming && req.extendSteps !== undefined ? { ...stored, train: { ...stored.train, steps: req.extendSteps } } : stored;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
-  log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
+  log(`backend: ${backend.name}${req.verbose && backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
 
   const plan = await planRun(cfg);
   checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
@@ -179,6 +181,9 @@ async function trainLocked(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
         (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
         `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}` +
+        (schedule.enabled
+          ? `\nresampling: ${schedule.steps.length} event(s) at step ${formatSteps(schedule.steps)}, dead window ${schedule.deadWindow} steps, scoring ${schedule.samples} rows per event`
+          : '\nresampling: off') +
         `\n'dead' below: features that did not fire in the last ${schedule.deadWindow} steps (the resampling window); held out: never fired on those rows`,
     );
     const init = await initialise(cfg, plan, log);
@@ -283,6 +288,11 @@ async function trainLocked(
     params.dispose();
     adam.dispose();
   }
+}
+
+/** "100, 200, 300" or "100, 200, ..., 800" for long lists. */
+function formatSteps(steps: number[]): string {
+  return steps.length <= 5 ? steps.join(', ') : `${steps.slice(0, 3).join(', ')}, ..., ${steps.at(-1)}`;
 }
 
 function appendResample(runDir: string, rec: unknown): void {

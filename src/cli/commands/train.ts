@@ -19,6 +19,7 @@ interface TrainOptions {
   force?: boolean;
   maxMemory?: string;
   json?: boolean;
+  verbose?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
+    .option('--verbose', 'also say why the preferred backends did not load (e.g. @tensorflow/tfjs-node is not installed)')
     .option('--json', 'print the final summary as JSON on stdout (progress stays on stderr)')
     .option('--max-memory <size>', 'memory budget for the run, e.g. 8G or 512M (default: the free memory; checked before allocating)')
     .action(async (opts: TrainOptions) => {
@@ -67,6 +69,7 @@ export function register(program: Command): void {
             ...(opts.out ? { outDir: opts.out } : {}),
             ...(backend ? { backend } : {}),
             force: opts.force ?? false,
+            verbose: opts.verbose ?? false,
             ...(maxMemory !== undefined ? { maxMemory } : {}),
           },
           { onProgress: (p) => render.update(p), onLog: (l) => render.log(l), stopRequested: signals.requested },
