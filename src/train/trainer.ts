@@ -184,7 +184,7 @@ async function trainLocked(
         (schedule.enabled
           ? `\nresampling: ${schedule.steps.length} event(s) at step ${formatSteps(schedule.steps)}, dead window ${schedule.deadWindow} steps, scoring ${schedule.samples} rows per event`
           : '\nresampling: off') +
-        `\n'dead' below: features that did not fire in the last ${schedule.deadWindow} steps (the resampling window); held out: never fired on those rows`,
+        `\n'dead' in progress lines: no firing in the last ${schedule.deadWindow} steps (the resampling window); in the held-out summary: none on those rows`,
     );
     const init = await initialise(cfg, plan, log);
     if (cfg.sae.l1 === 'auto') {

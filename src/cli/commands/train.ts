@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
@@ -82,7 +83,7 @@ export function register(program: Command): void {
             (result.last ? `\nlast: ${formatProgressLine({ ...result.last, totalSteps: result.steps, etaSeconds: 0 })}` : '') +
             `\nheld-out (${ev.rows} rows): explained variance ${ev.explainedVariance.toFixed(4)}, L0 ${ev.l0.toFixed(2)}, ` +
             `mse ${ev.mse.toFixed(4)}, dead (never fired on them) ${(100 * ev.deadFraction).toFixed(1)}%` +
-            `\nrun directory: ${result.runDir}`,
+            `\nrun directory: ${shownPath(result.runDir)}`,
         );
         for (const w of result.warnings) log(`warning: ${w}`);
         if (opts.json) printJson(trainSummary(result));
@@ -107,6 +108,12 @@ function parseExtension(sets: string[]): number | undefined {
     steps = Number(m[1]);
   }
   return steps;
+}
+
+/** A path under the working directory as typed there (runs/x), anything else absolute. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 function collect(value: string, previous: string[]): string[] {
