@@ -38,7 +38,8 @@ svg.chart line.marker { stroke: #d9480f; stroke-dasharray: 3 3; stroke-width: 1.
 svg.chart .point text { fill: var(--fg); font-size: 11px; }
 table.data { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 table.data th, table.data td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-table.data th { position: sticky; top: 0; background: var(--panel); z-index: 1; }
+table.data th { background: var(--panel); }
+#feature-table th { position: sticky; top: 0; z-index: 1; }
 table.data td.l, table.data th.l { text-align: left; }
 pre.config { background: var(--panel); padding: 10px; border-radius: 6px; overflow: auto; max-height: 420px; font-size: 12px; }
 #browser { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 14px; align-items: start; }

@@ -6,7 +6,7 @@ import type { EvalMetrics } from '../eval/metrics.js';
 import { readJsonLines } from '../io/atomic.js';
 import { readFeatureStats } from '../io/features-table.js';
 import { openRun } from '../io/run-dir.js';
-import { RUN_FILES, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
+import { runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { buildResampleReport, type ResampleReport } from '../train/resample-report.js';
 
 /** Something the page cannot show, and why (said on the page instead of failing). */
@@ -52,11 +52,13 @@ function readOptionalJson<T>(file: string, missing: MissingPart[], absentWhy: st
   }
 }
 
-function notYet(info: RunInfo, what: string): string {
-  if (info.status === 'running') return `the run is still training (step ${info.step} of ${info.totalSteps}); ${what} is written when it finishes`;
-  if (info.status !== 'finished') return `the run ${info.status} at step ${info.step} of ${info.totalSteps}, before writing ${what}; finish it with \`sae train --resume\``;
-  return `the run finished but has no ${what}; recompute it with \`sae stats <run> --data <arrow files>\``;
+function notYet(info: RunInfo, what: string, whenFinished: string): string {
+  if (info.status === 'running') return `the run is still training (step ${info.step} of ${info.totalSteps}); its ${what} is written when it finishes`;
+  if (info.status !== 'finished') return `the run ${info.status} at step ${info.step} of ${info.totalSteps}, before writing its ${what}; finish it with \`sae train --resume\``;
+  return `the run finished but this file (its ${what}) is missing; ${whenFinished}`;
 }
+
+const RESTATS = 'recompute it with `sae stats <run> --data <arrow files>`';
 
 /**
  * Read a run directory for the report. Only "not a run" is an error (RunError from openRun);
@@ -80,12 +82,12 @@ export function gatherRunReport(runDir: string): RunReportData {
     });
   }
   const resample = buildResampleReport(dir);
-  const evalMetrics = readOptionalJson<EvalMetrics>(`${dir}/eval.json`, missing, notYet(info, 'the held-out evaluation (eval.json)'));
-  const featuresSummary = readOptionalJson<FeatureStatsSummary>(runFile(dir, 'featuresSummary'), missing, notYet(info, `the feature statistics (${RUN_FILES.featuresSummary})`));
+  const evalMetrics = readOptionalJson<EvalMetrics>(`${dir}/eval.json`, missing, notYet(info, 'held-out evaluation', '`sae eval <run> --data <arrow files>` prints the same metrics'));
+  const featuresSummary = readOptionalJson<FeatureStatsSummary>(runFile(dir, 'featuresSummary'), missing, notYet(info, 'feature summary', RESTATS));
   let features: FeatureStats | null = null;
   const featuresFile = runFile(dir, 'features');
   if (!fs.existsSync(featuresFile)) {
-    missing.push({ file: featuresFile, why: notYet(info, `the per-feature statistics (${RUN_FILES.features}); the feature browser needs them`) });
+    missing.push({ file: featuresFile, why: notYet(info, 'per-feature statistics, which the feature browser needs', RESTATS) });
   } else {
     try {
       features = readFeatureStats(featuresFile);

@@ -34,15 +34,19 @@ export interface LineChartSpec {
 
 const PAD = { left: 52, right: 12, top: 22, bottom: 30 };
 
-/** About `count` round tick values covering [min, max] (steps of 1, 2 or 5 times a power of ten). */
+/** About `count` round tick values inside [min, max] (steps of 1, 2 or 5 times a power of ten). */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
   if (min === max) return [min];
   const raw = (max - min) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  const r = raw / mag;
+  // The step closest to the raw one on a log scale (thresholds at the geometric means, as d3 does).
+  const step = (r >= Math.sqrt(50) ? 10 : r >= Math.sqrt(10) ? 5 : r >= Math.sqrt(2) ? 2 : 1) * mag;
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  const first = Math.ceil(min / step - 1e-9);
+  const last = Math.floor(max / step + 1e-9);
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
 

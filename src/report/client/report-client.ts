@@ -295,7 +295,7 @@ function activationHistogram(examples: Example[], mean: number | null, fireCount
     parent.appendChild(e);
     return e;
   };
-  add('text', { class: 'title', x: pad.l, y: 12 }, `activations of the top ${examples.length} examples (of ${fireCount} firing rows)`);
+  add('text', { class: 'title', x: pad.l, y: 12 }, `top ${examples.length} activations (of ${fireCount} firing rows)`);
   const iw = w - pad.l - pad.r;
   const ih = h - pad.t - pad.b;
   const g = add('g', { class: 'series s0 bars' });

@@ -1,0 +1,17 @@
+import { chromium } from 'playwright-core';
+import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path';
+const ud = fs.mkdtempSync(path.join(os.tmpdir(), 'pw17-'));
+const ctx = await chromium.launchPersistentContext(ud, { executablePath: '/usr/bin/chromium', headless: true, viewport: {width:1400,height:900}, args: ['--no-sandbox','--disable-gpu'] });
+const page = await ctx.newPage();
+page.on('console', m => console.log('console', m.type(), m.text()));
+page.on('pageerror', e => console.log('pageerror', e.message));
+page.on('request', r => console.log('req', r.url().slice(0,80)));
+await page.goto('file://' + process.argv[2]);
+await page.waitForSelector('body[data-ready]');
+console.log('ready', await page.getAttribute('body','data-ready'));
+await page.screenshot({ path: '/tmp/s17-top.png' });
+await page.click('#feature-table tbody tr[data-i="17"]');
+await page.locator('#features').scrollIntoViewIfNeeded();
+await page.screenshot({ path: '/tmp/s17-card.png' });
+await page.screenshot({ path: '/tmp/s17-full.png', fullPage: true });
+await ctx.close();
