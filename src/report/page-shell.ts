@@ -39,20 +39,25 @@ svg.chart .point text { fill: var(--fg); font-size: 11px; }
 table.data { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 table.data th, table.data td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 table.data th { background: var(--panel); }
-#feature-table th { position: sticky; top: 0; z-index: 1; }
 table.data td.l, table.data th.l { text-align: left; }
 pre.config { background: var(--panel); padding: 10px; border-radius: 6px; overflow: auto; max-height: 420px; font-size: 12px; }
 #browser { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 14px; align-items: start; }
 #controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin-bottom: 8px; }
 #controls input[type=search] { width: 220px; padding: 4px 6px; }
 #table-wrap { max-height: 640px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
-#feature-table { width: 100%; table-layout: fixed; font-size: 12px; }
-#feature-table th { cursor: pointer; user-select: none; }
-#feature-table th[aria-sort=ascending]::after { content: " ▲"; } #feature-table th[aria-sort=descending]::after { content: " ▼"; }
-#feature-table td.tok { overflow: hidden; text-overflow: ellipsis; text-align: left; }
-#feature-table tbody tr { cursor: pointer; } #feature-table tbody tr:hover { background: #eef3fc; }
-#feature-table tbody tr.selected { background: #dce8fd; }
-#feature-table tr.dead td:first-child { color: var(--bad); } #feature-table tr.dense td:first-child { color: var(--warn); }
+#feature-table { font-size: 12px; font-variant-numeric: tabular-nums; }
+#feature-table .row { display: grid; grid-template-columns: var(--cols); border-bottom: 1px solid var(--line); }
+#feature-table .row > span { padding: 2px 6px; text-align: right; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+#feature-table .row > span.tok { text-align: left; }
+/* Rows off screen skip layout and paint: what keeps 16k rows quick to open. */
+#feature-table .rows .row { content-visibility: auto; contain-intrinsic-size: auto 21px; cursor: pointer; }
+#feature-table .row[hidden] { display: none; }
+#feature-table .head { position: sticky; top: 0; z-index: 1; background: var(--panel); font-weight: 600; }
+#feature-table .head > span { cursor: pointer; user-select: none; }
+#feature-table .head > span[aria-sort=ascending]::after { content: " ▲"; } #feature-table .head > span[aria-sort=descending]::after { content: " ▼"; }
+#feature-table .rows .row:hover { background: #eef3fc; }
+#feature-table .rows .row.selected { background: #dce8fd; }
+#feature-table .row.dead > span:first-child { color: var(--bad); } #feature-table .row.dense > span:first-child { color: var(--warn); }
 #card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; position: sticky; top: 8px; min-height: 200px; }
 #card .ctx { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; white-space: pre-wrap; word-break: break-word; }
 #card mark { background: var(--mark); border-radius: 2px; padding: 0 1px; outline: 1px solid #e0b400; }

@@ -130,7 +130,7 @@ function browserSection(r: RunReportData, payload: FeaturePayload | null): strin
 <div id="controls"><input type="search" id="filter" placeholder="filter: index or token" aria-label="filter features">
 <label><input type="checkbox" id="hide-dead"> hide dead</label> <label><input type="checkbox" id="only-dense"> dense only</label>
 <label><input type="checkbox" id="only-resampled"> resampled only</label> <span id="shown-count" class="muted"></span></div>
-<div id="browser"><div id="table-wrap"><table class="data" id="feature-table"><thead><tr></tr></thead><tbody></tbody></table></div>
+<div id="browser"><div id="table-wrap"><div id="feature-table" role="table" aria-label="features"><div class="row head" role="row"></div><div class="rows" role="rowgroup"></div></div></div>
 <div id="card"><p class="muted">Select a feature.</p></div></div></section>`;
 }
 
@@ -148,5 +148,6 @@ export function runPageHtml(r: RunReportData, opts: RunPageOptions): string {
   const header = `<h1>${escapeHtml(name)} <span class="badge ${escapeHtml(r.info.status)}">${escapeHtml(r.info.status)}</span></h1><div class="sub">${escapeHtml(r.dir)} · report generated ${escapeHtml(opts.generatedAt)} by sae report</div>`;
   const body = [missingSection(r), summarySection(r), curvesSection(r, markers), evalSection(r), resampleSection(r, markers), browserSection(r, payload)].join('\n');
   const data: RunPageData = { kind: 'run', features: payload };
-  return pageHtml({ title: `sae report: ${name}`, header, body, data, script: payload !== null });
+  // The script also marks the page ready (body[data-ready]) when there are no features to browse.
+  return pageHtml({ title: `sae report: ${name}`, header, body, data, script: true });
 }

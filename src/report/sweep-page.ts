@@ -60,5 +60,5 @@ export function sweepPageHtml(s: SweepReportData, opts: SweepPageOptions): strin
       (s.config ? `<p class="muted">base config ${escapeHtml(s.config)}; rows from ${escapeHtml(s.source)}</p>` : '') +
       '</section>',
   ].join('\n');
-  return pageHtml({ title: `sae report: sweep ${s.dir}`, header, body: bodyHtml });
+  return pageHtml({ title: `sae report: sweep ${s.dir}`, header, body: bodyHtml, script: true });
 }

@@ -35,7 +35,7 @@ export interface StatsOptions {
 
 /**
  * Feature statistics of a made-up dictionary: feature i fires on a frequency spread over 1e-5..0.3,
- * every 10th feature (from 3) is dead (no examples), every 50th (from 7) dense; examples have the
+ * every 10th feature (from 3) is dead (no examples), feature 1 fires on 1/8 of the rows; examples have the
  * activating token at the centre of a context window. Feature 1's activating tokens are `vocab[0..]`.
  */
 export function syntheticStats(o: StatsOptions): FeatureStats {
@@ -46,7 +46,7 @@ export function syntheticStats(o: StatsOptions): FeatureStats {
   const vocab = o.vocab ?? Array.from({ length: 500 }, (_, i) => ` w${i}`);
   const rnd = lcg(o.seed ?? 1);
   const dead = (i: number) => i % 10 === 3;
-  const fireCount = Float64Array.from({ length: m }, (_, i) => (dead(i) ? 0 : Math.max(1, Math.round(rows * 10 ** (-5 + 4.5 * rnd())))));
+  const fireCount = Float64Array.from({ length: m }, (_, i) => (dead(i) ? 0 : i === 1 ? rows / 8 : Math.max(1, Math.round(rows * 10 ** (-5 + 4.5 * rnd())))));
   const frequency = Float32Array.from(fireCount, (c) => c / rows);
   const maxActivation = Float32Array.from({ length: m }, (_, i) => (dead(i) ? 0 : 1 + 4 * rnd()));
   const topExamples: TopExample[][] = Array.from({ length: m }, (_, i) => {
