@@ -58,7 +58,8 @@ pre.config { background: var(--panel); padding: 10px; border-radius: 6px; overfl
 #feature-table .rows .row:hover { background: #eef3fc; }
 #feature-table .rows .row.selected { background: #dce8fd; }
 #feature-table .row.dead > span:first-child { color: var(--bad); } #feature-table .row.dense > span:first-child { color: var(--warn); }
-#card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; position: sticky; top: 8px; min-height: 200px; }
+#card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; position: sticky; top: 8px; min-height: 200px; overflow-x: auto; }
+#card table.examples th:last-child { white-space: normal; }
 #card .ctx { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; white-space: pre-wrap; word-break: break-word; }
 #card mark { background: var(--mark); border-radius: 2px; padding: 0 1px; outline: 1px solid #e0b400; }
 #card table.examples td { vertical-align: top; white-space: normal; }

@@ -50,6 +50,19 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/**
+ * Tick values (in data units) for a log axis spanning 10^lo..10^hi: the powers of ten inside, or
+ * 1-2-5 steps when fewer than two powers fall inside.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  const inside = (v: number) => Math.log10(v) >= lo - 1e-9 && Math.log10(v) <= hi + 1e-9;
+  const decades: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) decades.push(k);
+  const powers = decades.map((k) => 10 ** k).filter(inside);
+  if (powers.length >= 2) return powers;
+  return decades.flatMap((k) => [1, 2, 5].map((f) => Number((f * 10 ** k).toPrecision(12)))).filter(inside);
+}
+
 interface Frame {
   w: number;
   h: number;
@@ -57,7 +70,6 @@ interface Frame {
   y: (v: number) => number;
   xTicks: number[];
   yTicks: number[];
-  yTickLabel: (v: number) => string;
 }
 
 function extent(values: number[]): [number, number] {
@@ -88,8 +100,7 @@ function frame(xs: number[], ys: number[], w: number, h: number, logY: boolean):
     x,
     y: useLog ? (v: number) => (v > 0 ? yLin(Math.log10(v)) : NaN) : yLin,
     xTicks: niceTicks(x0, x1, 5),
-    yTicks: useLog ? niceTicks(Math.floor(y0), Math.ceil(y1), 4).filter((t) => Number.isInteger(t) && t >= y0 - 1e-9 && t <= y1 + 1e-9) : niceTicks(y0, y1, 4),
-    yTickLabel: useLog ? (t) => formatNumber(10 ** t, 2) : (t) => formatNumber(t, 3),
+    yTicks: useLog ? logTicks(y0, y1) : niceTicks(y0, y1, 4),
   };
 }
 
@@ -104,7 +115,7 @@ function axes(f: Frame, xLabel: string, xTickLabel: (v: number) => string = (v) 
   }
   for (const t of f.yTicks) {
     const y = f.y(t).toFixed(1);
-    parts.push(`<line class="grid" x1="${PAD.left}" y1="${y}" x2="${f.w - PAD.right}" y2="${y}"/><text x="${PAD.left - 5}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(f.yTickLabel(t))}</text>`);
+    parts.push(`<line class="grid" x1="${PAD.left}" y1="${y}" x2="${f.w - PAD.right}" y2="${y}"/><text x="${PAD.left - 5}" y="${y}" dy="0.32em" text-anchor="end">${escapeHtml(formatNumber(t, 3))}</text>`);
   }
   parts.push(`<text class="label" x="${f.w - PAD.right}" y="${f.h - 3}" text-anchor="end">${escapeHtml(xLabel)}</text></g>`);
   return parts.join('');

@@ -109,7 +109,7 @@ describe('a run page in Chromium', () => {
     expect(marks).toEqual(Array.from({ length: 10 }, (_, k) => HOSTILE_TOKENS[k % HOSTILE_TOKENS.length]));
     expect(await page.locator('#card img, #card b, #card script').count()).toBe(0);
     expect(await page.textContent('#feature-table .row[data-i="1"] span.tok')).toContain('"\\"&<>"');
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
     // Flags filter: features 3, 13, 23, 33 are dead.
     await page.check('#hide-dead');
     expect(await page.textContent('#shown-count')).toBe('36 of 40 shown');
@@ -140,7 +140,8 @@ describe('a run page in Chromium', () => {
 
   it('16,384 features: bounded size, interactive within 10 s, sorting and a card stay quick', async () => {
     const m = 16_384;
-    const run = writeReportRun(path.join(dir, 'wide'), { stats: syntheticStats({ m, d: 64, topK: 20, contextTokens: 8 }) });
+    const stats = syntheticStats({ m, d: 64, topK: 20, contextTokens: 8 });
+    const run = writeReportRun(path.join(dir, 'wide'), { stats });
     const file = await report(run);
     const bytes = fs.statSync(file).size;
     // Stated bound: under 1.5 MB per thousand features with 10 examples of 17 tokens each.
@@ -148,19 +149,14 @@ describe('a run page in Chromium', () => {
     const o = await openReport(browser, file);
     expect(o.readyMs).toBeLessThan(10_000);
     expect(await rowCount(o)).toBe(m);
-    const sortMs = await o.page.evaluate(() => {
-      const t = performance.now();
-      (document.querySelector('#feature-table .head > [data-key="frequency"]') as HTMLElement).click();
-      return performance.now() - t;
-    });
+    // Milliseconds the click's handler takes (sorting and the card are synchronous).
+    const clickMs = (selector: string) =>
+      o.page.evaluate(`(() => { const t = performance.now(); document.querySelector(${JSON.stringify(selector)}).click(); return performance.now() - t; })()`) as Promise<number>;
+    const sortMs = await clickMs('#feature-table .head > [data-key="frequency"]');
     expect(sortMs).toBeLessThan(3_000);
-    const cardMs = await o.page.evaluate(() => {
-      const t = performance.now();
-      (document.querySelector('#feature-table .row[data-i="16000"]') as HTMLElement).click();
-      return performance.now() - t;
-    });
+    const cardMs = await clickMs('#feature-table .row[data-i="16000"]');
     expect(cardMs).toBeLessThan(500);
-    expect(await o.page.locator('#card mark').count()).toBe(10);
+    expect(await o.page.locator('#card mark').count()).toBe(Math.min(10, stats.topExamples[16000]!.length));
     console.log(`16k-feature report: ${(bytes / 2 ** 20).toFixed(1)} MB, ready in ${o.readyMs} ms, sort ${sortMs.toFixed(0)} ms, card ${cardMs.toFixed(0)} ms`);
     expectClean(o);
   }, 300_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { histogramSvg, lineChartSvg, niceTicks, scatterSvg } from '../../src/report/svg-chart.js';
+import { histogramSvg, lineChartSvg, logTicks, niceTicks, scatterSvg } from '../../src/report/svg-chart.js';
 
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
 
@@ -12,7 +12,22 @@ describe('niceTicks', () => {
   });
 });
 
+describe('logTicks', () => {
+  it('gives the powers of ten inside, or 1-2-5 steps within one decade', () => {
+    expect(logTicks(-1.5, 2.2)).toEqual([0.1, 1, 10, 100]);
+    expect(logTicks(Math.log10(16), Math.log10(279))).toEqual([20, 50, 100, 200]);
+  });
+});
+
 describe('lineChartSvg', () => {
+  it('puts log-axis ticks inside the plot', () => {
+    const svg = lineChartSvg({ id: 'loss', title: 'loss', xLabel: 'step', logY: true, series: [{ name: 'loss', points: [[1, 279], [2, 40], [3, 16]] }] });
+    const ys = [...svg.matchAll(/<line class="grid" x1="[\d.]+" y1="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(ys).toHaveLength(4);
+    for (const y of ys) expect(y).toBeGreaterThanOrEqual(22 - 0.1);
+    for (const y of ys) expect(y).toBeLessThanOrEqual(190 - 30 + 0.1);
+  });
+
   it('draws one path per series, a marker per event, and breaks the line at non-finite values', () => {
     const svg = lineChartSvg({
       id: 'loss',

@@ -230,7 +230,7 @@ function start(p: FeaturePayload): void {
     card.append(el('h3', `Top ${examples.length} examples`));
     const t = el('table');
     t.className = 'data examples';
-    t.innerHTML = '<thead><tr><th>act.</th><th>row</th><th>doc:pos</th><th class="l">context (activating token marked; hover it for the activation)</th></tr></thead>';
+    t.innerHTML = '<thead><tr><th>act.</th><th>row</th><th>doc:pos</th><th class="l">context (hover the marked token for its activation)</th></tr></thead>';
     const tb = el('tbody');
     for (const e of examples) {
       const tr = el('tr');
