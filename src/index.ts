@@ -71,3 +71,4 @@ export * from './report/sweep-data.js';
 export * from './report/sweep-page.js';
 export * from './report/write-report.js';
 export * from './report/report-format.js';
+export * from './report/open-page.js';

@@ -72,6 +72,24 @@ describe('sae report <run>', () => {
   });
 });
 
+describe('sae report --open', () => {
+  it.runIf(process.platform === 'linux')('hands the page to xdg-open, and only warns when there is none', async () => {
+    const run = writeReportRun(path.join(dir, 'opened'));
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    const seen = path.join(dir, 'xdg-open-args');
+    fs.writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" > ${seen}.tmp && mv ${seen}.tmp ${seen}\n`, { mode: 0o755 });
+    const r = await runCli(['report', run, '--open'], { env: { PATH: `${bin}:${process.env['PATH']}` } });
+    expect(r.status).toBe(0);
+    for (let k = 0; k < 100 && !fs.existsSync(seen); k++) await new Promise((res) => setTimeout(res, 50));
+    expect(fs.readFileSync(seen, 'utf8').trim()).toBe(`file://${path.join(run, 'report.html')}`);
+
+    const none = await runCli(['report', run, '--open'], { env: { PATH: path.join(dir, 'empty-path') } });
+    expect(none.status).toBe(0);
+    expect(none.stderr).toMatch(/^warning: could not open a browser \(xdg-open: spawn xdg-open ENOENT\); open .*report\.html yourself\.\n$/);
+  });
+});
+
 describe('sae report <sweep>', () => {
   it('writes the sweep page and one page per run, linked relatively', async () => {
     const sweep = writeSweep(path.join(dir, 'sweep'));

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_REPORT_EXAMPLES, formatReportResult, writeReport } from '../../index.js';
+import { DEFAULT_REPORT_EXAMPLES, formatReportResult, openPage, writeReport } from '../../index.js';
 import { parseFlags } from '../flag-issues.js';
-import { printJson, printText } from '../report.js';
+import { log, printJson, printText } from '../report.js';
 
 const ReportFlags = z.strictObject({
   out: z.string().min(1).optional(),
   examples: z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number).optional(),
+  open: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -17,11 +18,16 @@ export function register(program: Command): void {
     .argument('<dir>', 'run directory (finished, interrupted or still training) or sweep folder')
     .option('--out <file>', 'where to write the page (default: <dir>/report.html)')
     .option('--examples <n>', `top examples per feature kept in the page (default ${DEFAULT_REPORT_EXAMPLES}; bounds the file size)`)
+    .option('--open', 'open the page in the default browser (xdg-open, open or start)')
     .option('--json', 'print what was written as JSON on stdout')
-    .action((dir: string, raw: Record<string, unknown>) => {
+    .action(async (dir: string, raw: Record<string, unknown>) => {
       const o = parseFlags(ReportFlags, raw, 'report');
       const result = writeReport({ target: dir, ...(o.out ? { out: o.out } : {}), ...(o.examples !== undefined ? { examples: o.examples } : {}) });
       if (o.json) printJson(result);
       else printText(formatReportResult(result));
+      if (o.open) {
+        const failed = await openPage(result.out);
+        if (failed) log(`warning: could not open a browser (${failed}); open ${result.out} yourself.`);
+      }
     });
 }
