@@ -23,6 +23,16 @@ function kv(rows: [string, string][]): string {
   return `<dl class="kv">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
 
+/** A count with thousands separators; '–' when run.json lacks it (older or hand-made runs). */
+function count(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US') : '–';
+}
+
+/** Any run.json field as escaped text. */
+function text(v: unknown): string {
+  return v === undefined || v === null ? '–' : escapeHtml(String(v));
+}
+
 function duration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '–';
   const s = Math.round(seconds);
@@ -37,16 +47,16 @@ function summarySection(r: RunReportData): string {
     .map(([k, v]) => `${escapeHtml(k)}=${escapeHtml(String(v))}`)
     .join(', ');
   const rows: [string, string][] = [
-    ['status', `<span class="badge ${escapeHtml(info.status)}">${escapeHtml(info.status)}</span>${info.reason ? ` ${escapeHtml(info.reason)}` : ''}`],
-    ['progress', `step ${info.step} of ${info.totalSteps}, ${info.tokens.toLocaleString('en-US')} tokens`],
+    ['status', `<span class="badge ${escapeHtml(info.status)}">${escapeHtml(info.status)}</span>${info.reason ? ` ${text(info.reason)}` : ''}`],
+    ['progress', `step ${info.step} of ${info.totalSteps}, ${count(info.tokens)} tokens`],
     ['training time', `${duration(last?.elapsedSeconds)}${last ? ` (last logged ${formatNumber(last.tokensPerSecond, 3)} tokens/s)` : ''}`],
-    ['backend', escapeHtml(info.backend)],
+    ['backend', text(info.backend)],
     ['kernel, workers', `${escapeHtml(String(cfg.train?.kernel ?? 'auto'))}, ${escapeHtml(String(cfg.train?.workers ?? 'auto'))} <span class="muted">(as configured; the step formulation chosen at each point is printed in the training log)</span>`],
     ['dictionary', `d = ${info.d}, m = ${info.m} (${formatNumber(info.m / info.d, 3)}x), recipe ${escapeHtml(String(cfg.sae?.recipe ?? '–'))}, L1 ${escapeHtml(String(cfg.sae?.l1 ?? '–'))}`],
-    ['data', `${info.trainRows.toLocaleString('en-US')} training rows, ${info.evalRows.toLocaleString('en-US')} held out${meta ? `; ${meta}` : ''}`],
+    ['data', `${count(info.trainRows)} training rows, ${count(info.evalRows)} held out${meta ? `; ${meta}` : ''}`],
     ['input scale', formatNumber(info.inputScale)],
-    ['seed', String(info.seed)],
-    ['created, updated', `${escapeHtml(info.createdAt)}, ${escapeHtml(info.updatedAt)}`],
+    ['seed', text(info.seed)],
+    ['created, updated', `${text(info.createdAt)}, ${text(info.updatedAt)}`],
   ];
   return `<section id="run"><h2>Run</h2>${kv(rows)}<details><summary>resolved config (config.json)</summary><pre class="config">${escapeHtml(JSON.stringify(r.config, null, 2))}</pre></details></section>`;
 }
@@ -75,9 +85,15 @@ function curvesSection(r: RunReportData, markers: Marker[]): string {
   return `<section id="curves"><h2>Training curves</h2><p class="muted">From metrics.jsonl, ${r.metrics.length} records.${note}</p><div class="grid">${charts.join('')}</div></section>`;
 }
 
+function isHistogram(h: unknown): h is { edges: number[]; counts: number[] } {
+  const x = h as { edges?: unknown; counts?: unknown } | null | undefined;
+  const numbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((v) => typeof v === 'number');
+  return !!x && numbers(x.edges) && numbers(x.counts) && x.edges.length === x.counts.length + 1;
+}
+
 function evalSection(r: RunReportData): string {
   const ev = r.evalMetrics;
-  const hist = r.featuresSummary?.densityHistogram ?? ev?.log10DensityHistogram ?? null;
+  const hist = [r.featuresSummary?.densityHistogram, ev?.log10DensityHistogram].find(isHistogram) ?? null;
   const chart = hist
     ? histogramSvg({ id: 'density', title: 'log10 feature density (features per bin)', xLabel: 'log10 firing frequency', edges: hist.edges, counts: hist.counts })
     : '';

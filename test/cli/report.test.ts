@@ -45,6 +45,20 @@ describe('sae report <run>', () => {
     expect(html).not.toContain('id="feature-table"');
   });
 
+  it('a hand-made run with only the fields run.json must have, and an odd eval.json, still gets a page', async () => {
+    const run = writeReportRun(path.join(dir, 'sparse'));
+    fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ formatVersion: 1, status: 'failed', reason: 42, d: 4, m: 8, step: 3, totalSteps: 40, dataMetadata: {} }));
+    fs.writeFileSync(path.join(run, 'eval.json'), JSON.stringify({ explainedVariance: 0.5, log10DensityHistogram: { edges: 'x' } }));
+    const r = await runCli(['report', run]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const html = fs.readFileSync(path.join(run, 'report.html'), 'utf8');
+    expect(html).toContain('step 3 of 40, – tokens');
+    expect(html).toContain('<span class="badge failed">failed</span> 42');
+    expect(html).toContain('<td class="l">explainedVariance</td><td>0.5</td>');
+    expect(html).not.toContain('data-chart="density"');
+  });
+
   it('refuses what is not a run or a sweep, in one paragraph, exit 1', async () => {
     const empty = path.join(dir, 'empty');
     fs.mkdirSync(empty);
