@@ -55,7 +55,7 @@ describe('quickstart', () => {
     expect(resampled).toBeGreaterThan(0);
     expect(revived).toBeGreaterThan(0);
     expect(ev.denseFraction).toBeLessThan(0.1);
-  });
+  }, 600_000);
 
   it('every export reproduces the run\'s held-out reconstructions', async () => {
     const own = readFinalWeights(run).weights;
