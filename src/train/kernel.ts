@@ -8,6 +8,7 @@ import { denseTrainStep, type StepConfig } from '../sae/step.js';
 import { DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
 import { ParallelStep } from '../sae/kernels/parallel/parallel-step.js';
 import type { AdamState } from './adam.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * A training-step formulation: updates params and adam in place (canonical layout, so they are
@@ -111,6 +112,11 @@ export interface StepRunnerOptions {
   backend?: string;
   /** Told when the workers cannot start (the run continues on the calling thread). */
   onWarning?: (message: string) => void;
+  /**
+   * False on a backend where weights cannot be read every step (webgpu): only the dense step
+   * runs, on the calling thread, and nothing is read back here (default true).
+   */
+  hostKernels?: boolean;
 }
 
 /** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
@@ -142,6 +148,7 @@ export interface StepRunner {
 }
 
 export function createStepRunner(o: StepRunnerOptions): StepRunner {
+  if (o.hostKernels === false) return denseOnlyRunner(o);
   const sparse = createSparseTrainStep();
   let parallel: Promise<ParallelStep> | null = null;
   let reload = false;
@@ -227,5 +234,22 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
     },
     describe: () => last,
     choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
+  };
+}
+
+/** The dense reference step and nothing else (GPU backends): no L0 read, no workers. */
+function denseOnlyRunner(o: StepRunnerOptions): StepRunner {
+  if (o.kind === 'sparse') {
+    throw new ConfigError(
+      `train.kernel: 'sparse' runs its loops on the host and cannot run on the ${o.backend ?? tf.getBackend()} backend`,
+      "Use --set train.kernel=dense (or auto, which trains dense there), or train on --backend wasm.",
+    );
+  }
+  return {
+    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    invalidate() {},
+    async dispose() {},
+    describe: () => 'dense',
+    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),
   };
 }
