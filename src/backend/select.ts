@@ -170,5 +170,6 @@ export async function webgpuAdapterHere(): Promise<AdapterReport | null> {
 }
 
 function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(0);
+  const v = bytes / 2 ** 20;
+  return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
 
 /**
  * The WebGPU backend in Node: Dawn's bindings (the optional `webgpu` package, prebuilt for Linux,
@@ -106,9 +107,14 @@ export async function probeAdapter(): Promise<{ adapter: GpuAdapter; report: Ada
  * choice) refuses a CPU adapter. Throws an Error saying why it cannot (package, adapter, driver).
  */
 export async function loadWebgpu(allowSoftware: boolean): Promise<AdapterReport> {
-  if (report && tf.getBackend() === 'webgpu') return report;
+  if (!allowSoftware && !mayHaveGpu()) throw new Error('no GPU device here (no /dev/dri render node, /dev/nvidia0 or /dev/dxg)');
+  const refuse = (a: AdapterReport) => new Error(`only a software adapter (${describeAdapter(a)}); 'auto' does not train on it`);
+  if (report && tf.getBackend() === 'webgpu') {
+    if (report.software && !allowSoftware) throw refuse(report);
+    return report;
+  }
   const { adapter, report: r } = await probeAdapter();
-  if (r.software && !allowSoftware) throw new Error(`only a software adapter (${describeAdapter(r)}); 'auto' does not train on it`);
+  if (r.software && !allowSoftware) throw refuse(r);
   let backendModule: { WebGPUBackend: new (device: GpuDevice, info: GpuAdapterInfo) => tf.KernelBackend };
   // tfjs-backend-webgpu registers its own factory at import time when navigator.gpu exists; Node 20
   // has no navigator, and we register ours below instead.
@@ -186,10 +192,29 @@ export function releaseWebgpu(): void {
   }
 }
 
+/**
+ * Whether this machine may have a GPU, without loading Dawn (which costs ~0.5 s and, on lavapipe,
+ * prints driver warnings): on Linux a DRM render node, an NVIDIA device node or WSL's /dev/dxg;
+ * macOS (Metal) and Windows (D3D12) always may. Used by 'auto' only.
+ */
+export function mayHaveGpu(): boolean {
+  if (process.platform !== 'linux') return true;
+  const exists = (p: string) => fs.existsSync(p);
+  let render = false;
+  try {
+    render = fs.readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    // no /dev/dri
+  }
+  return render || exists('/dev/nvidia0') || exists('/dev/dxg');
+}
+
 /** 'NVIDIA H200 (nvidia, hopper)' / 'llvmpipe ... (mesa, software)'. */
 export function describeAdapter(r: AdapterReport): string {
   const name = r.description || r.device || 'unknown device';
-  return `${name} (${[r.vendor, r.architecture].filter(Boolean).join(', ')}${r.software ? ', software' : ''})`;
+  const tags = [r.vendor, r.architecture].filter(Boolean);
+  if (r.software && r.architecture !== 'software') tags.push('software');
+  return `${name} (${tags.join(', ')})`;
 }
 
 function firstLine(e: unknown): string {
