@@ -155,6 +155,9 @@ export async function loadWebgpu(allowSoftware: boolean): Promise<AdapterReport>
   const nav = (globalThis as { navigator?: Record<string, unknown> }).navigator;
   if (nav) nav.gpu ??= gpu;
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  // tfjs runs small ops on the cpu backend when their inputs are still host arrays (fresh from a
+  // checkpoint, say): that changes the float results, so a resumed run would not be bit-exact.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new backendModule.WebGPUBackend(dev, adapter.info));
   if (!(await tf.setBackend('webgpu'))) {
@@ -186,7 +189,10 @@ export function releaseWebgpu(): void {
   device = null;
   report = null;
   try {
-    if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+    // tfjs runs small ops on the cpu backend when their inputs are still host arrays (fresh from a
+  // checkpoint, say): that changes the float results, so a resumed run would not be bit-exact.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   } finally {
     dev.destroy();
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
+import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
 import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -223,6 +223,7 @@ async function trainLocked(
     for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, runDir, weights);
+    checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };

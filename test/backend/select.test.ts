@@ -32,7 +32,7 @@ describe('backend selection', () => {
   it('an explicit webgpu request that cannot load says why, with what to install', async () => {
     const adapter = await webgpuAdapterHere();
     if (adapter) return; // a machine with a Vulkan/Metal/D3D12 adapter: the webgpu tests cover it
-    const err = await initBackend('webgpu').catch((e: unknown) => e as ToolkitError);
+    const err = (await initBackend('webgpu').catch((e: unknown) => e)) as ToolkitError;
     expect(err).toBeInstanceOf(ToolkitError);
     expect(err.message).toMatch(/backend 'webgpu' could not be initialised \(webgpu: (no WebGPU adapter|the optional package)/);
     expect(err.hint).toMatch(/Vulkan on Linux/);
