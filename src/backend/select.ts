@@ -7,7 +7,7 @@ import { describeAdapter, loadWebgpu, probeAdapter, releaseWebgpu, takeGpuError,
 
 import type { BackendChoice, BackendName } from './choices.js';
 
-export type { BackendChoice, BackendName } from './choices.js';
+export { BACKEND_CHOICES, type BackendChoice, type BackendName } from './choices.js';
 
 /** What the code around the tfjs ops must do differently on a backend. */
 export interface BackendCapabilities {

@@ -112,7 +112,7 @@ describe.skipIf(!RUN_WEBGPU)('sae train --backend webgpu', () => {
     for (const name of Object.keys(a)) expect(bits(b[name]!.data as Float32Array), name).toEqual(bits(a[name]!.data as Float32Array));
   }, 300_000);
 
-  it('computes statistics on webgpu that agree with the cpu backend, and exports the run', async () => {
+  it('computes statistics and evaluates on webgpu in agreement with the cpu backend, and exports the run', async () => {
     const out = (b: string) => path.join(dir, `features-${b}.arrow`);
     const [g, c] = await Promise.all(
       ['webgpu', 'cpu'].map((b) => runCli(['stats', gpuRun, '--data', evalFile, '--backend', b, '--out', out(b), '--json'])),
@@ -125,6 +125,12 @@ describe.skipIf(!RUN_WEBGPU)('sae train --backend webgpu', () => {
     expect(gs.summary.dead).toBe(cs.summary.dead);
     expect(gs.summary.neverFired).toBe(cs.summary.neverFired);
     expect(gs.summary.l0).toBeCloseTo(cs.summary.l0, 3);
+    const [ge, ce] = await Promise.all(['webgpu', 'cpu'].map((b) => runCli(['eval', gpuRun, '--data', evalFile, '--backend', b, '--json'])));
+    expect(ge!.status, ge!.stderr).toBe(0);
+    const [gm, cm] = [JSON.parse(ge!.stdout), JSON.parse(ce!.stdout)];
+    expect(gm.backend).toBe('webgpu');
+    expect(gm.metrics.mse).toBeCloseTo(cm.metrics.mse, 4);
+    expect(gm.metrics.l0).toBeCloseTo(cm.metrics.l0, 4);
     const e = await runCli(['export-dictionary', gpuRun, '--format', 'saelens', '--out', path.join(dir, 'export'), '--json']);
     expect(e.status, e.stderr).toBe(0);
   }, 120_000);
