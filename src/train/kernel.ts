@@ -8,7 +8,6 @@ import { denseTrainStep, type StepConfig } from '../sae/step.js';
 import { DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
 import { ParallelStep } from '../sae/kernels/parallel/parallel-step.js';
 import type { AdamState } from './adam.js';
-import { ConfigError } from '../errors.js';
 
 /**
  * A training-step formulation: updates params and adam in place (canonical layout, so they are
@@ -237,14 +236,11 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
   };
 }
 
-/** The dense reference step and nothing else (GPU backends): no L0 read, no workers. */
+/**
+ * The dense reference step and nothing else (GPU backends): no L0 read, no workers. The trainer
+ * refuses train.kernel 'sparse' there before it starts (checkRunFitsBackend).
+ */
 function denseOnlyRunner(o: StepRunnerOptions): StepRunner {
-  if (o.kind === 'sparse') {
-    throw new ConfigError(
-      `train.kernel: 'sparse' runs its loops on the host and cannot run on the ${o.backend ?? tf.getBackend()} backend`,
-      "Use --set train.kernel=dense (or auto, which trains dense there), or train on --backend wasm.",
-    );
-  }
   return {
     step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
     invalidate() {},
