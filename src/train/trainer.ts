@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend, type BackendChoice } from '../backend/select.js';
+import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
+import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
@@ -9,6 +10,7 @@ import { degenerateWarnings } from '../eval/degenerate.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
 import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
 import { claimRunDir } from '../io/run-dir-claim.js';
+import { checkRunFitsBackend } from './backend-fit.js';
 import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
@@ -104,9 +106,11 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   const stored = resuming ? readRunConfig(runDir) : req.config!;
   const cfg = resuming && req.extendSteps !== undefined ? { ...stored, train: { ...stored.train, steps: req.extendSteps } } : stored;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
-  log(`backend: ${backend.name}${req.verbose && backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
+  // One short line; why the preferred backends did not load only with --verbose.
+  log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}`);
 
   const plan = await planRun(cfg);
+  checkRunFitsBackend(cfg, plan);
   checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
     available: availableMemory(),
     backend: backend.name,
@@ -114,7 +118,8 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   });
   const lock = claimRunDir(runDir, { fresh: !resuming, force: req.force ?? false });
   try {
-    return await trainLocked(req, cfg, configDigest(stored), plan, runDir, backend.name, hooks, log);
+    const device = backend.adapter ? describeAdapter(backend.adapter) : undefined;
+    return await trainLocked(req, cfg, configDigest(stored), plan, runDir, backend.name, device, hooks, log);
   } finally {
     lock.release();
   }
@@ -127,6 +132,7 @@ async function trainLocked(
   plan: RunPlan,
   runDir: string,
   backendName: string,
+  device: string | undefined,
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
@@ -169,6 +175,8 @@ async function trainLocked(
     info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, totalSteps: plan.totalSteps };
     if (extended) info.priorConfigDigests = [...new Set([...priorDigests, storedDigest])];
     delete info.reason;
+    delete info.device;
+    if (device) info.device = device;
   } else {
     if (req.resume !== undefined) {
       // Killed before its first checkpoint: nothing to lose, start it again with its own config.
@@ -215,6 +223,7 @@ async function trainLocked(
       createdAt: now,
       updatedAt: now,
       backend: backendName,
+      ...(device ? { device } : {}),
       d: plan.d,
       m: plan.m,
       totalSteps: plan.totalSteps,
@@ -261,6 +270,7 @@ async function trainLocked(
     for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, runDir, weights);
+    checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };

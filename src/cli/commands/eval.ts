@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
@@ -12,7 +13,7 @@ const EvalFlags = z.object({
   topK: z.coerce.number().int().positive().optional(),
   maxRows: z.coerce.number().int().positive().optional(),
   denseThreshold: z.coerce.number().gt(0).max(1).optional(),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   column: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .option('--top-k <n>', 'top activations per unit for --selectivity (default 50)')
     .option('--max-rows <n>', 'evaluate on at most this many rows')
     .option('--dense-threshold <f>', "density above which a feature counts as dense (default: the run's output.denseThreshold)")
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--column <name>', 'activation column (default: the run config, data.column)')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {

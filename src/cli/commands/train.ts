@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
@@ -15,7 +16,7 @@ interface TrainOptions {
   resume?: string;
   out?: string;
   set: string[];
-  backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend?: BackendChoice;
   seed?: string;
   force?: boolean;
   maxMemory?: string;
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .option('--resume <run>', 'continue the run in this directory from its newest good checkpoint')
     .option('-o, --out <dir>', 'run directory (default: output.dir/output.name from the config)')
     .option('--set <path=value>', 'override a config field, e.g. --set train.lr=3e-4 (repeatable)', collect, [])
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
     .option('--verbose', 'also say why the preferred backends did not load (e.g. @tensorflow/tfjs-node is not installed)')
@@ -39,8 +40,8 @@ export function register(program: Command): void {
     .option('--max-memory <size>', 'memory budget for the run, e.g. 8G or 512M (default: the free memory; checked before allocating)')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
-      if (backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
-        throw new ConfigError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
+      if (backend !== undefined && !BACKEND_CHOICES.includes(backend)) {
+        throw new ConfigError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got '${backend}'`);
       }
       const extendSteps = opts.resume !== undefined ? parseExtension(opts.set) : undefined;
       if (opts.resume !== undefined && (opts.config || opts.seed !== undefined || opts.out)) {
