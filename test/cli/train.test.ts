@@ -63,7 +63,7 @@ describe('sae CLI', () => {
     const v = await runCli(['train', '--config', cfg, '--out', path.join(dir, 'short-v'), '--verbose']);
     expect(v.status, v.stderr).toBe(0);
     // tfjs-node is optional: where it installed there is nothing to explain.
-    expect(v.stderr).toMatch(/^backend: (tensorflow|wasm \(unavailable: tensorflow: .+\))$/m);
+    expect(v.stderr).toMatch(/^backend: (tensorflow|wasm \(unavailable: (webgpu: .+; )?tensorflow: .+\))$/m);
   });
 
   it('explains a bad config in one paragraph without a stack trace', async () => {
