@@ -46,3 +46,6 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }
+
+/** A language-model file (GGUF) is not readable, or describes a model `sae` does not support. */
+export class ModelError extends ToolkitError {}
