@@ -9,6 +9,8 @@ import { register as synth } from './synth.js';
 import { register as evalCommand } from './eval.js';
 import { register as sweep } from './sweep.js';
 import { register as inspect } from './inspect.js';
+import { register as model } from './model.js';
+import { register as harvest } from './harvest.js';
 
 export function registerCommands(program: Command): void {
   train(program);
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   evalCommand(program);
   sweep(program);
   inspect(program);
+  model(program);
+  harvest(program);
 }
