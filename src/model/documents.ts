@@ -41,21 +41,16 @@ export function readTextDocuments(file: string, tokenizer: LlamaTokenizer, split
   return docs;
 }
 
+/** Offset of the byte that starts the first malformed UTF-8 sequence. */
 function firstInvalidUtf8(b: Uint8Array): number {
-  const dec = new TextDecoder('utf-8', { fatal: true });
-  // Binary search on the longest prefix that decodes (allowing a cut character at the end).
-  let lo = 0;
-  let hi = b.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      dec.decode(b.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len === 0) return i;
+    for (let k = 1; k < len; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += len;
   }
-  return Math.min(lo, b.length - 1);
+  return 0;
 }
 
 /**

@@ -4,7 +4,7 @@ import { initBackend, type BackendChoice } from '../backend/select.js';
 import { RunError } from '../errors.js';
 import { fsError, writeFileAtomic } from '../io/atomic.js';
 import { batchWindows, readHooks } from './batches.js';
-import { readTextDocuments, readTokenDocuments, windows, type TextSplit, type TokenDocument } from './documents.js';
+import { readTextDocuments, readTokenDocuments, windows, type TextSplit, type TokenDocument, type TokenWindow } from './documents.js';
 import { ShardBuffer, shardName } from './harvest-shards.js';
 import type { LlamaModel } from './llama.js';
 import { loadModel } from './load.js';
@@ -152,7 +152,6 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
       };
     };
     const buffers = o.hooks.map((h) => new ShardBuffer(folders[h]!, model.config.dModel, o.shardRows, meta(h), (id) => model.tokenizer.piece(id)));
-    let skip = state.rowsDone;
     let rows = state.rowsDone;
     const flush = (): void => {
       for (const b of buffers) b.flush(state.shardsDone);
@@ -160,26 +159,34 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
       state.rowsDone = rows;
       writeState(o.out, state);
     };
-    const pending = windows(docs, o.context, bos);
-    // Windows wholly before the resume point are skipped without running the model.
-    const toRun = (function* () {
-      for (const w of pending) {
-        if (rows >= totalRows) return;
+    // Resuming: windows wholly before the resume point are skipped without running the model; the
+    // window it falls in drops its first rows. (Counted here, not in the batch loop: batching reads ahead.)
+    const dropRows = new Map<TokenWindow, number>();
+    const toRun = (function* (): Generator<TokenWindow> {
+      let skip = state.rowsDone;
+      let budget = totalRows;
+      for (const w of windows(docs, o.context, bos)) {
         const r = rowsOf(w);
         if (skip >= r) {
           skip -= r;
+          budget -= r;
           continue;
         }
+        if (budget <= 0) return;
+        if (skip > 0) dropRows.set(w, skip);
+        budget -= r;
+        skip = 0;
         yield w;
       }
     })();
     for (const batch of batchWindows(toRun, model.config.nHeads)) {
       const { longest, acts } = await readHooks(model, batch, o.hooks);
       batch.forEach((w, i) => {
+        let drop = dropRows.get(w) ?? 0;
         for (let t = 0; t < w.tokens.length && rows < totalRows; t++) {
           if (o.excludeBos && isBos(w, t)) continue;
-          if (skip > 0) {
-            skip--;
+          if (drop > 0) {
+            drop--;
             continue;
           }
           buffers.forEach((b, h) => b.push(acts[h]!, (i * longest + t) * model.config.dModel, w.tokens[t]!, w.docId, t));
