@@ -115,13 +115,17 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
     const includeBos = o.includeBos ?? false;
     // Logits of every variant are held at once: keep a batch's logits near 2^22 floats.
     const limits = { maxTokens: Math.max(64, Math.min(8192, Math.floor((1 << 22) / model.config.vocabSize))), maxScores: 1 << 24 };
-    const batches: TokenWindow[][] = [];
+    // Whole windows until about maxTokens positions are counted.
     let total = 0;
-    for (const b of batchWindows(windows(docs, o.context, model.tokenizer.bos), model.config.nHeads, limits)) {
-      if (o.maxTokens !== undefined && total >= o.maxTokens) break;
-      batches.push(b);
-      total += positionMask(b, Math.max(...b.map((w) => w.tokens.length)), model.tokenizer.bos, includeBos).count;
-    }
+    const counted = (w: TokenWindow): number => positionMask([w], w.tokens.length, model.tokenizer.bos, includeBos).count;
+    const taken = (function* (): Generator<TokenWindow> {
+      for (const w of windows(docs, o.context, model.tokenizer.bos)) {
+        if (o.maxTokens !== undefined && total >= o.maxTokens) return;
+        total += counted(w);
+        yield w;
+      }
+    })();
+    const batches = [...batchWindows(taken, model.config.nHeads, limits)];
     if (total === 0) throw new DataError(`${o.data}: no position to evaluate (documents of one token${includeBos ? '' : ', or BOS only'}).`, 'Pass longer documents.');
     const mean = tf.tensor1d(await hookMean(model, batches, hook, includeBos));
     const sums = new Float64Array(7);
