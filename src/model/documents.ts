@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DataError, describeError } from '../errors.js';
 import type { LlamaTokenizer } from './tokenizer.js';
@@ -58,6 +59,12 @@ function firstInvalidUtf8(b: Uint8Array): number {
  * writes and the shipped activation files hold): rows of one document are consecutive, pos 0..n-1.
  */
 export function readTokenDocuments(file: string, vocabSize: number): TokenDocument[] {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    // A folder of shards (e.g. a harvest): its Arrow files in name order.
+    const files = fs.readdirSync(file).filter((f) => /\.(arrow|arrows|feather|ipc)$/.test(f)).sort();
+    if (files.length === 0) throw new DataError(`${file}: the folder holds no Arrow file.`, 'Pass an Arrow file with token_id, doc_id and pos columns, or a folder of them.');
+    return files.flatMap((f) => readTokenDocuments(path.join(file, f), vocabSize));
+  }
   let table;
   try {
     table = tableFromIPC(fs.readFileSync(file));

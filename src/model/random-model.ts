@@ -11,18 +11,20 @@ export interface LlamaShape {
   ffnDim: number;
   vocabSize: number;
   contextLength: number;
+  /** No output matrix: the logits use the token embedding (llama2.c's shared classifier). */
+  tied?: boolean;
 }
 
 /** llama2.c's 15M TinyStories model (stories15M): the bench's "15M" shape. */
-export const STORIES_15M: LlamaShape = { dModel: 288, nLayers: 6, nHeads: 6, nKvHeads: 6, ffnDim: 768, vocabSize: 32000, contextLength: 256 };
+export const STORIES_15M: LlamaShape = { dModel: 288, nLayers: 6, nHeads: 6, nKvHeads: 6, ffnDim: 768, vocabSize: 32000, contextLength: 256, tied: true };
 /** llama2.c's stories110M. */
-export const STORIES_110M: LlamaShape = { dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, ffnDim: 2048, vocabSize: 32000, contextLength: 1024 };
+export const STORIES_110M: LlamaShape = { dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, ffnDim: 2048, vocabSize: 32000, contextLength: 1024, tied: true };
 
-/** Parameters of a Llama shape with an untied output matrix. */
+/** Parameters of a Llama shape. */
 export function llamaParameterCount(s: LlamaShape): number {
   const kv = (s.dModel / s.nHeads) * s.nKvHeads;
   const block = 2 * s.dModel + 2 * s.dModel * s.dModel + 2 * s.dModel * kv + 3 * s.dModel * s.ffnDim;
-  return 2 * s.vocabSize * s.dModel + s.dModel + s.nLayers * block;
+  return (s.tied ? 1 : 2) * s.vocabSize * s.dModel + s.dModel + s.nLayers * block;
 }
 
 /**
@@ -103,6 +105,6 @@ export function randomLlamaGguf(s: LlamaShape, options: { seed?: number; type?: 
     add(`blk.${l}.ffn_down.weight`, [s.ffnDim, s.dModel], 'normal');
   }
   add('output_norm.weight', [s.dModel], 'ones');
-  add('output.weight', [s.dModel, s.vocabSize], 'normal');
+  if (!s.tied) add('output.weight', [s.dModel, s.vocabSize], 'normal');
   return { entries, tensors };
 }

@@ -15,7 +15,7 @@ import { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from './adam.js';
 import { FiringTracker } from './firing.js';
-import { finishRun } from './finish.js';
+import { checkDownstreamEval, finishRun } from './finish.js';
 import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
@@ -91,6 +91,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
 
   const plan = await planRun(cfg);
+  checkDownstreamEval(cfg, plan);
   if (!resuming) createRunDir(runDir, { force: req.force ?? false });
   const lock = acquireRunLock(runDir);
   try {

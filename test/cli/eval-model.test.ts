@@ -88,3 +88,27 @@ describe('sae eval --model', () => {
     expect(h.stderr).toMatch(/there is no block 5/);
   });
 });
+
+describe('sae train with eval.model', () => {
+  const config = path.join(REPO, 'configs', 'quickstart.json');
+
+  it('writes the downstream metrics into eval.json at the end of the run', async () => {
+    const run = path.join(dir, 'trained');
+    const r = await runCli(['train', '-c', config, '--out', run, '--backend', 'wasm', '--set', 'train.steps=30', '--set', `eval.model=${STORIES_260K}`, '--set', 'eval.maxTokens=200', '--set', 'eval.context=64']);
+    expect(r.status).toBe(0);
+    const e = JSON.parse(fs.readFileSync(path.join(run, 'eval.json'), 'utf8')) as { explainedVariance: number; downstream: Report };
+    expect(e.explainedVariance).toBeGreaterThan(0);
+    expect(e.downstream.hook).toBe('blocks.2.hook_resid_post');
+    expect(e.downstream.tokens).toBeGreaterThanOrEqual(200);
+    expect(e.downstream.ceSae).toBeGreaterThan(e.downstream.ceClean);
+    expect(e.downstream.ceLossScore).toBeGreaterThan(0);
+  });
+
+  it('refuses an eval.model it cannot run before training', async () => {
+    const run = path.join(dir, 'never');
+    const r = await runCli(['train', '-c', config, '--out', run, '--set', 'train.steps=30', '--set', `eval.model=${path.join(dir, 'missing.gguf')}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/missing\.gguf: cannot open the model file/);
+    expect(fs.existsSync(run)).toBe(false);
+  });
+});

@@ -143,7 +143,7 @@ export function readGgufHeader(file: string): GgufHeader {
     fd = fs.openSync(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelError(`${file}: cannot open the model file (${code ?? String(err)}).`, 'Check the path passed to --model.');
+    throw new ModelError(`${file}: cannot open the model file (${code ?? String(err)}).`, 'Check the path of the model file (--model, or eval.model in a config).');
   }
   try {
     const fileSize = fs.fstatSync(fd).size;
