@@ -11,6 +11,7 @@ import { register as sweep } from './sweep.js';
 import { register as inspect } from './inspect.js';
 import { register as model } from './model.js';
 import { register as harvest } from './harvest.js';
+import { register as report } from './report.js';
 
 export function registerCommands(program: Command): void {
   train(program);
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   inspect(program);
   model(program);
   harvest(program);
+  report(program);
 }
