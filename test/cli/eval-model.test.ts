@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ModelEvalReport } from '../../src/eval/evaluate-model.js';
 import type { SaeWeights } from '../../src/sae/params.js';
 import { FIXTURE_EVAL, REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
 import { randomWeights } from '../helpers/tensors.js';
@@ -24,19 +25,7 @@ function identityDictionary(d: number): SaeWeights {
   return { d, m, W_enc, b_enc: new Float32Array(m), W_dec, b_dec: new Float32Array(d) };
 }
 
-interface Report {
-  hook: string;
-  tokens: number;
-  ceClean: number;
-  ceSae: number;
-  ceZero: number;
-  ceMean: number;
-  klSae: number;
-  klZero: number;
-  deltaCe: number;
-  ceLossScore: number | null;
-  klDivScore: number | null;
-}
+type Report = ModelEvalReport;
 
 async function evalJson(run: string, extra: string[]): Promise<Report> {
   const r = await runCli(['eval', run, '--model', STORIES_260K, '--backend', 'wasm', '--json', ...extra]);

@@ -73,7 +73,7 @@ describe('hooks', () => {
       })!;
       expect(seen).toEqual(['resid_pre:1x6x64', 'attn_out:1x6x64', 'mlp_out:1x6x64', 'resid_post:1x6x64']);
       // Identity replacement changes nothing; zeroing the residual stream changes the logits.
-      const same = model.forward(ids(), { hooks: { [HOOK]: (x) => tf.mul(x, 1) } })!;
+      const same = model.forward(ids(), { hooks: { [HOOK]: (x) => tf.mul(x, 1) as tf.Tensor3D } })!;
       expect(maxAbsDiff(same.dataSync(), clean.dataSync())).toBe(0);
       const zeroed = model.forward(ids(), { hooks: { [HOOK]: (x) => tf.zerosLike(x) } })!;
       expect(maxAbsDiff(zeroed.dataSync(), clean.dataSync())).toBeGreaterThan(0.1);
@@ -92,8 +92,8 @@ describe('hooks', () => {
     tf.tidy(() => {
       const tokens = ids();
       // d(logit of the last position's top token) / d(resid_post at layer 2), by replacing the hook.
-      const loss = (delta: tf.Tensor3D): tf.Scalar => {
-        const logits = model.forward(tokens, { hooks: { [HOOK]: (x) => tf.add(x, delta) } })!;
+      const loss = (delta: tf.Tensor): tf.Scalar => {
+        const logits = model.forward(tokens, { hooks: { [HOOK]: (x) => tf.add(x, delta) as tf.Tensor3D } })!;
         return tf.sum(tf.slice(logits, [0, 5, 0], [1, 1, 1]));
       };
       const zero = tf.zeros([1, 6, 64]) as tf.Tensor3D;
@@ -144,6 +144,6 @@ describe('other models', () => {
   });
 
   it('refuses positions beyond the context', () => {
-    expect(() => tf.tidy(() => model.forward(tf.zeros([1, 2049], 'int32') as tf.Tensor2D))).toThrow(/context is 2048/);
+    expect(() => tf.tidy(() => void model.forward(tf.zeros([1, 2049], 'int32') as tf.Tensor2D))).toThrow(/context is 2048/);
   });
 });

@@ -40,84 +40,49 @@ export class Cursor {
     if (this.offset + n > this.bytes.byteLength) throw new NeedMoreBytes(this.offset + n);
   }
 
-  u8(what: string): number {
-    this.require(1, what);
-    return this.view.getUint8(this.offset++);
-  }
-
   u32(what: string): number {
-    this.require(4, what);
-    const v = this.view.getUint32(this.offset, true);
-    this.offset += 4;
-    return v;
+    return this.read(4, what, (d, at) => d.getUint32(at, true));
   }
 
   /** A uint64 as a number; values above 2^53 are returned as Infinity so limit checks reject them. */
   u64(what: string): number {
-    this.require(8, what);
-    const v = this.view.getBigUint64(this.offset, true);
-    this.offset += 8;
+    const v = this.read(8, what, (d, at) => d.getBigUint64(at, true));
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(v);
   }
 
-  i64(what: string): number | bigint {
-    this.require(8, what);
-    const v = this.view.getBigInt64(this.offset, true);
-    this.offset += 8;
-    return v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) ? v : Number(v);
+  private read<T>(n: number, what: string, get: (view: DataView, at: number) => T): T {
+    this.require(n, what);
+    const v = get(this.view, this.offset);
+    this.offset += n;
+    return v;
   }
 
   /** Read a fixed-size scalar of GGUF value type `type`. */
   scalar(type: number, what: string): number | bigint | boolean {
+    const safe = (v: bigint): number | bigint => (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) ? v : Number(v));
     switch (type) {
       case 0:
-        return this.u8(what);
-      case 1: {
-        this.require(1, what);
-        return this.view.getInt8(this.offset++);
-      }
-      case 2: {
-        this.require(2, what);
-        const v = this.view.getUint16(this.offset, true);
-        this.offset += 2;
-        return v;
-      }
-      case 3: {
-        this.require(2, what);
-        const v = this.view.getInt16(this.offset, true);
-        this.offset += 2;
-        return v;
-      }
+        return this.read(1, what, (d, at) => d.getUint8(at));
+      case 1:
+        return this.read(1, what, (d, at) => d.getInt8(at));
+      case 2:
+        return this.read(2, what, (d, at) => d.getUint16(at, true));
+      case 3:
+        return this.read(2, what, (d, at) => d.getInt16(at, true));
       case 4:
-        return this.u32(what);
-      case 5: {
-        this.require(4, what);
-        const v = this.view.getInt32(this.offset, true);
-        this.offset += 4;
-        return v;
-      }
-      case 6: {
-        this.require(4, what);
-        const v = this.view.getFloat32(this.offset, true);
-        this.offset += 4;
-        return v;
-      }
+        return this.read(4, what, (d, at) => d.getUint32(at, true));
+      case 5:
+        return this.read(4, what, (d, at) => d.getInt32(at, true));
+      case 6:
+        return this.read(4, what, (d, at) => d.getFloat32(at, true));
       case 7:
-        return this.u8(what) !== 0;
-      case 10: {
-        this.require(8, what);
-        const v = this.view.getBigUint64(this.offset, true);
-        this.offset += 8;
-        return v > BigInt(Number.MAX_SAFE_INTEGER) ? v : Number(v);
-      }
+        return this.read(1, what, (d, at) => d.getUint8(at) !== 0);
+      case 10:
+        return this.read(8, what, (d, at) => safe(d.getBigUint64(at, true)));
       case 11:
-        return this.i64(what);
-      case 12: {
-        this.require(8, what);
-        const v = this.view.getFloat64(this.offset, true);
-        this.offset += 8;
-        return v;
-      }
+        return this.read(8, what, (d, at) => safe(d.getBigInt64(at, true)));
+      case 12:
+        return this.read(8, what, (d, at) => d.getFloat64(at, true));
       default:
         throw new Error(`not a scalar type ${type}`);
     }

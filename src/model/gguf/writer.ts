@@ -25,29 +25,18 @@ export interface GgufTensorToWrite {
 export function encodeGguf(entries: readonly GgufEntry[], tensors: readonly GgufTensorToWrite[], alignment = 32): Uint8Array {
   const parts: Uint8Array[] = [];
   const enc = new TextEncoder();
-  const u32 = (v: number): void => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
+  const put = (size: number, write: (view: DataView) => void): void => {
+    const b = new Uint8Array(size);
+    write(new DataView(b.buffer));
     parts.push(b);
   };
-  const u64 = (v: number): void => {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
-    parts.push(b);
-  };
+  const u32 = (v: number): void => put(4, (d) => d.setUint32(0, v, true));
+  const u64 = (v: number): void => put(8, (d) => d.setBigUint64(0, BigInt(v), true));
+  const f32 = (v: number): void => put(4, (d) => d.setFloat32(0, v, true));
+  const i32 = (v: number): void => put(4, (d) => d.setInt32(0, v, true));
   const str = (s: string): void => {
     const b = enc.encode(s);
     u64(b.length);
-    parts.push(b);
-  };
-  const f32 = (v: number): void => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    parts.push(b);
-  };
-  const i32 = (v: number): void => {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, v, true);
     parts.push(b);
   };
   u32(0x46554747);
