@@ -72,3 +72,4 @@ export * from './report/sweep-page.js';
 export * from './report/write-report.js';
 export * from './report/report-format.js';
 export * from './report/open-page.js';
+export * from './report/kernel-used.js';
