@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './util/rng.js';
 export * from './backend/select.js';
+export * from './backend/webgpu.js';
 export * from './config/schema.js';
 export * from './config/load.js';
 export * from './data/types.js';

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { releaseBackend } from '../backend/select.js';
 import { registerCommands } from './commands/index.js';
 import { printError } from './report.js';
 
@@ -29,6 +30,9 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     return printError(err, debug);
+  } finally {
+    // A WebGPU device keeps the process alive; the other backends hold nothing.
+    releaseBackend();
   }
 }
 

@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES } from '../backend/choices.js';
 import { z } from 'zod';
 
 /**
@@ -148,7 +149,10 @@ export const OutputSchema = z
 
 export const RuntimeSchema = z
   .strictObject({
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto tries tensorflow, then wasm, then cpu.'),
+    backend: z
+      .enum(BACKEND_CHOICES)
+      .default('auto')
+      .describe('tfjs backend; auto tries webgpu (hardware GPU adapters only), then tensorflow, then wasm, then cpu.'),
   })
   .describe('Execution environment.');
 

@@ -111,6 +111,11 @@ export interface StepRunnerOptions {
   backend?: string;
   /** Told when the workers cannot start (the run continues on the calling thread). */
   onWarning?: (message: string) => void;
+  /**
+   * False on a backend where weights cannot be read every step (webgpu): only the dense step
+   * runs, on the calling thread, and nothing is read back here (default true).
+   */
+  hostKernels?: boolean;
 }
 
 /** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
@@ -142,6 +147,7 @@ export interface StepRunner {
 }
 
 export function createStepRunner(o: StepRunnerOptions): StepRunner {
+  if (o.hostKernels === false) return denseOnlyRunner(o);
   const sparse = createSparseTrainStep();
   let parallel: Promise<ParallelStep> | null = null;
   let reload = false;
@@ -227,5 +233,19 @@ export function createStepRunner(o: StepRunnerOptions): StepRunner {
     },
     describe: () => last,
     choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
+  };
+}
+
+/**
+ * The dense reference step and nothing else (GPU backends): no L0 read, no workers. The trainer
+ * refuses train.kernel 'sparse' there before it starts (checkRunFitsBackend).
+ */
+function denseOnlyRunner(o: StepRunnerOptions): StepRunner {
+  return {
+    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    invalidate() {},
+    async dispose() {},
+    describe: () => 'dense',
+    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),
   };
 }

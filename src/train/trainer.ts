@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend, type BackendChoice } from '../backend/select.js';
+import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
+import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CheckpointError, InterruptedError, RunError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
 import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
 import { acquireRunLock } from '../io/lock.js';
+import { checkRunFitsBackend } from './backend-fit.js';
 import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
@@ -88,14 +90,16 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   }
   const cfg = resuming ? readRunConfig(runDir) : req.config!;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
-  log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
+  log(`backend: ${describeBackend(backend)}`);
 
   const plan = await planRun(cfg);
   checkDownstreamEval(cfg, plan);
+  checkRunFitsBackend(cfg, plan);
   if (!resuming) createRunDir(runDir, { force: req.force ?? false });
   const lock = acquireRunLock(runDir);
   try {
-    return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);
+    const device = backend.adapter ? describeAdapter(backend.adapter) : undefined;
+    return await trainLocked(req, cfg, plan, runDir, backend.name, device, hooks, log);
   } finally {
     lock.release();
   }
@@ -107,6 +111,7 @@ async function trainLocked(
   plan: RunPlan,
   runDir: string,
   backendName: string,
+  device: string | undefined,
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
@@ -135,6 +140,8 @@ async function trainLocked(
     truncateLogs(runDir, checkpoint.step);
     info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens };
     delete info.reason;
+    delete info.device;
+    if (device) info.device = device;
   } else {
     if (req.resume !== undefined) {
       // Killed before its first checkpoint: nothing to lose, start it again with its own config.
@@ -170,6 +177,7 @@ async function trainLocked(
       createdAt: now,
       updatedAt: now,
       backend: backendName,
+      ...(device ? { device } : {}),
       d: plan.d,
       m: plan.m,
       totalSteps: plan.totalSteps,
@@ -216,6 +224,7 @@ async function trainLocked(
     for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, runDir, weights);
+    checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };

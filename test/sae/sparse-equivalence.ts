@@ -24,8 +24,21 @@ export function tinySetup(d: number, m: number, recipe: Recipe, bEncShift: numbe
   return { w, cfg };
 }
 
-/** Shared by the cpu and wasm test files: train a tiny SAE a few steps with a kernel. */
-export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift = 0) {
+/**
+ * Shared by the cpu, wasm and webgpu test files: train a tiny SAE a few steps with a kernel, on
+ * `backend` (default: the current one). Reads are asynchronous, as WebGPU requires.
+ */
+export async function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift = 0, backend?: string) {
+  const prev = tf.getBackend();
+  if (backend) await tf.setBackend(backend);
+  try {
+    return await trainFewHere(kernel, recipe, steps, bEncShift);
+  } finally {
+    if (backend) await tf.setBackend(prev);
+  }
+}
+
+async function trainFewHere(kernel: StepKernel, recipe: Recipe, steps: number, bEncShift: number) {
   const d = 10;
   const m = 48;
   const B = 37;
@@ -37,21 +50,25 @@ export function trainFew(kernel: StepKernel, recipe: Recipe, steps: number, bEnc
   for (let s = 0; s < steps; s++) {
     const x = tf.tensor2d(randomData(B, d, 100 + s), [B, d]);
     const stats = kernel(params, adam, x, cfg);
-    log.push({ loss: stats.loss.dataSync()[0]!, l0: stats.l0.dataSync()[0]!, fired: Array.from(stats.firedCounts.dataSync()) });
+    const [loss, l0, fired] = await Promise.all([stats.loss.data(), stats.l0.data(), stats.firedCounts.data()]);
+    log.push({ loss: loss[0]!, l0: l0[0]!, fired: Array.from(fired) });
     disposeStats(stats);
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }
-  const weights = params.readSync();
+  const weights = await params.read();
   params.dispose();
   adam.dispose();
   return { weights, log };
 }
 
-/** The sparse kernel matches denseTrainStep step by step (float32 summation order aside). */
-export function expectMatchesDense(kernel: StepKernel, recipe: Recipe, bEncShift: number): void {
-  const ref = trainFew(denseTrainStep, recipe, 4, bEncShift);
-  const got = trainFew(kernel, recipe, 4, bEncShift);
+/**
+ * The kernel (on `backend`, default the current one) matches denseTrainStep on the current
+ * backend step by step (float32 summation order aside).
+ */
+export async function expectMatchesDense(kernel: StepKernel, recipe: Recipe, bEncShift: number, backend?: string): Promise<void> {
+  const ref = await trainFew(denseTrainStep, recipe, 4, bEncShift);
+  const got = await trainFew(kernel, recipe, 4, bEncShift, backend);
   for (let s = 0; s < ref.log.length; s++) {
     expect(got.log[s]!.loss).toBeCloseTo(ref.log[s]!.loss, 4);
     expect(got.log[s]!.l0).toBe(ref.log[s]!.l0);

@@ -17,16 +17,16 @@ describe('sparse training step (wasm backend, heap views)', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
   for (const recipe of ['towards-monosemanticity', 'april-update'] as const) {
-    it(`matches denseTrainStep over 4 steps (${recipe})`, () => {
-      expectMatchesDense(createSparseTrainStep(), recipe, -0.4);
+    it(`matches denseTrainStep over 4 steps (${recipe})`, async () => {
+      await expectMatchesDense(createSparseTrainStep(), recipe, -0.4);
     });
   }
-  it("'auto' matches dense", () => {
-    expectMatchesDense(selectStepKernel('auto'), 'april-update', -0.6);
+  it("'auto' matches dense", async () => {
+    await expectMatchesDense(selectStepKernel('auto'), 'april-update', -0.6);
   });
-  it('is deterministic for a fixed seed', () => {
-    const a = trainFew(createSparseTrainStep(), 'april-update', 3, -0.3);
-    const b = trainFew(createSparseTrainStep(), 'april-update', 3, -0.3);
+  it('is deterministic for a fixed seed', async () => {
+    const a = await trainFew(createSparseTrainStep(), 'april-update', 3, -0.3);
+    const b = await trainFew(createSparseTrainStep(), 'april-update', 3, -0.3);
     expect(a.log).toEqual(b.log);
     for (const n of PARAM_NAMES) expect(Array.from(a.weights[n])).toEqual(Array.from(b.weights[n]));
   });

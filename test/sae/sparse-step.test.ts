@@ -56,23 +56,23 @@ describe('sparseBackward', () => {
 describe('sparse training step (cpu backend)', () => {
   for (const recipe of ['towards-monosemanticity', 'april-update'] as const) {
     for (const shift of [0, -0.6]) {
-      it(`matches denseTrainStep over 4 steps (${recipe}, b_enc shift ${shift})`, () => {
-        expectMatchesDense(createSparseTrainStep(), recipe, shift);
+      it(`matches denseTrainStep over 4 steps (${recipe}, b_enc shift ${shift})`, async () => {
+        await expectMatchesDense(createSparseTrainStep(), recipe, shift);
       });
     }
   }
 
-  it('is deterministic for a fixed seed', () => {
-    const a = trainFew(createSparseTrainStep(), 'towards-monosemanticity', 3, -0.3);
-    const b = trainFew(createSparseTrainStep(), 'towards-monosemanticity', 3, -0.3);
+  it('is deterministic for a fixed seed', async () => {
+    const a = await trainFew(createSparseTrainStep(), 'towards-monosemanticity', 3, -0.3);
+    const b = await trainFew(createSparseTrainStep(), 'towards-monosemanticity', 3, -0.3);
     expect(a.log).toEqual(b.log);
     for (const n of PARAM_NAMES) expect(Array.from(a.weights[n])).toEqual(Array.from(b.weights[n]));
   });
 
-  it("'auto' matches dense and switches to sparse once L0 is low", () => {
-    expectMatchesDense(selectStepKernel('auto'), 'towards-monosemanticity', -0.6);
+  it("'auto' matches dense and switches to sparse once L0 is low", async () => {
+    await expectMatchesDense(selectStepKernel('auto'), 'towards-monosemanticity', -0.6);
     // The first step is dense; the rest ran sparse only if L0 was under the cpu crossover.
-    const { log } = trainFew(denseTrainStep, 'towards-monosemanticity', 4, -0.6);
+    const { log } = await trainFew(denseTrainStep, 'towards-monosemanticity', 4, -0.6);
     for (const s of log) expect(s.l0).toBeLessThan(SPARSE_CROSSOVER.cpu! * 48);
   });
 });

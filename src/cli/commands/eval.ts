@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
@@ -14,7 +15,7 @@ const EvalFlags = z.object({
   topK: z.coerce.number().int().positive().optional(),
   maxRows: z.coerce.number().int().positive().optional(),
   denseThreshold: z.coerce.number().gt(0).max(1).optional(),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   json: z.boolean().default(false),
   model: z.string().min(1).optional(),
   hook: z.string().min(1).optional(),
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .option('--top-k <n>', 'top activations per unit for --selectivity (default 50)')
     .option('--max-rows <n>', 'evaluate on at most this many rows')
     .option('--dense-threshold <f>', "density above which a feature counts as dense (default: the run's output.denseThreshold)")
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--json', 'print the report as JSON on stdout')
     .option('--model <gguf>', "downstream metrics: splice the dictionary into this GGUF model at the run's hook (CE, ceLossScore, KL)")
     .option('--hook <name>', "with --model: hook to splice at (default: the run's, from its data's metadata)")

@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatStatsSummary } from '../../eval/feature-stats-format.js';
@@ -17,7 +18,7 @@ const StatsOptions = z.strictObject({
   deadThreshold: fraction.optional(),
   maxRows: int.pipe(z.number().positive()).optional(),
   column: z.string().min(1).optional(),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
   json: z.boolean().default(false),
 });
 
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .option('--dead-threshold <p>', 'flag a feature dead at or below this firing frequency (default 0: never fired)')
     .option('--max-rows <n>', 'use at most this many rows')
     .option('--column <name>', 'activation column (default: the run config, data.column)')
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(StatsOptions, raw, 'stats');

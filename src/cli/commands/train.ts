@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
@@ -12,7 +13,7 @@ interface TrainOptions {
   resume?: string;
   out?: string;
   set: string[];
-  backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend?: BackendChoice;
   seed?: string;
   force?: boolean;
 }
@@ -25,13 +26,13 @@ export function register(program: Command): void {
     .option('--resume <run>', 'continue the run in this directory from its newest good checkpoint')
     .option('-o, --out <dir>', 'run directory (default: output.dir/output.name from the config)')
     .option('--set <path=value>', 'override a config field, e.g. --set train.lr=3e-4 (repeatable)', collect, [])
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
-      if (backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
-        throw new ConfigError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
+      if (backend !== undefined && !BACKEND_CHOICES.includes(backend)) {
+        throw new ConfigError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got '${backend}'`);
       }
       if (opts.resume !== undefined && (opts.config || opts.set.length || opts.seed !== undefined || opts.out)) {
         throw new ConfigError(
