@@ -122,6 +122,8 @@ export function validateConfig(raw: unknown, baseDir: string, source = 'config')
   c.data.train = c.data.train.map(abs);
   if (c.data.eval) c.data.eval = c.data.eval.map(abs);
   c.output.dir = abs(c.output.dir);
+  if (c.eval.model) c.eval.model = abs(c.eval.model);
+  if (c.eval.data) c.eval.data = abs(c.eval.data);
   return c;
 }
 

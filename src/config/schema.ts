@@ -166,6 +166,17 @@ export const RuntimeSchema = z
   })
   .describe('Execution environment.');
 
+export const EvalSchema = z
+  .strictObject({
+    model: z.string().min(1).optional().describe('GGUF language model (llama) the activations came from. When set, the end of the run splices the dictionary into it and writes CE, ceLossScore, delta CE and KL into eval.json (`downstream`), as `sae eval --model` does. Relative to the config file.'),
+    data: z.string().min(1).optional().describe('Token source for that evaluation: an Arrow file with token_id/doc_id/pos or a .txt file (one document per line). Default: the first data.eval file, else the first data.train file.'),
+    hook: z.string().min(1).optional().describe("Hook to splice at (default: the data's metadata, e.g. blocks.2.hook_resid_post)."),
+    context: z.number().int().min(2).default(256).describe('Tokens per window.'),
+    maxTokens: z.number().int().positive().default(4096).describe('Evaluate about this many tokens.'),
+    includeBos: z.boolean().default(false).describe('Splice and count BOS positions too (SAELens excludes them).'),
+  })
+  .describe('Downstream evaluation with the language model in the loop (optional).');
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path of the JSON schema, for editors.'),
@@ -175,6 +186,7 @@ export const ConfigSchema = z
     resample: ResampleSchema.prefault({}),
     output: OutputSchema.prefault({}),
     runtime: RuntimeSchema.prefault({}),
+    eval: EvalSchema.prefault({}),
   })
   .describe('sae training configuration.');
 

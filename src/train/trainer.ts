@@ -18,7 +18,7 @@ import { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from './adam.js';
 import { FiringTracker } from './firing.js';
-import { finishRun } from './finish.js';
+import { checkDownstreamEval, finishRun } from './finish.js';
 import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
@@ -110,6 +110,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}`);
 
   const plan = await planRun(cfg);
+  checkDownstreamEval(cfg, plan);
   checkRunFitsBackend(cfg, plan);
   checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
     available: availableMemory(),
