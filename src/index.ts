@@ -66,6 +66,7 @@ export * from './data/throughput.js';
 export * from './report/escape.js';
 export * from './report/svg-chart.js';
 export * from './report/feature-payload.js';
+export * from './report/token-effects.js';
 export * from './report/run-data.js';
 export * from './report/run-page.js';
 export * from './report/sweep-data.js';

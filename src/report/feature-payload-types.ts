@@ -38,6 +38,19 @@ export interface FeaturePayload {
   strings: string[];
   cols: Record<FeatureColumn, (number | null)[]>;
   examples: number[][];
+  /** With `sae report --model`: the tokens each decoder direction promotes and suppresses, else null. */
+  logits: LogitPayload | null;
+}
+
+/**
+ * Direct logit effects per feature: `top` promoted then `top` suppressed tokens, each as a string
+ * index and its logit (4 significant digits), flat. 40 numbers a feature keeps the page bounded.
+ */
+export interface LogitPayload {
+  /** The model file's name. */
+  model: string;
+  top: number;
+  effects: number[][];
 }
 
 /** The `report-data` JSON island of a run page. */

@@ -1,7 +1,9 @@
 import type { FeatureStats } from '../eval/feature-stats.js';
+import path from 'node:path';
 import type { FeatureColumn, FeaturePayload } from './feature-payload-types.js';
+import type { DictionaryTokenEffects } from './token-effects.js';
 
-export type { FeatureColumn, FeaturePayload } from './feature-payload-types.js';
+export type { FeatureColumn, FeaturePayload, LogitPayload } from './feature-payload-types.js';
 
 /** Fields of one example in the flat encoding, before its context tokens. */
 export const EXAMPLE_HEADER = 7;
@@ -10,8 +12,11 @@ function round(v: number): number | null {
   return Number.isFinite(v) ? Number(v.toPrecision(4)) : null;
 }
 
-/** Pack the statistics for the page, keeping at most `maxExamples` top examples per feature. */
-export function packFeatures(stats: FeatureStats, maxExamples: number): FeaturePayload {
+/**
+ * Pack the statistics for the page, keeping at most `maxExamples` top examples per feature, and the
+ * token effects when a model was given.
+ */
+export function packFeatures(stats: FeatureStats, maxExamples: number, effects: DictionaryTokenEffects | null = null): FeaturePayload {
   const strings: string[] = [];
   const ids = new Map<string, number>();
   const intern = (s: string | null): number => {
@@ -56,6 +61,11 @@ export function packFeatures(stats: FeatureStats, maxExamples: number): FeatureP
       ...e.context.map(intern),
     ]),
   );
+  const logits = effects && {
+    model: path.basename(effects.model),
+    top: effects.top,
+    effects: effects.features.slice(0, m).map((f) => [...f.promoted, ...f.suppressed].flatMap((e) => [intern(e.token), round(e.logit) ?? 0])),
+  };
   return {
     m,
     rows: stats.rows,
@@ -65,5 +75,6 @@ export function packFeatures(stats: FeatureStats, maxExamples: number): FeatureP
     strings,
     cols,
     examples,
+    logits,
   };
 }

@@ -65,6 +65,8 @@ pre.config { background: var(--panel); padding: 10px; border-radius: 6px; overfl
 #card table.examples td { vertical-align: top; white-space: normal; }
 #card button.link, .link { background: none; border: none; color: var(--accent); cursor: pointer; padding: 0; font: inherit; text-decoration: underline; }
 .muted { color: var(--muted); }
+#card .logits { display: flex; gap: 24px; } #card .logits h4 { margin: 6px 0 2px; font-size: 13px; } #card .logits ol { margin: 0; padding-left: 22px; font-size: 12px; }
+#card .logits code { white-space: pre; background: var(--panel); } #card .logits .promoted code { color: #1a7f37; } #card .logits .suppressed code { color: var(--bad); }
 `;
 
 /** The compiled feature-browser script (dist/report/client/report-client.js, built by `npm run build`). */

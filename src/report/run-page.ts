@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { MetricsRecord } from '../io/run-layout.js';
 import { escapeHtml, formatNumber } from './escape.js';
 import { packFeatures } from './feature-payload.js';
+import type { DictionaryTokenEffects } from './token-effects.js';
 import type { FeaturePayload, RunPageData } from './feature-payload-types.js';
 import { pageHtml } from './page-shell.js';
 import type { RunReportData } from './run-data.js';
@@ -163,12 +164,14 @@ export interface RunPageOptions {
   /** Top examples per feature embedded in the page. */
   examples: number;
   generatedAt: string;
+  /** With `--model`: each feature's promoted and suppressed tokens. */
+  tokenEffects?: DictionaryTokenEffects | null;
 }
 
 /** The run's report page as one self-contained HTML string. */
 export function runPageHtml(r: RunReportData, opts: RunPageOptions): string {
   const markers: Marker[] = r.resample.events.map((e) => ({ x: e.step, label: `resampling event ${e.event} at step ${e.step}: ${e.resampled} features` }));
-  const payload = r.features ? packFeatures(r.features, opts.examples) : null;
+  const payload = r.features ? packFeatures(r.features, opts.examples, opts.tokenEffects ?? null) : null;
   const name = path.basename(r.dir);
   const header = `<h1>${escapeHtml(name)} <span class="badge ${escapeHtml(r.info.status)}">${escapeHtml(r.info.status)}</span></h1><div class="sub">${escapeHtml(r.dir)} · report generated ${escapeHtml(opts.generatedAt)} by sae report</div>`;
   const body = [missingSection(r), summarySection(r), curvesSection(r, markers), evalSection(r), resampleSection(r, markers), browserSection(r, payload)].join('\n');

@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunError, ToolkitError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { hasFinalDictionary, readFinalWeights } from '../io/run-dir.js';
 import { RUN_FILES } from '../io/run-layout.js';
+import { initBackend } from '../backend/select.js';
+import type { LlamaModel } from '../model/llama.js';
+import { loadModel } from '../model/load.js';
 import { gatherRunReport, type MissingPart } from './run-data.js';
 import { runPageHtml } from './run-page.js';
 import { gatherSweepReport, isSweepDir } from './sweep-data.js';
 import { sweepPageHtml } from './sweep-page.js';
+import { dictionaryTokenEffects, type DictionaryTokenEffects } from './token-effects.js';
 
 /** The report file written into a run or sweep folder unless --out says otherwise. */
 export const REPORT_FILE = 'report.html';
@@ -21,6 +26,8 @@ export interface ReportOptions {
   out?: string;
   /** Top examples per feature embedded in a run page. */
   examples?: number;
+  /** A GGUF model: each feature card then shows the tokens its decoder direction promotes and suppresses. */
+  model?: string;
   /** Timestamp printed on the page (tests fix it). */
   generatedAt?: string;
 }
@@ -53,9 +60,14 @@ function writePage(out: string, html: string): number {
   return bytes;
 }
 
-function runReport(target: string, out: string, opts: ReportOptions, generatedAt: string): RunReportResult {
+function runReport(target: string, out: string, opts: ReportOptions, generatedAt: string, model: LlamaModel | null): RunReportResult {
   const data = gatherRunReport(target);
-  const html = runPageHtml(data, { examples: opts.examples ?? DEFAULT_REPORT_EXAMPLES, generatedAt });
+  let tokenEffects: DictionaryTokenEffects | null = null;
+  if (model && data.features) {
+    if (hasFinalDictionary(data.dir)) tokenEffects = dictionaryTokenEffects(readFinalWeights(data.dir).weights, model);
+    else data.missing.push({ file: path.join(data.dir, RUN_FILES.weights), why: 'no final dictionary yet: the promoted and suppressed tokens (--model) are computed from it once the run finishes' });
+  }
+  const html = runPageHtml(data, { examples: opts.examples ?? DEFAULT_REPORT_EXAMPLES, generatedAt, tokenEffects });
   return {
     kind: 'run',
     run: data.dir,
@@ -71,12 +83,23 @@ function runReport(target: string, out: string, opts: ReportOptions, generatedAt
  * Write the report page of a run directory, or of a sweep folder (then also each run's own page,
  * <sweep>/<run>/report.html, which the sweep page links to). Each page is written atomically.
  */
-export function writeReport(opts: ReportOptions): ReportResult {
+export async function writeReport(opts: ReportOptions): Promise<ReportResult> {
   const target = path.resolve(opts.target);
   const generatedAt = opts.generatedAt ?? new Date().toISOString();
   if (!fs.existsSync(target)) {
     throw new RunError(`${opts.target} does not exist.`, 'Pass a run directory made by `sae train` (e.g. runs/quickstart) or a sweep folder made by `sae sweep`.');
   }
+  if (!opts.model) return writeReportWith(target, opts, generatedAt, null);
+  await initBackend('auto');
+  const model = loadModel(opts.model);
+  try {
+    return writeReportWith(target, opts, generatedAt, model);
+  } finally {
+    model.dispose();
+  }
+}
+
+function writeReportWith(target: string, opts: ReportOptions, generatedAt: string, model: LlamaModel | null): ReportResult {
   const isDir = fs.statSync(target).isDirectory();
   const out = path.resolve(opts.out ?? path.join(target, REPORT_FILE));
   if (isDir && isSweepDir(target)) {
@@ -88,7 +111,7 @@ export function writeReport(opts: ReportOptions): ReportResult {
       if (!fs.existsSync(path.join(dir, RUN_FILES.run))) continue;
       const runOut = path.join(dir, REPORT_FILE);
       try {
-        runReport(dir, runOut, opts, generatedAt);
+        runReport(dir, runOut, opts, generatedAt, model);
         runs.push({ run: row.run, out: runOut });
         links.set(row.run, path.relative(path.dirname(out), runOut).split(path.sep).join('/'));
       } catch (err) {
@@ -105,5 +128,5 @@ export function writeReport(opts: ReportOptions): ReportResult {
       'Pass a run folder made by `sae train` (e.g. runs/quickstart) or a sweep folder made by `sae sweep`.',
     );
   }
-  return runReport(target, out, opts, generatedAt);
+  return runReport(target, out, opts, generatedAt, model);
 }

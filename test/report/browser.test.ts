@@ -7,10 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFeatureStats } from '../../src/eval/feature-stats.js';
 import { readFeatureStats } from '../../src/io/features-table.js';
+import type { RunPageData } from '../../src/report/feature-payload-types.js';
 import { CURVES } from '../../src/report/run-page.js';
 import { openBrowser, openReport, screenshot, type Browser, type OpenedPage } from '../helpers/browser.js';
 import { REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { randomWeights } from '../helpers/tensors.js';
+import { makeFakeRun } from '../io/fake-run.js';
+import { STORIES_260K } from '../model/model-files.js';
 import { truncateLastLine } from '../train/resample-run-fixture.js';
 import { HOSTILE_TOKENS, syntheticStats, writeFreshRun, writeReportRun, writeSweep } from './report-fixture.js';
 
@@ -102,6 +107,24 @@ describe('a run page in Chromium', () => {
     await screenshot(page, 'feature-card.png', '#browser');
     expectClean(o);
   }, 600_000);
+
+  it('--model: a card lists the 10 tokens its decoder direction promotes and the 10 it suppresses, as text', async () => {
+    const w = randomWeights(64, 6, 3);
+    const run = makeFakeRun(path.join(dir, 'with-model'), w);
+    writeFeatureStats(run, syntheticStats({ m: w.m, d: w.d }));
+    const o = await openReport(browser, await report(run, '--model', STORIES_260K));
+    const { page } = o;
+    await page.click('#feature-table .row[data-i="1"]');
+    await page.waitForSelector('#card[data-feature="1"]');
+    const strings = (JSON.parse((await page.textContent('#report-data'))!) as RunPageData).features!.strings;
+    const promoted = await page.locator('#card .logits .promoted li code').allTextContents();
+    const suppressed = await page.locator('#card .logits .suppressed li code').allTextContents();
+    expect(promoted).toHaveLength(10);
+    expect(suppressed).toHaveLength(10);
+    for (const t of [...promoted, ...suppressed]) expect(strings).toContain(t);
+    expect(await page.textContent('#card .logits .promoted h4')).toContain('stories260K.gguf');
+    expectClean(o);
+  });
 
   it('text from the data is shown as text, never run as markup', async () => {
     const run = writeReportRun(path.join(dir, 'hostile'), { stats: syntheticStats({ m: 40, d: 4, vocab: HOSTILE_TOKENS }) });

@@ -7,6 +7,7 @@ import { log, printJson, printText } from '../report.js';
 const ReportFlags = z.strictObject({
   out: z.string().min(1).optional(),
   examples: z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number).optional(),
+  model: z.string().min(1).optional(),
   open: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -18,11 +19,17 @@ export function register(program: Command): void {
     .argument('<dir>', 'run directory (finished, interrupted or still training) or sweep folder')
     .option('--out <file>', 'where to write the page (default: <dir>/report.html)')
     .option('--examples <n>', `top examples per feature kept in the page (default ${DEFAULT_REPORT_EXAMPLES}; bounds the file size)`)
+    .option('--model <gguf>', "the GGUF model the run's activations came from: each feature card shows the tokens its decoder direction promotes and suppresses")
     .option('--open', 'open the page in the default browser (xdg-open, open or start)')
     .option('--json', 'print what was written as JSON on stdout')
     .action(async (dir: string, raw: Record<string, unknown>) => {
       const o = parseFlags(ReportFlags, raw, 'report');
-      const result = writeReport({ target: dir, ...(o.out ? { out: o.out } : {}), ...(o.examples !== undefined ? { examples: o.examples } : {}) });
+      const result = await writeReport({
+        target: dir,
+        ...(o.out ? { out: o.out } : {}),
+        ...(o.examples !== undefined ? { examples: o.examples } : {}),
+        ...(o.model ? { model: o.model } : {}),
+      });
       if (o.json) printJson(result);
       else printText(formatReportResult(result));
       if (o.open) {

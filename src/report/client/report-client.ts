@@ -6,7 +6,7 @@
  * feature's card is built only when it is opened. Data text is escaped (esc) or set through textContent, never
  * parsed as markup.
  */
-import type { FeatureColumn, FeaturePayload, RunPageData } from '../feature-payload-types.js';
+import type { FeatureColumn, FeaturePayload, LogitPayload, RunPageData } from '../feature-payload-types.js';
 
 const EXAMPLE_HEADER = 7;
 
@@ -220,6 +220,7 @@ function start(p: FeaturePayload): void {
       if (back.length > 12) near.append(` and ${back.length - 12} more`);
     }
     card.append(near);
+    if (p.logits) card.append(tokenEffects(p, p.logits, i));
 
     const examples = decodeExamples(p, i);
     if (examples.length === 0) {
@@ -274,6 +275,31 @@ function start(p: FeaturePayload): void {
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** Bars of the top examples' activations (10 bins from 0 to the largest), the mean marked. */
+/** The tokens feature i's decoder direction promotes and suppresses (direct logit effect), two lists. */
+function tokenEffects(p: FeaturePayload, l: LogitPayload, i: number): HTMLElement {
+  const flat = l.effects[i] ?? [];
+  const box = document.createElement('div');
+  box.className = 'logits';
+  const list = (title: string, from: number, cls: string) => {
+    const col = document.createElement('div');
+    col.className = cls;
+    const h = document.createElement('h4');
+    h.textContent = title;
+    const ol = document.createElement('ol');
+    for (let k = from; k < Math.min(flat.length, from + 2 * l.top); k += 2) {
+      const li = document.createElement('li');
+      const tok = document.createElement('code');
+      tok.textContent = p.strings[flat[k]!] ?? '';
+      li.append(tok, ` ${fmt(flat[k + 1], 3)}`);
+      ol.append(li);
+    }
+    col.append(h, ol);
+    return col;
+  };
+  box.append(list(`promotes (logits via ${l.model})`, 0, 'promoted'), list('suppresses', 2 * l.top, 'suppressed'));
+  return box;
+}
+
 function activationHistogram(examples: Example[], mean: number | null, fireCount: number): SVGSVGElement {
   const w = 320;
   const h = 120;
