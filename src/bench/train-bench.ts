@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select.js';
 import { columnMean, initWeights } from '../sae/init.js';
-import { PHASES, PhaseTimer, type Phase } from '../sae/kernels/phase-timer.js';
+import { PHASES, PhaseTimer, type Phase } from '../util/phase-timer.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
-import { disposeStats, type StepConfig } from '../sae/step.js';
-import { AdamState } from '../train/adam.js';
-import { createStepRunner } from '../train/kernel.js';
+import { disposeStats, type StepConfig } from '../step/dense.js';
+import { AdamState } from '../step/adam.js';
+import { createStepEngine } from '../step/engine.js';
 import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
 import { matMulGflops } from './yardstick.js';
+import { recipeFor } from '../sae/recipe.js';
 
 export interface TrainBenchResult {
   config: string;
@@ -79,9 +80,9 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   if (spec.regime === 'trained') sparsifyEncoderBias(w, source.sample, source.sampleRows, spec.targetL0);
   const params = new SaeParams(w);
   const adam = new AdamState(d, m);
-  const runner = createStepRunner({ kind: spec.kernel, workers: spec.workers, simd: spec.simd, batchSize: batch, d, m });
+  const engine = createStepEngine({ kind: spec.kernel, workers: spec.workers, simd: spec.simd, batchSize: batch, d, m });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
-  const cfg: StepConfig = { recipe: 'towards-monosemanticity', lr: 1e-4, l1Coefficient: 5e-3, gradClip: undefined, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
+  const cfg: StepConfig = { recipe: recipeFor('towards-monosemanticity'), lr: 1e-4, l1Coefficient: 5e-3, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
   const timer = new PhaseTimer();
 
   const step = async (): Promise<number> => {
@@ -89,7 +90,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     const host = await source.next();
     const x = toTensor(host, d);
     timer.lap('data');
-    const stats = await runner.step(params, adam, x, cfg, timer);
+    const stats = await engine.step(params, adam, x, cfg, timer);
     x.dispose();
     // What the trainer reads back every step (firing counts for dead-feature tracking, scalars).
     stats.firedCounts.dataSync();
@@ -126,7 +127,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       regime: spec.regime,
       kernel: spec.kernel,
       workers: spec.workers,
-      ran: runner.describe(),
+      ran: engine.describe(),
       backend: backend.name,
       tokensPerSecond: median(windows),
       windowTokensPerSecond: windows,
@@ -137,7 +138,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       matMulGflops: matMulGflops(batch, d, m),
     };
   } finally {
-    await runner.dispose();
+    await engine.dispose();
     params.dispose();
     adam.dispose();
   }

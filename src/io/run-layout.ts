@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ResolvedRecipe } from '../sae/recipe.js';
 
 /**
  * The on-disk layout of a run directory (format version RUN_FORMAT_VERSION). Every file is
@@ -60,6 +61,8 @@ export interface RunInfo {
   trainRows: number;
   evalRows: number;
   seed: number;
+  /** The recipe as resolved for this run (penalty, decoder constraint, clip, init norm); absent in runs from before it was recorded. */
+  recipe?: ResolvedRecipe;
 }
 
 /** One line of metrics.jsonl. explainedVariance = 1 - SSE / sum ||x - mean(x)||^2 over the batch(es). */

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { evaluateSae, type EvalMetrics } from '../eval/evaluate-sae.js';
-import { computeFeatureStats, writeFeatureStats } from '../eval/feature-stats.js';
-import { readResampleHistory } from '../eval/feature-stats-resample.js';
+import { computeFeatureStats } from '../features/stats.js';
+import { writeFeatureStats } from '../features/table.js';
+import { readResampleHistory } from '../features/resample-history.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { writeFinalDictionary } from '../io/run-dir.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';

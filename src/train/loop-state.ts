@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import { CheckpointError } from '../errors.js';
 import { readJsonLines, rewriteJsonLines } from '../io/atomic.js';
-import type { CheckpointState } from '../io/checkpoint.js';
+import type { CheckpointState } from '../io/checkpoint/checkpoint.js';
 import { runFile, type MetricsRecord } from '../io/run-layout.js';
 import type { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
-import type { AdamState } from './adam.js';
+import type { AdamState } from '../step/adam.js';
 import { FiringTracker, type FiringSnapshot } from './firing.js';
 import type { IntervalSums } from './interval.js';
-import type { KernelChoice } from './kernel.js';
+import type { KernelChoice } from '../step/engine.js';
 import type { LoopState } from './loop.js';
-import { ResampleMonitor } from './resample-monitor.js';
+import { ResampleMonitor } from '../resample/monitor.js';
 
 /** Checkpoint <-> loop state: everything a resumed run needs to continue exactly. */
 export async function captureState(

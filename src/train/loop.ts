@@ -1,23 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.js';
-import { bernoulliRows } from '../data/dataset.js';
+import { bernoulliRows } from '../data/sample.js';
 import { prefetch } from '../data/prefetch.js';
 import type { Batch } from '../data/types.js';
 import { DivergenceError, InterruptedError } from '../errors.js';
 import { appendJsonLine } from '../io/atomic.js';
 import { runFile, type MetricsRecord } from '../io/run-layout.js';
 import type { SaeParams } from '../sae/params.js';
-import { disposeStats, type StepConfig } from '../sae/step.js';
+import type { ResolvedRecipe } from '../sae/recipe.js';
+import { disposeStats, type StepConfig } from '../step/dense.js';
 import type { Rng } from '../util/rng.js';
-import type { AdamState } from './adam.js';
+import type { AdamState } from '../step/adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
-import { createStepRunner, defaultWorkers, type KernelChoice, type StepRunner } from './kernel.js';
+import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
-import type { ResampleMonitor } from './resample-monitor.js';
-import { resampleDeadFrom } from './resample.js';
-import type { ResampleSchedule } from './resample-schedule.js';
+import type { ResampleMonitor } from '../resample/monitor.js';
+import { resampleDeadFrom } from '../resample/resample.js';
+import type { ResampleSchedule } from '../resample/schedule.js';
 import { l1Coefficient, learningRate, type LrSchedule } from './schedules.js';
 
 /** Everything the loop mutates; checkpoints capture it whole. */
@@ -41,6 +42,8 @@ export interface LoopContext {
   runDir: string;
   params: SaeParams;
   adam: AdamState;
+  /** The run's recipe, resolved once (resolveRecipe). */
+  recipe: ResolvedRecipe;
   /** Inputs are multiplied by this before the SAE sees them. */
   scale: number;
   schedule: ResampleSchedule;
@@ -65,9 +68,8 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     rewarmupAt: schedule.enabled ? schedule.steps : [],
     rewarmupSteps: cfg.resample.rewarmupSteps,
   };
-  const gradClip = cfg.train.gradClip ?? (cfg.sae.recipe === 'april-update' ? 1 : undefined);
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
-  const runner = createStepRunner({
+  const engine = createStepEngine({
     kind: cfg.train.kernel,
     workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers),
     simd: cfg.train.simd,
@@ -78,18 +80,17 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     onWarning: (m) => (ctx.hooks.onLog ?? (() => {}))(`warning: ${m}`),
   });
   try {
-    await steps(ctx, state, runner, lrSchedule, gradClip, adamHyper);
+    await steps(ctx, state, engine, lrSchedule, adamHyper);
   } finally {
-    await runner.dispose();
+    await engine.dispose();
   }
 }
 
 async function steps(
   ctx: LoopContext,
   state: LoopState,
-  runner: StepRunner,
+  engine: StepEngine,
   lrSchedule: LrSchedule,
-  gradClip: number | undefined,
   adamHyper: StepConfig['adam'],
 ): Promise<void> {
   const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
@@ -105,16 +106,16 @@ async function steps(
     const step = state.step + 1;
     const lr = learningRate(step, lrSchedule);
     const l1c = l1Coefficient(step, cfg.sae.l1, cfg.train.l1WarmupSteps);
-    const stepCfg: StepConfig = { recipe: cfg.sae.recipe, lr, l1Coefficient: l1c, gradClip, adam: adamHyper };
+    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper };
     const x = tf.tidy(() => {
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
       return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
     });
-    const stats = await runner.step(params, adam, x, stepCfg);
-    const ran = runner.describe();
+    const stats = await engine.step(params, adam, x, stepCfg);
+    const ran = engine.describe();
     if (ran !== lastRan) log(`step ${step}: kernel ${ran}`);
     lastRan = ran;
-    state.kernel = runner.choice();
+    state.kernel = engine.choice();
     x.dispose();
     const fired = stats.firedCounts.dataSync() as Float32Array;
     const v: StepValues = {
@@ -165,7 +166,7 @@ async function steps(
 
     if (resampleAt.has(step) && !final) {
       await resample(ctx, state, step, log);
-      runner.invalidate();
+      engine.invalidate();
     }
     await ctx.afterStep(state, { final });
     tPrev = performance.now();

@@ -6,14 +6,15 @@ import type { Config } from '../config/schema.js';
 import { CheckpointError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
-import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
+import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint/checkpoint.js';
 import { acquireRunLock } from '../io/lock.js';
 import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
+import { resolveRecipe } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
-import { AdamState } from './adam.js';
+import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
 import { finishRun } from './finish.js';
 import { emptyInterval } from './interval.js';
@@ -22,8 +23,8 @@ import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
 import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
-import { ResampleMonitor } from './resample-monitor.js';
-import { resolveResampleSchedule } from './resample-schedule.js';
+import { ResampleMonitor } from '../resample/monitor.js';
+import { resolveResampleSchedule } from '../resample/schedule.js';
 
 export interface TrainRequest {
   /** The validated config (new runs). Ignored with `resume`: the run's own config.json is used. */
@@ -110,6 +111,7 @@ async function trainLocked(
   log: (l: string) => void,
 ): Promise<TrainResult> {
   const digest = configDigest(cfg);
+  const recipe = resolveRecipe(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
   if (checkpoint && checkpoint.configDigest !== digest) {
@@ -132,7 +134,7 @@ async function trainLocked(
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
     truncateLogs(runDir, checkpoint.step);
-    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens };
+    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, recipe };
     delete info.reason;
   } else {
     if (req.resume !== undefined) {
@@ -147,7 +149,7 @@ async function trainLocked(
         (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
         `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
     );
-    const init = await initialise(cfg, plan, log);
+    const init = await initialise(cfg, plan, recipe, log);
     scale = init.scale;
     params = init.params;
     adam = new AdamState(plan.d, plan.m);
@@ -179,6 +181,7 @@ async function trainLocked(
       trainRows: plan.trainRows,
       evalRows: plan.evalRows,
       seed: cfg.train.seed,
+      recipe,
     };
   }
   writeRunInfo(runDir, { ...info, updatedAt: new Date().toISOString() });
@@ -200,6 +203,7 @@ async function trainLocked(
         runDir,
         params,
         adam,
+        recipe,
         scale,
         schedule,
         hooks,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatStatsSummary } from '../../eval/feature-stats-format.js';
-import { computeRunFeatureStats } from '../../eval/feature-stats-run.js';
+import { formatStatsSummary } from '../../features/format.js';
+import { computeRunFeatureStats } from '../../features/run.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { SYNTH_DEFAULTS } from '../../data/synth.js';
-import { writeSynthetic } from '../../data/synth-write.js';
+import { SYNTH_DEFAULTS } from '../../data/synth/synth.js';
+import { writeSynthetic } from '../../data/synth/write.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
 
