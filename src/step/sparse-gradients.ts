@@ -146,7 +146,7 @@ export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: P
   loops.gradPre(B, d, rowPtr, col, G, W_dec, spars, ws.gPre, gb_enc);
   transposeActive(B, 0, m, ws.rows, fired, ws.cscPtr, ws.cscNext, ws.cscRow, ws.cscEntry);
   loops.weightGrads(0, m, d, m, ws.cscPtr, ws.cscRow, ws.cscEntry, ws.gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, ws.accE, ws.accD);
-  columnSums(B, d, G, gb_dec);
+  hostColumnSums(B, d, G, gb_dec);
   encoderTermOfBDec(0, m, d, m, W_enc, gb_enc, gb_dec, -1);
 
   timer?.lap('backward');
@@ -242,8 +242,8 @@ export function residual(B: number, d: number, partials: Float32Array[], b_dec: 
   return sse;
 }
 
-/** out[j] = sum_b G[b, j]  (G [B, d]). */
-export function columnSums(B: number, d: number, G: Float32Array, out: Float32Array): void {
+/** out[j] = sum_b G[b, j]  (G [B, d]); the host counterpart of sae/gradients.ts columnSums. */
+export function hostColumnSums(B: number, d: number, G: Float32Array, out: Float32Array): void {
   out.fill(0);
   for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) out[j]! += G[b * d + j]!;
 }

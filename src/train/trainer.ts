@@ -3,12 +3,13 @@ import path from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CheckpointError, InterruptedError, RunError } from '../errors.js';
+import { InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
-import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
-import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { appendJsonLine } from '../io/atomic.js';
+import { assertSameConfig, configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { checkpointDue } from '../io/checkpoint/schedule.js';
 import { acquireRunLock } from '../io/lock.js';
-import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
+import { createRunDir, readRunInfo, writeRunConfig, writeRunInfo } from '../io/run-dir.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
@@ -114,12 +115,7 @@ async function trainLocked(
   const recipe = resolveRecipe(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
-  if (checkpoint && checkpoint.configDigest !== digest) {
-    throw new CheckpointError(
-      `${runDir}: the newest checkpoint (step ${checkpoint.step}) was written with a different config than ${runFile(runDir, 'config')}`,
-      'Restore the original config.json of the run, or start a new run.',
-    );
-  }
+  if (checkpoint) assertSameConfig(checkpoint, digest, runDir);
   let info: RunInfo;
   let state: LoopState;
   let params: SaeParams;
@@ -142,7 +138,7 @@ async function trainLocked(
       log(`warning: ${runDir} has no usable checkpoint yet; starting it again from step 0 with its config`);
       createRunDir(runDir, { force: true });
     }
-    writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+    writeRunConfig(runDir, cfg);
     for (const w of schedule.warnings) log(`warning: ${w}`);
     log(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
@@ -187,6 +183,7 @@ async function trainLocked(
   writeRunInfo(runDir, { ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
+  const checkpoints = { everySteps: cfg.output.checkpointEverySteps, everyMinutes: cfg.output.checkpointEveryMinutes, totalSteps: plan.totalSteps };
   const sessionStart = performance.now();
   let lastCheckpointAt = performance.now();
   const save = async (s: LoopState) => {
@@ -207,11 +204,8 @@ async function trainLocked(
         scale,
         schedule,
         hooks,
-        afterStep: async (s, { final }) => {
-          const bySteps = cfg.output.checkpointEverySteps > 0 && s.step % cfg.output.checkpointEverySteps === 0;
-          const byTime =
-            cfg.output.checkpointEveryMinutes > 0 && performance.now() - lastCheckpointAt >= cfg.output.checkpointEveryMinutes * 60_000;
-          if (final || bySteps || byTime) await save(s);
+        afterStep: async (s) => {
+          if (checkpointDue(s.step, (performance.now() - lastCheckpointAt) / 1000, checkpoints)) await save(s);
         },
       },
       state,

@@ -10,6 +10,7 @@ import { FIXTURE_EVAL, FIXTURE_TRAIN, rmTmp, tmpDir } from '../helpers/cli.js';
  * 16x dictionary, a large L1 coefficient and a learning rate high enough early on to knock
  * features out (it decays linearly over the run). The same run with resampling must end with a
  * clearly smaller dead fraction and no worse reconstruction. The README shows its report.
+ * workers is pinned: float summation order, hence the result, depends on the worker count.
  */
 const dir = tmpDir('sae-resample-e2e-');
 afterAll(() => rmTmp(dir));
@@ -19,7 +20,7 @@ async function run(name: string, resample: boolean) {
     {
       data: { train: FIXTURE_TRAIN, eval: FIXTURE_EVAL, shuffleBuffer: 8192 },
       sae: { expansion: 16, l1: 1 },
-      train: { steps: 300, batchSize: 512, lr: 0.03, lrDecay: 'linear', lrDecayFraction: 0.9, lrMinFactor: 0.05, logEvery: 20 },
+      train: { steps: 300, batchSize: 512, lr: 0.03, lrDecay: 'linear', lrDecayFraction: 0.9, lrMinFactor: 0.05, logEvery: 20, workers: 2 },
       resample: { enabled: resample, every: 40, until: 0.8, deadWindow: 20, samples: 4096 },
       output: { checkpointEverySteps: 0, checkpointEveryMinutes: 0, topK: 2 },
       runtime: { backend: 'wasm' },

@@ -250,7 +250,8 @@ export function loadLatestCheckpoint(runDir: string, onWarning?: (message: strin
 export function assertSameConfig(state: CheckpointState, digest: string, runDir: string): void {
   if (state.configDigest === digest) return;
   throw new CheckpointError(
-    `${runDir}: the checkpoint at step ${state.step} was written with a different config (digest ${state.configDigest.slice(0, 12)}, now ${digest.slice(0, 12)}).`,
-    `Resume with the run's own ${RUN_FILES.config} unchanged, or start a new run in another directory (--out).`,
+    `${runDir}: the newest checkpoint (step ${state.step}) was written with a different config than ${RUN_FILES.config} ` +
+      `(digest ${state.configDigest.slice(0, 12)}, now ${digest.slice(0, 12)})`,
+    `Restore the original ${RUN_FILES.config} of the run, or start a new run.`,
   );
 }

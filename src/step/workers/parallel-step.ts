@@ -3,7 +3,7 @@ import { adamConsts, adamRun, type AdamState } from '../adam.js';
 import { clipScale, sumSquares } from '../clip.js';
 import type { StepStats } from '../../sae/gradients.js';
 import { PARAM_NAMES, paramShape, type ParamName, type SaeParams } from '../../sae/params.js';
-import { centre, columnSums, residual } from '../sparse-gradients.js';
+import { centre, hostColumnSums, residual } from '../sparse-gradients.js';
 import type { StepConfig } from '../dense.js';
 import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
@@ -98,7 +98,7 @@ export class ParallelStep {
     if (enc.some((r) => r.nnz < 0)) return null;
     const nnz = enc.reduce((a, r) => a + r.nnz, 0);
     const sse = residual(rows, d, this.slices.map((v) => v.partial), s.b_dec, s.x, s.G);
-    columnSums(rows, d, s.G, s.gb_dec);
+    hostColumnSums(rows, d, s.G, s.gb_dec);
     timer?.lap('decode');
 
     const penalty = cfg.recipe.sparsityPenalty;
