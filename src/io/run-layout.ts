@@ -16,6 +16,7 @@ import type { ResolvedRecipe } from '../sae/recipe.js';
  *   <run>/sparsity.safetensors     SAELens' log10 feature density ('sparsity' [m])
  *   <run>/features.arrow           per-feature statistics, one row per feature
  *   <run>/features.json            summary of the statistics (counts, density histogram)
+ *   <run>/eval.json                held-out evaluation of the final dictionary (EvalMetrics)
  *   <run>/LOCK                     present while a process trains in this run (pid + host + start time)
  */
 export const RUN_FORMAT_VERSION = 1;
@@ -31,6 +32,7 @@ export const RUN_FILES = {
   sparsity: 'sparsity.safetensors',
   features: 'features.arrow',
   featuresSummary: 'features.json',
+  eval: 'eval.json',
   lock: 'LOCK',
 } as const;
 

@@ -52,14 +52,14 @@ function readJson<T>(file: string): T | null {
 }
 
 function isFinished(dir: string): boolean {
-  return readJson<RunInfo>(runFile(dir, 'run'))?.status === 'finished' && fs.existsSync(path.join(dir, 'eval.json'));
+  return readJson<RunInfo>(runFile(dir, 'run'))?.status === 'finished' && fs.existsSync(runFile(dir, 'eval'));
 }
 
 /** The table row of a run from its config.json, run.json and eval.json (+ MMCS against gt). */
 function rowOf(point: GridPoint, dir: string, gt: GroundTruth | null, error: string | undefined): SweepRow {
   const info = readJson<RunInfo>(runFile(dir, 'run'));
   const config = readJson<{ sae?: { l1?: number; expansion?: number } }>(runFile(dir, 'config'));
-  const ev = readJson<EvalMetrics>(path.join(dir, 'eval.json'));
+  const ev = readJson<EvalMetrics>(runFile(dir, 'eval'));
   const finished = info?.status === 'finished' && ev !== null;
   let mmcs: number | null = null;
   if (finished && gt) {

@@ -1,11 +1,9 @@
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { evaluateSae, type EvalMetrics } from '../eval/evaluate-sae.js';
 import { computeFeatureStats } from '../features/stats.js';
 import { writeFeatureStats } from '../features/table.js';
 import { readResampleHistory } from '../features/resample-history.js';
-import { writeJsonAtomic } from '../io/atomic.js';
-import { writeFinalDictionary } from '../io/run-dir.js';
+import type { RunWriter } from '../io/run-writer.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { readBlocks } from '../data/dataset.js';
 import { heldOutSource, type RunPlan } from './plan.js';
@@ -17,7 +15,7 @@ import { heldOutSource, type RunPlan } from './plan.js';
 export async function finishRun(
   cfg: Config,
   plan: RunPlan,
-  runDir: string,
+  out: RunWriter,
   weights: SaeWeights,
 ): Promise<EvalMetrics> {
   const source = heldOutSource(plan);
@@ -28,14 +26,14 @@ export async function finishRun(
       contextTokens: cfg.output.contextTokens,
       denseThreshold: cfg.output.denseThreshold,
       ...(cfg.output.statsRows !== undefined ? { maxRows: cfg.output.statsRows } : {}),
-      resampleHistory: readResampleHistory(runDir),
+      resampleHistory: readResampleHistory(out.dir),
       // Held-out rows chosen by hash are scattered: take the context tokens from the whole file.
       ...(plan.split ? { contextSource: () => readBlocks(plan.train, plan.cols) } : {}),
     });
-    writeFeatureStats(runDir, stats);
-    writeFinalDictionary(runDir, weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
+    writeFeatureStats(out.dir, stats);
+    out.dictionary(weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
     const evalMetrics = await evaluateSae(sae, source(), { denseThreshold: cfg.output.denseThreshold });
-    writeJsonAtomic(path.join(runDir, 'eval.json'), evalMetrics);
+    out.evaluation(evalMetrics);
     return evalMetrics;
   } finally {
     sae.dispose();

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import { CheckpointError } from '../errors.js';
-import { readJsonLines, rewriteJsonLines } from '../io/atomic.js';
 import type { CheckpointState } from '../io/checkpoint/checkpoint.js';
-import { runFile, type MetricsRecord } from '../io/run-layout.js';
+import type { MetricsRecord } from '../io/run-layout.js';
 import type { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
 import type { AdamState } from '../step/adam.js';
@@ -64,17 +62,4 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     // Checkpoints from before the kernel choice was recorded: 'auto' starts afresh.
     kernel: comp.kernel ?? { current: 'dense', lastL0: null },
   };
-}
-
-/** Drop log lines written after the checkpoint we resume from (they will be written again). */
-export function truncateLogs(runDir: string, step: number): void {
-  for (const key of ['metrics', 'resample'] as const) {
-    const file = runFile(runDir, key);
-    if (!fs.existsSync(file)) continue;
-    const { records } = readJsonLines<{ step?: number }>(file);
-    rewriteJsonLines(
-      file,
-      records.filter((r) => typeof r.step !== 'number' || r.step <= step),
-    );
-  }
 }

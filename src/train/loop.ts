@@ -4,8 +4,8 @@ import { bernoulliRows } from '../data/sample.js';
 import { prefetch } from '../data/prefetch.js';
 import type { Batch } from '../data/types.js';
 import { DivergenceError, InterruptedError } from '../errors.js';
-import { appendJsonLine } from '../io/atomic.js';
-import { runFile, type MetricsRecord } from '../io/run-layout.js';
+import type { MetricsRecord } from '../io/run-layout.js';
+import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { disposeStats, type StepConfig } from '../step/dense.js';
@@ -39,7 +39,8 @@ export interface LoopState {
 export interface LoopContext {
   cfg: Config;
   plan: RunPlan;
-  runDir: string;
+  /** Where the loop's records go (metrics.jsonl, resample.jsonl). */
+  out: RunWriter;
   params: SaeParams;
   adam: AdamState;
   /** The run's recipe, resolved once (resolveRecipe). */
@@ -93,7 +94,7 @@ async function steps(
   lrSchedule: LrSchedule,
   adamHyper: StepConfig['adam'],
 ): Promise<void> {
-  const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
+  const { cfg, plan, out, params, adam, scale, schedule, hooks } = ctx;
   const log = hooks.onLog ?? (() => {});
   const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
   const t0 = performance.now();
@@ -134,7 +135,7 @@ async function steps(
     state.tokens += batch.rows;
     addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
     state.tracker.update(step, fired);
-    for (const rec of state.monitor.afterStep(step, fired)) appendJsonLine(runFile(runDir, 'resample'), rec);
+    for (const rec of state.monitor.afterStep(step, fired)) out.resample(rec);
 
     const final = step >= plan.totalSteps;
     if (step % cfg.train.logEvery === 0 || final) {
@@ -155,7 +156,7 @@ async function steps(
         elapsedSeconds: elapsed,
         split: 'train',
       };
-      appendJsonLine(runFile(runDir, 'metrics'), state.last);
+      out.metrics(state.last);
       hooks.onProgress?.({
         ...state.last,
         totalSteps: plan.totalSteps,
@@ -177,11 +178,11 @@ async function steps(
 }
 
 async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {
-  const { cfg, plan, runDir, params, adam, scale, schedule } = ctx;
+  const { cfg, plan, out, params, adam, scale, schedule } = ctx;
   const dead = state.tracker.deadIndices(step, schedule.deadWindow);
   const context = { deadFraction: dead.length / plan.m, before: state.last };
   if (dead.length === 0) {
-    appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, null, context));
+    out.resample(state.monitor.onEvent(step, dead, null, context));
     return;
   }
   // The scoring pool: each training row with probability samples / rows, streamed (never all in memory).
@@ -193,7 +194,7 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
     centre: cfg.resample.centre,
   });
   state.tracker.reset(result.indices, step);
-  appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, result, context));
+  out.resample(state.monitor.onEvent(step, dead, result, context));
   log(`step ${step}: resampled ${result.indices.length} of ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
 }
 

@@ -5,11 +5,11 @@ import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
-import { appendJsonLine } from '../io/atomic.js';
-import { assertSameConfig, configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { assertSameConfig, configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
 import { checkpointDue } from '../io/checkpoint/schedule.js';
 import { acquireRunLock } from '../io/lock.js';
-import { createRunDir, readRunInfo, writeRunConfig, writeRunInfo } from '../io/run-dir.js';
+import { createRunDir, readRunInfo } from '../io/run-dir.js';
+import { RunWriter } from '../io/run-writer.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
@@ -22,7 +22,7 @@ import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
-import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
+import { captureState, restoreLoopState } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
 import { ResampleMonitor } from '../resample/monitor.js';
 import { resolveResampleSchedule } from '../resample/schedule.js';
@@ -111,6 +111,7 @@ async function trainLocked(
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
+  const out = new RunWriter(runDir);
   const digest = configDigest(cfg);
   const recipe = resolveRecipe(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
@@ -129,7 +130,7 @@ async function trainLocked(
     adam = new AdamState(plan.d, plan.m);
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
-    truncateLogs(runDir, checkpoint.step);
+    out.truncateLogs(checkpoint.step);
     info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, recipe };
     delete info.reason;
   } else {
@@ -138,7 +139,7 @@ async function trainLocked(
       log(`warning: ${runDir} has no usable checkpoint yet; starting it again from step 0 with its config`);
       createRunDir(runDir, { force: true });
     }
-    writeRunConfig(runDir, cfg);
+    out.config(cfg);
     for (const w of schedule.warnings) log(`warning: ${w}`);
     log(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
@@ -180,7 +181,7 @@ async function trainLocked(
       recipe,
     };
   }
-  writeRunInfo(runDir, { ...info, updatedAt: new Date().toISOString() });
+  out.info({ ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
   const checkpoints = { everySteps: cfg.output.checkpointEverySteps, everyMinutes: cfg.output.checkpointEveryMinutes, totalSteps: plan.totalSteps };
@@ -188,16 +189,16 @@ async function trainLocked(
   let lastCheckpointAt = performance.now();
   const save = async (s: LoopState) => {
     const elapsed = s.elapsedBefore + (performance.now() - sessionStart) / 1000;
-    writeCheckpoint(runDir, await captureState(s, params, adam, scale, digest, elapsed), { keep: cfg.output.keepCheckpoints });
+    out.checkpoint(await captureState(s, params, adam, scale, digest, elapsed), cfg.output.keepCheckpoints);
     lastCheckpointAt = performance.now();
-    writeRunInfo(runDir, { ...info, step: s.step, tokens: s.tokens, updatedAt: new Date().toISOString() });
+    out.info({ ...info, step: s.step, tokens: s.tokens, updatedAt: new Date().toISOString() });
   };
   try {
     await runLoop(
       {
         cfg,
         plan,
-        runDir,
+        out,
         params,
         adam,
         recipe,
@@ -210,11 +211,11 @@ async function trainLocked(
       },
       state,
     );
-    for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
+    for (const rec of state.monitor.finish(state.step)) out.resample(rec);
     const weights = foldInputScale(await params.read(), scale);
-    const evalMetrics = await finishRun(cfg, plan, runDir, weights);
+    const evalMetrics = await finishRun(cfg, plan, out, weights);
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
-    writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
+    out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
@@ -227,7 +228,7 @@ async function trainLocked(
         err.exitCode,
       );
     }
-    writeRunInfo(runDir, {
+    out.info({
       ...info,
       status: interrupted ? 'interrupted' : 'failed',
       reason: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err),
@@ -240,8 +241,4 @@ async function trainLocked(
     params.dispose();
     adam.dispose();
   }
-}
-
-function appendResample(runDir: string, rec: unknown): void {
-  appendJsonLine(runFile(runDir, 'resample'), rec);
 }
