@@ -1,4 +1,5 @@
-// The public library API. The CLI uses only what is exported here.
+// The public library API: what a TypeScript user imports to train, evaluate and export from code.
+// The CLI (src/cli/) uses only what is exported here (test/architecture/import-cycles.test.ts checks it).
 export * from './errors.js';
 export * from './util/rng.js';
 export * from './backend/select.js';
@@ -64,3 +65,11 @@ export * from './data/arrow/codecs.js';
 export * from './data/inspect.js';
 export * from './data/inspect-format.js';
 export * from './data/throughput.js';
+export * from './sae/recipe.js';
+export * from './sae/init.js';
+export * from './step/engine.js';
+export * from './step/dense.js';
+export * from './train/schedules.js';
+export * from './train/progress.js';
+export * from './train/trainer.js';
+export * from './io/run-writer.js';

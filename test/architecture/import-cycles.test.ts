@@ -22,6 +22,13 @@ describe('the import graph of src/', () => {
     const out = [...graph].filter(([f]) => f.startsWith('sae/')).flatMap(([f, deps]) => [...deps].filter((d) => /^(train|step|resample|io)\//.test(d)).map((d) => `${f} -> ${d}`));
     expect(out).toEqual([]);
   });
+
+  it('lets the CLI reach the library only through src/index.ts (the public API)', () => {
+    const cli = [...graph].filter(([f]) => f.startsWith('cli/'));
+    expect(cli.length).toBeGreaterThan(10);
+    const out = cli.flatMap(([f, deps]) => [...deps].filter((d) => !d.startsWith('cli/') && d !== 'index.ts').map((d) => `${f} -> ${d}`));
+    expect(out).toEqual([]);
+  });
 });
 
 describe('the cycle checker', () => {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
-import { evaluateRun } from '../../eval/evaluate.js';
-import { formatEvalReport } from '../../eval/evaluate-format.js';
 import { printJson, printText } from '../report.js';
+import { evaluateRun, formatEvalReport } from '../../index.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatStatsSummary } from '../../features/format.js';
-import { computeRunFeatureStats } from '../../features/run.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
+import { formatStatsSummary, computeRunFeatureStats } from '../../index.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 const fraction = z.string().regex(/^[0-9.eE+-]+$/, 'expected a number').transform(Number).pipe(z.number().min(0).max(1));

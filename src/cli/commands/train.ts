@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { ConfigError } from '../../errors.js';
-import { formatDuration, formatProgressLine } from '../../train/progress.js';
-import { train } from '../../train/trainer.js';
 import { progressRenderer } from '../progress-bar.js';
 import { log } from '../report.js';
 import { stopOnSignals } from '../signals.js';
+import { loadConfig, ConfigError, formatDuration, formatProgressLine, train } from '../../index.js';
 
 interface TrainOptions {
   config?: string;
