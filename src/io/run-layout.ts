@@ -10,7 +10,7 @@ import type { ResolvedRecipe } from '../sae/recipe.js';
  *   <run>/run.json                 RunInfo: status, backend, shapes, data metadata, scale, steps done
  *   <run>/metrics.jsonl            one MetricsRecord per log interval
  *   <run>/resample.jsonl           one ResampleEvent per resampling event (+ follow-up records)
- *   <run>/checkpoints/step-NNNNNNNN/  checkpoints (see src/io/checkpoint.ts)
+ *   <run>/checkpoints/step-NNNNNNNN/  checkpoints (see src/io/checkpoint/)
  *   <run>/cfg.json                 SAELens config of the final dictionary
  *   <run>/sae_weights.safetensors  final W_enc [d,m], b_enc [m], W_dec [m,d], b_dec [d], in raw-activation units
  *   <run>/sparsity.safetensors     SAELens' log10 feature density ('sparsity' [m])
