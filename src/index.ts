@@ -2,6 +2,7 @@
 // The CLI (src/cli/) uses only what is exported here (test/architecture/import-cycles.test.ts checks it).
 export * from './errors.js';
 export * from './util/rng.js';
+export * from './backend/choices.js';
 export * from './backend/select.js';
 export * from './config/schema.js';
 export * from './config/load.js';

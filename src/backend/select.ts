@@ -3,9 +3,9 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ToolkitError, describeError } from '../errors.js';
+import { BACKEND_CHOICES, type BackendChoice } from './choices.js';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = Exclude<BackendChoice, 'auto'>;
 
 export interface BackendInfo {
   /** The backend in use. */
@@ -52,7 +52,7 @@ const loaders: Record<BackendName, () => Promise<void>> = {
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (current && (choice === 'auto' || choice === current.name)) return current;
-  const order: BackendName[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+  const order: BackendName[] = choice === 'auto' ? BACKEND_CHOICES.filter((b): b is BackendName => b !== 'auto') : [choice];
   const fallbacks: string[] = [];
   for (const name of order) {
     try {

@@ -1,3 +1,4 @@
+import type { BackendChoice } from '../backend/choices.js';
 import type { KernelKind } from '../step/engine.js';
 
 /** A benchmarked SAE shape (the configs A, B, C at batch 4096). */
@@ -31,7 +32,7 @@ export interface BenchSpec {
   workers: number;
   /** WebAssembly SIMD loops in the workers (where they load). */
   simd: boolean;
-  backend: 'wasm' | 'cpu' | 'tensorflow' | 'auto';
+  backend: BackendChoice;
   /** Target mean active features per row in the 'trained' regime. */
   targetL0: number;
   seed: number;

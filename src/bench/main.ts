@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { LOOPS_BENCH_SHAPES, runLoopsBench } from './loops-bench.js';
+import { BACKEND_CHOICES } from '../backend/choices.js';
 import { defaultWorkers, type KernelKind } from '../step/engine.js';
 import { SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
 import { runDataBench } from './data-bench.js';
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
     return n;
   });
   const simd = list<'on' | 'off'>(values.simd, ['on', 'off'], 'simd')[0] === 'on';
-  const backend = list<BenchSpec['backend']>(values.backend, ['wasm', 'cpu', 'tensorflow', 'auto'], 'backend')[0]!;
+  const backend = list<BenchSpec['backend']>(values.backend, BACKEND_CHOICES, 'backend')[0]!;
   const targetL0 = Number(values['target-l0']);
   const log = (s: string) => process.stderr.write(s + '\n');
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../backend/choices.js';
 
 /**
  * The run configuration. Every field is documented where it is declared; defaults follow the
@@ -148,7 +149,7 @@ export const OutputSchema = z
 
 export const RuntimeSchema = z
   .strictObject({
-    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto tries tensorflow, then wasm, then cpu.'),
+    backend: z.enum(BACKEND_CHOICES).default('auto').describe('tfjs backend; auto tries tensorflow, then wasm, then cpu.'),
   })
   .describe('Execution environment.');
 

@@ -1,4 +1,5 @@
-import { initBackend, type BackendChoice } from '../backend/select.js';
+import type { BackendChoice } from '../backend/choices.js';
+import { initBackend } from '../backend/select.js';
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
 import type { ColumnOptions } from '../data/types.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend, type BackendChoice } from '../backend/select.js';
+import type { BackendChoice } from '../backend/choices.js';
+import { initBackend } from '../backend/select.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { InterruptedError, RunError } from '../errors.js';

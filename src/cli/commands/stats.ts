@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
-import { formatStatsSummary, computeRunFeatureStats } from '../../index.js';
+import { BACKEND_CHOICES, backendChoicesText, computeRunFeatureStats, formatStatsSummary } from '../../index.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 const fraction = z.string().regex(/^[0-9.eE+-]+$/, 'expected a number').transform(Number).pipe(z.number().min(0).max(1));
@@ -16,7 +16,7 @@ const StatsOptions = z.strictObject({
   deadThreshold: fraction.optional(),
   maxRows: int.pipe(z.number().positive()).optional(),
   column: z.string().min(1).optional(),
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
   json: z.boolean().default(false),
 });
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--dead-threshold <p>', 'flag a feature dead at or below this firing frequency (default 0: never fired)')
     .option('--max-rows <n>', 'use at most this many rows')
     .option('--column <name>', 'activation column (default: the run config, data.column)')
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', `tfjs backend: ${backendChoicesText(' | ', ' | ')}`)
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(StatsOptions, raw, 'stats');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { progressRenderer } from '../progress-bar.js';
 import { log } from '../report.js';
 import { stopOnSignals } from '../signals.js';
-import { loadConfig, ConfigError, formatDuration, formatProgressLine, train } from '../../index.js';
+import { BACKEND_CHOICES, backendChoicesText, ConfigError, formatDuration, formatProgressLine, loadConfig, train } from '../../index.js';
 
 interface TrainOptions {
   config?: string;
@@ -22,13 +22,13 @@ export function register(program: Command): void {
     .option('--resume <run>', 'continue the run in this directory from its newest good checkpoint')
     .option('-o, --out <dir>', 'run directory (default: output.dir/output.name from the config)')
     .option('--set <path=value>', 'override a config field, e.g. --set train.lr=3e-4 (repeatable)', collect, [])
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', `tfjs backend: ${backendChoicesText(' | ', ' | ')}`)
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
-      if (backend !== undefined && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
-        throw new ConfigError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
+      if (backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+        throw new ConfigError(`--backend: expected ${backendChoicesText()}, got '${backend}'`);
       }
       if (opts.resume !== undefined && (opts.config || opts.set.length || opts.seed !== undefined || opts.out)) {
         throw new ConfigError(

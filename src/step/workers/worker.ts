@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
-import { initBackend, type BackendChoice } from '../../backend/select.js';
+import type { BackendChoice } from '../../backend/choices.js';
+import { initBackend } from '../../backend/select.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { SliceCompute } from './slice-compute.js';
 import { loadLoops } from './load-loops.js';
