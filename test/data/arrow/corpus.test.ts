@@ -13,7 +13,7 @@ import { SHARED } from '../../helpers/shared.js';
  */
 
 const CORPUS = SHARED + '/arrow-corpus';
-const REPO = path.resolve(__dirname, '../..');
+const REPO = path.resolve(__dirname, '../../..');
 // Generous for a loaded CI machine; an endless loop never reports at all.
 const PER_FILE_MS = 15_000;
 const STARTUP_MS = 120_000;
