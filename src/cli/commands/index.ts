@@ -9,6 +9,7 @@ import { register as synth } from './synth.js';
 import { register as evalCommand } from './eval.js';
 import { register as sweep } from './sweep.js';
 import { register as inspect } from './inspect.js';
+import { register as report } from './report.js';
 
 export function registerCommands(program: Command): void {
   train(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   evalCommand(program);
   sweep(program);
   inspect(program);
+  report(program);
 }
