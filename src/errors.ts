@@ -46,3 +46,6 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? String(err);
   return String(err);
 }
+
+/** The compute backend could not start, or failed while running (a GPU validation error, a lost device). */
+export class BackendError extends ToolkitError {}

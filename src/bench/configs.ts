@@ -1,4 +1,3 @@
-import type { BackendChoice } from '../backend/choices.js';
 import type { KernelKind } from '../step/engine.js';
 
 /** A benchmarked SAE shape (the issue's configs A, B, C at batch 4096). */
@@ -32,7 +31,7 @@ export interface BenchSpec {
   workers: number;
   /** WebAssembly SIMD loops in the workers (where they load). */
   simd: boolean;
-  backend: BackendChoice;
+  backend: 'wasm' | 'cpu' | 'tensorflow' | 'webgpu' | 'auto';
   /** Target mean active features per row in the 'trained' regime. */
   targetL0: number;
   seed: number;
@@ -43,6 +42,9 @@ export const SHAPES: Record<string, BenchShape> = {
   B: { name: 'B', d: 512, m: 8192, batch: 4096, warmupSteps: 2, windows: 3, stepsPerWindow: 2, data: 'synthetic' },
   C: { name: 'C', d: 768, m: 12288, batch: 4096, warmupSteps: 1, windows: 3, stepsPerWindow: 1, data: 'synthetic' },
   'A-real': { name: 'A-real', d: 64, m: 1024, batch: 4096, warmupSteps: 3, windows: 5, stepsPerWindow: 4, data: 'fixture' },
+  /** The issue's two large configs (Gemma-2-2B and Llama-3-8B widths): for GPUs. */
+  G: { name: 'G', d: 2304, m: 16384, batch: 4096, warmupSteps: 2, windows: 3, stepsPerWindow: 5, data: 'synthetic' },
+  L: { name: 'L', d: 4096, m: 65536, batch: 4096, warmupSteps: 1, windows: 3, stepsPerWindow: 2, data: 'synthetic' },
   /** For tests of the benchmark itself. */
   tiny: { name: 'tiny', d: 16, m: 64, batch: 256, warmupSteps: 1, windows: 2, stepsPerWindow: 2, data: 'synthetic' },
 };
@@ -53,4 +55,18 @@ export const PYTORCH_PEER: Record<string, [number, number]> = {
   'A-real': [75_000, 104_000],
   B: [4_100, 6_100],
   C: [1_900, 3_100],
+};
+
+/** Configs `npm run bench -- --backend webgpu` runs by default. */
+export const GPU_CONFIGS = 'A,B,C,G,L';
+
+/**
+ * PyTorch CUDA (TF32) on an NVIDIA H200, batch 4096, and the plain tfjs WebGPU step of the spike
+ * on the same GPU (issue 13; tokens/s). The goal: at least half of PyTorch's figure.
+ */
+export const GPU_PEER: Record<string, { pytorchCuda: number; webgpuSpike: number }> = {
+  B: { pytorchCuda: 1_760_000, webgpuSpike: 307_000 },
+  C: { pytorchCuda: 1_350_000, webgpuSpike: 179_000 },
+  G: { pytorchCuda: 450_000, webgpuSpike: 48_000 },
+  L: { pytorchCuda: 70_000, webgpuSpike: 7_300 },
 };

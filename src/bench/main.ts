@@ -6,6 +6,8 @@
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
  *     [--no-data] [--data-only] [--no-loops]
+ * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
+ * one thread, and no host-loop bench; each row adds the GPU phases, memory and adapter.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -13,13 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { LOOPS_BENCH_SHAPES, runLoopsBench } from './loops-bench.js';
-import { BACKEND_CHOICES } from '../backend/choices.js';
 import { defaultWorkers, type KernelKind } from '../step/engine.js';
-import { SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
+import { GPU_CONFIGS, SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
 import { runDataBench } from './data-bench.js';
 import { formatReport, type BenchReport } from './report.js';
 import { runTrainBench, type TrainBenchResult } from './train-bench.js';
-
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -47,10 +47,10 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
-      configs: { type: 'string', default: 'A,A-real,B,C' },
-      regimes: { type: 'string', default: 'init,trained' },
-      kernels: { type: 'string', default: 'auto' },
-      workers: { type: 'string', default: String(defaultWorkers()) },
+      configs: { type: 'string' },
+      regimes: { type: 'string' },
+      kernels: { type: 'string' },
+      workers: { type: 'string' },
       simd: { type: 'string', default: 'on' },
       backend: { type: 'string', default: 'wasm' },
       'target-l0': { type: 'string', default: '32' },
@@ -66,16 +66,18 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;
   }
-  const configs = list<string>(values.configs, Object.keys(SHAPES), 'configs');
-  const regimes = list<BenchRegime>(values.regimes, ['init', 'trained'], 'regimes');
-  const kernels = list<KernelKind>(values.kernels, ['auto', 'dense', 'sparse'], 'kernels');
-  const workerCounts = values.workers.split(',').map((w) => {
+  const backend = list<BenchSpec['backend']>(values.backend, ['wasm', 'cpu', 'tensorflow', 'webgpu', 'auto'], 'backend')[0]!;
+  const gpu = backend === 'webgpu';
+  const configs = list<string>(values.configs ?? (gpu ? GPU_CONFIGS : 'A,A-real,B,C'), Object.keys(SHAPES), 'configs');
+  const regimes = list<BenchRegime>(values.regimes ?? (gpu ? 'init' : 'init,trained'), ['init', 'trained'], 'regimes');
+  const kernels = list<KernelKind>(values.kernels ?? (gpu ? 'dense' : 'auto'), ['auto', 'dense', 'sparse'], 'kernels');
+  const workers = values.workers ?? (gpu ? '1' : String(defaultWorkers()));
+  const workerCounts = workers.split(',').map((w) => {
     const n = Number(w);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected a comma-separated list of counts >= 1, got '${values.workers}'`);
     return n;
   });
   const simd = list<'on' | 'off'>(values.simd, ['on', 'off'], 'simd')[0] === 'on';
-  const backend = list<BenchSpec['backend']>(values.backend, BACKEND_CHOICES, 'backend')[0]!;
   const targetL0 = Number(values['target-l0']);
   const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -98,10 +100,13 @@ async function main(): Promise<number> {
       for (const regime of regimes) {
         for (const kernel of kernels) {
           for (const workers of workerCounts) {
-            const spec: BenchSpec = { shape: SHAPES[c]!, regime, kernel, workers, simd, backend, targetL0, seed: Number(values.seed) };
+            // A GPU step of A, B or C takes milliseconds: time ten times as many.
+            const base = SHAPES[c]!;
+            const shape = gpu && ['A', 'A-real', 'B', 'C'].includes(c) ? { ...base, stepsPerWindow: base.stepsPerWindow * 10 } : base;
+            const spec: BenchSpec = { shape, regime, kernel, workers, simd, backend, targetL0, seed: Number(values.seed) };
             log(`bench: config ${c}, ${regime} regime, kernel ${kernel}, ${workers} worker(s) ...`);
             const r = await runChild(spec);
-            log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(0)} ms/step, ${r.ran})`);
+            log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(1)} ms/step, ${r.ran})`);
             report.train.push(r);
           }
         }
@@ -112,7 +117,7 @@ async function main(): Promise<number> {
     log('bench: data path ...');
     report.data = await runDataBench();
   }
-  if (!values['no-loops'] && !values['data-only']) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
+  if (!values['no-loops'] && !values['data-only'] && !gpu) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
   if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(formatReport(report));
   return 0;

@@ -1,5 +1,5 @@
 import { PHASES } from '../util/phase-timer.js';
-import { PYTORCH_PEER } from './configs.js';
+import { GPU_PEER, PYTORCH_PEER } from './configs.js';
 import { formatLoopsBench } from './loops-bench.js';
 import type { DataBenchResult } from './data-bench.js';
 import type { LoopsBenchRow } from './loops-bench.js';
@@ -31,6 +31,22 @@ export function formatReport(r: BenchReport): string {
           `${peer ? `${fmt(peer[0])}-${fmt(peer[1])}` : '-'} | ${fmt(t.msPerStep.total)} | ` +
           PHASES.map((p) => fmt(t.msPerStep[p])).join(' | ') +
           ` | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
+      );
+    }
+  }
+  const gpu = r.train.filter((t) => t.gpu);
+  if (gpu.length) {
+    lines.push('');
+    lines.push(`GPU: ${gpu[0]!.gpu!.adapter}. Phases from profiling steps with a wait after each (upload: batch to the GPU; compute: the step until the queue drains; read: statistics back); the host phase columns above are dispatch time only on a GPU.`);
+    lines.push('| config | d | m | tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | PyTorch CUDA H200 | spike WebGPU H200 | of PyTorch |');
+    lines.push('|' + ' --- |'.repeat(13));
+    for (const t of gpu) {
+      const g = t.gpu!;
+      const peer = GPU_PEER[t.config];
+      lines.push(
+        `| ${t.config} | ${t.d} | ${t.m} | ${fmt(t.tokensPerSecond)} | ${fmt(t.msPerStep.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ` +
+          `${fmt(g.readMs, 1)} | ${fmt(g.allocatedBytes / 2 ** 20, 1)} | ${fmt(t.matMulGflops, 1)} | ${peer ? fmt(peer.pytorchCuda) : '-'} | ` +
+          `${peer ? fmt(peer.webgpuSpike) : '-'} | ${peer ? `${fmt((100 * t.tokensPerSecond) / peer.pytorchCuda, 1)}%` : '-'} |`,
       );
     }
   }

@@ -1,16 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/select.js';
+import { checkTensorSize, initBackend } from '../backend/select.js';
+import { describeAdapter } from '../backend/webgpu.js';
+import { readStepStats } from '../train/read-stats.js';
+import { matMulGflopsGpu, profileGpuSteps, type GpuPhases } from './gpu-profile.js';
 import { columnMean, initWeights } from '../sae/init.js';
 import { PHASES, PhaseTimer, type Phase } from '../util/phase-timer.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { disposeStats, type StepConfig } from '../step/dense.js';
 import { AdamState } from '../step/adam.js';
 import { createStepEngine } from '../step/engine.js';
+import { recipeFor } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
 import { matMulGflops } from './yardstick.js';
-import { recipeFor } from '../sae/recipe.js';
 
 export interface TrainBenchResult {
   config: string;
@@ -36,6 +39,8 @@ export interface TrainBenchResult {
   peakRssBytes: number;
   /** The backend's plain dense product [batch, d] x [d, m], GFLOP/s. */
   matMulGflops: number;
+  /** GPU backends: the adapter, and where a step's time goes (host phases above are dispatch only there). */
+  gpu?: { adapter: string } & GpuPhases;
 }
 
 /** Median of a non-empty list. */
@@ -50,14 +55,16 @@ export function median(xs: number[]): number {
  * pre-activation quantile), the sparsity of a trained SAE. sample [rows, d]; at most 1024 rows
  * are used (enough for the quantile, and small next to config C's step memory).
  */
-export function sparsifyEncoderBias(w: SaeWeights, sample: Float32Array, sampleRows: number, targetL0: number): void {
+export async function sparsifyEncoderBias(w: SaeWeights, sample: Float32Array, sampleRows: number, targetL0: number): Promise<void> {
   const { d, m } = w;
   const rows = Math.min(sampleRows, 1024);
-  const pre = tf.tidy(() => {
+  const preT = tf.tidy(() => {
     const x = tf.tensor2d(sample.subarray(0, rows * d), [rows, d]);
     const p = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(w.b_dec)), tf.tensor2d(w.W_enc, [d, m])), tf.tensor1d(w.b_enc));
-    return tf.transpose(p).dataSync() as Float32Array; // [m, rows]
+    return tf.transpose(p); // [m, rows]
   });
+  const pre = (await preT.data()) as Float32Array;
+  preT.dispose();
   const rank = Math.min(rows - 1, Math.max(0, Math.floor(rows * (1 - targetL0 / m))));
   const col = new Float32Array(rows);
   for (let i = 0; i < m; i++) {
@@ -77,10 +84,21 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   const backend = await initBackend(spec.backend);
   const source = await openBatchSource(shape, spec.seed);
   const w = initWeights(d, m, new Rng(spec.seed).fork('init'), 1, columnMean(source.sample, source.sampleRows, d));
-  if (spec.regime === 'trained') sparsifyEncoderBias(w, source.sample, source.sampleRows, spec.targetL0);
+  if (spec.regime === 'trained') await sparsifyEncoderBias(w, source.sample, source.sampleRows, spec.targetL0);
+  for (const [what, dims] of [['W_enc', [d, m]], ['the step activations', [batch, m]]] as const) {
+    checkTensorSize(`config ${shape.name}: ${what}`, [...dims], 'Run the larger configs on a GPU whose adapter binds larger buffers.');
+  }
   const params = new SaeParams(w);
   const adam = new AdamState(d, m);
-  const engine = createStepEngine({ kind: spec.kernel, workers: spec.workers, simd: spec.simd, batchSize: batch, d, m });
+  const runner = createStepEngine({
+    kind: spec.kernel,
+    workers: spec.workers,
+    simd: spec.simd,
+    batchSize: batch,
+    d,
+    m,
+    hostKernels: backend.capabilities.hostKernels,
+  });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
   const cfg: StepConfig = { recipe: recipeFor('towards-monosemanticity'), lr: 1e-4, l1Coefficient: 5e-3, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
   const timer = new PhaseTimer();
@@ -90,12 +108,10 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     const host = await source.next();
     const x = toTensor(host, d);
     timer.lap('data');
-    const stats = await engine.step(params, adam, x, cfg, timer);
+    const stats = await runner.step(params, adam, x, cfg, timer);
     x.dispose();
     // What the trainer reads back every step (firing counts for dead-feature tracking, scalars).
-    stats.firedCounts.dataSync();
-    const l0 = stats.l0.dataSync()[0]!;
-    stats.loss.dataSync();
+    const l0 = (await readStepStats(stats)).values.l0;
     disposeStats(stats);
     timer.lap('bookkeeping');
     return l0;
@@ -116,6 +132,9 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     }
     const steps = shape.windows * shape.stepsPerWindow;
     const phases = timer.take();
+    const gpu = backend.adapter
+      ? { adapter: describeAdapter(backend.adapter), ...(await profileGpuSteps(runner, params, adam, source, cfg, shape.windows)) }
+      : undefined;
     const msPerStep = { total: totalMs / steps } as TrainBenchResult['msPerStep'];
     for (const p of PHASES) msPerStep[p] = phases[p] / steps;
     return {
@@ -127,7 +146,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       regime: spec.regime,
       kernel: spec.kernel,
       workers: spec.workers,
-      ran: engine.describe(),
+      ran: runner.describe(),
       backend: backend.name,
       tokensPerSecond: median(windows),
       windowTokensPerSecond: windows,
@@ -135,10 +154,11 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       l0: l0Sum / steps,
       timedSteps: steps,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      matMulGflops: matMulGflops(batch, d, m),
+      matMulGflops: backend.capabilities.syncReads ? matMulGflops(batch, d, m) : await matMulGflopsGpu(batch, d, m),
+      ...(gpu ? { gpu } : {}),
     };
   } finally {
-    await engine.dispose();
+    await runner.dispose();
     params.dispose();
     adam.dispose();
   }

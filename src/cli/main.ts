@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { printError } from './report.js';
+import { releaseBackend } from '../index.js';
 
 /** Build the commander program. Exported for tests. */
 export function buildProgram(): Command {
@@ -29,6 +30,9 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     return printError(err, debug);
+  } finally {
+    // A WebGPU device keeps the process alive; the other backends hold nothing.
+    releaseBackend();
   }
 }
 

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { BACKEND_CHOICES } from '../backend/choices.js';
+import { z } from 'zod';
 
 /**
  * The run configuration. Every field is documented where it is declared; defaults follow the
@@ -149,7 +149,10 @@ export const OutputSchema = z
 
 export const RuntimeSchema = z
   .strictObject({
-    backend: z.enum(BACKEND_CHOICES).default('auto').describe('tfjs backend; auto tries tensorflow, then wasm, then cpu.'),
+    backend: z
+      .enum(BACKEND_CHOICES)
+      .default('auto')
+      .describe('tfjs backend; auto tries webgpu (hardware GPU adapters only), then tensorflow, then wasm, then cpu.'),
   })
   .describe('Execution environment.');
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { rowsThatFit } from '../backend/select.js';
 import type { Batch } from '../data/types.js';
 import { InternalError } from '../errors.js';
 import { forward, type SaeTensors } from '../sae/forward.js';
@@ -57,7 +58,7 @@ export async function evaluateSae(
 ): Promise<EvalMetrics> {
   const [d, m] = sae.W_enc.shape;
   const acc = new MetricsAccumulator(d, m, { denseThreshold: opts.denseThreshold });
-  const chunk = opts.chunkRows ?? 4096;
+  const chunk = opts.chunkRows ?? rowsThatFit(4096, m);
   const maxRows = opts.maxRows ?? Infinity;
   let seen = 0;
   for await (const b of batches) {

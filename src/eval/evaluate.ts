@@ -1,5 +1,4 @@
-import type { BackendChoice } from '../backend/choices.js';
-import { initBackend } from '../backend/select.js';
+import { checkBackendErrors, initBackend, type BackendChoice } from '../backend/select.js';
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
 import { loadGroundTruth, type GroundTruth } from '../data/synth/ground-truth.js';
@@ -89,6 +88,7 @@ export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
           ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
         })
       : undefined;
+    checkBackendErrors('evaluation');
     return {
       run: handle.dir,
       data: ds.shards.map((s) => s.path),

@@ -1,5 +1,4 @@
-import type { BackendChoice } from '../backend/choices.js';
-import { initBackend } from '../backend/select.js';
+import { checkBackendErrors, initBackend, type BackendChoice } from '../backend/select.js';
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
 import type { ColumnOptions } from '../data/types.js';
@@ -78,6 +77,7 @@ export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<Run
     resampleHistory: readResampleHistory(opts.run),
     ...(opts.onProgress ? { onProgress: (rows: number) => opts.onProgress!(rows, totalRows) } : {}),
   });
+  checkBackendErrors('feature statistics');
   const arrowPath = opts.out ?? runFile(opts.run, 'features');
   const jsonPath = opts.out ? summaryPathFor(opts.out) : runFile(opts.run, 'featuresSummary');
   writeFeatureStatsFiles(arrowPath, jsonPath, stats);

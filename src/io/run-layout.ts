@@ -49,6 +49,8 @@ export interface RunInfo {
   createdAt: string;
   updatedAt: string;
   backend: string;
+  /** The GPU adapter (webgpu runs): description, vendor, architecture, software or not. */
+  device?: string;
   d: number;
   m: number;
   /** Total optimizer steps planned, and completed so far. */

@@ -8,6 +8,7 @@ import { readFeatureStats } from '../features/table.js';
 import { openRun } from '../io/run-dir.js';
 import { runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { buildResampleReport, type ResampleReport } from '../resample/report.js';
+import { readKernelUsed, type KernelUsed } from './kernel-used.js';
 
 /** Something the page cannot show, and why (said on the page instead of failing). */
 export interface MissingPart {
@@ -26,6 +27,8 @@ export interface RunReportData {
   metrics: MetricsRecord[];
   evalMetrics: EvalMetrics | null;
   resample: ResampleReport;
+  /** The kernel and workers at the newest checkpoint (null: no checkpoint, or none recorded). */
+  kernel: KernelUsed | null;
   featuresSummary: FeatureStatsSummary | null;
   features: FeatureStats | null;
   missing: MissingPart[];
@@ -96,5 +99,5 @@ export function gatherRunReport(runDir: string): RunReportData {
       missing.push({ file: featuresFile, why: `${err.message}${err.hint ? ` ${err.hint}` : ''}` });
     }
   }
-  return { dir, info, config: run.config, metrics, evalMetrics, resample, featuresSummary, features, missing, warnings: resample.warnings };
+  return { dir, info, config: run.config, metrics, evalMetrics, resample, kernel: readKernelUsed(dir), featuresSummary, features, missing, warnings: resample.warnings };
 }

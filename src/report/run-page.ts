@@ -39,9 +39,18 @@ function duration(seconds: number | undefined): string {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
+function kernelText(r: RunReportData): string {
+  const cfg = (r.config ?? {}) as { train?: { kernel?: unknown; workers?: unknown } };
+  const configured = `configured ${text(cfg.train?.kernel ?? 'auto')}, ${text(cfg.train?.workers ?? 'auto')} worker(s)`;
+  const k = r.kernel;
+  if (!k) return `${configured} <span class="muted">(no checkpoint records the choice; the training log prints it)</span>`;
+  const workers = k.workers === null ? '' : ` x${k.workers} workers`;
+  return `<span class="kernel">${k.current}${workers}</span> at the checkpoint of step ${k.step}${k.lastL0 !== null ? ` (L0 ${formatNumber(k.lastL0, 3)})` : ''}; ${configured}`;
+}
+
 function summarySection(r: RunReportData): string {
   const { info } = r;
-  const cfg = (r.config ?? {}) as { sae?: { recipe?: unknown; l1?: unknown }; train?: { kernel?: unknown; workers?: unknown; batchSize?: unknown } };
+  const cfg = (r.config ?? {}) as { sae?: { recipe?: unknown; l1?: unknown } };
   const last = r.metrics.at(-1);
   const meta = Object.entries(info.dataMetadata ?? {})
     .map(([k, v]) => `${escapeHtml(k)}=${escapeHtml(String(v))}`)
@@ -51,7 +60,7 @@ function summarySection(r: RunReportData): string {
     ['progress', `step ${info.step} of ${info.totalSteps}, ${count(info.tokens)} tokens`],
     ['training time', `${duration(last?.elapsedSeconds)}${last ? ` (last logged ${formatNumber(last.tokensPerSecond, 3)} tokens/s)` : ''}`],
     ['backend', text(info.backend)],
-    ['kernel, workers', `${escapeHtml(String(cfg.train?.kernel ?? 'auto'))}, ${escapeHtml(String(cfg.train?.workers ?? 'auto'))} <span class="muted">(as configured; the step formulation chosen at each point is printed in the training log)</span>`],
+    ['kernel, workers', kernelText(r)],
     ['dictionary', `d = ${info.d}, m = ${info.m} (${formatNumber(info.m / info.d, 3)}x), recipe ${escapeHtml(String(cfg.sae?.recipe ?? '–'))}, L1 ${escapeHtml(String(cfg.sae?.l1 ?? '–'))}`],
     ['data', `${count(info.trainRows)} training rows, ${count(info.evalRows)} held out${meta ? `; ${meta}` : ''}`],
     ['input scale', formatNumber(info.inputScale)],

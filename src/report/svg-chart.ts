@@ -203,6 +203,7 @@ export interface ScatterSpec {
   id: string;
   title: string;
   xLabel: string;
+  /** Named in the tooltips (the title says what the axes are). */
   yLabel: string;
   points: ScatterPoint[];
   width?: number;
@@ -215,14 +216,22 @@ export function scatterSvg(spec: ScatterSpec): string {
   const h = spec.height ?? 340;
   const pts = spec.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (pts.length === 0) return empty(spec.id, spec.title, w, h, 'no finished run yet');
-  const f = frame(pts.map((p) => p.x), pts.map((p) => p.y), w, h, false);
+  // A margin of 12% around the points keeps them (and their labels) off the axes and the edges.
+  const padded = (v: number[]) => {
+    const [lo, hi] = extent(v);
+    const m = (hi - lo) * 0.12;
+    return [lo - m, hi + m];
+  };
+  const f = frame(padded(pts.map((p) => p.x)), padded(pts.map((p) => p.y)), w, h, false);
   const dots = [...pts]
     .sort((a, b) => a.x - b.x)
     .map((p) => {
       const x = f.x(p.x).toFixed(1);
       const y = f.y(p.y).toFixed(1);
-      const body = `<circle cx="${x}" cy="${y}" r="4"/><text x="${x}" y="${y}" dx="6" dy="-6">${escapeHtml(p.label)}</text><title>${escapeHtml(`${p.label}: ${spec.xLabel} ${formatNumber(p.x)}, ${spec.yLabel} ${formatNumber(p.y)}`)}</title>`;
+      // Labels of points in the right half go to their left, so they stay inside the chart.
+      const left = f.x(p.x) > w / 2;
+      const body = `<circle cx="${x}" cy="${y}" r="4"/><text x="${x}" y="${y}" dx="${left ? -6 : 6}" dy="-6"${left ? ' text-anchor="end"' : ''}>${escapeHtml(p.label)}</text><title>${escapeHtml(`${p.label}: ${spec.xLabel} ${formatNumber(p.x)}, ${spec.yLabel} ${formatNumber(p.y)}`)}</title>`;
       return p.href ? `<a href="${escapeHtml(p.href)}" class="point">${body}</a>` : `<g class="point">${body}</g>`;
     });
-  return `${open(spec.id, spec.title, w, h, 1)}${axes(f, spec.xLabel)}<text class="label" x="${PAD.left + 4}" y="${PAD.top + 10}">${escapeHtml(spec.yLabel)}</text><g class="series s0">${dots.join('')}</g></svg>`;
+  return `${open(spec.id, spec.title, w, h, 1)}${axes(f, spec.xLabel)}<g class="series s0">${dots.join('')}</g></svg>`;
 }

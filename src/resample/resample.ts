@@ -38,18 +38,18 @@ export interface ResampleResult {
  * encoderScale x the mean alive encoder-column norm, the encoder bias to 0, and zero the Adam
  * moments of exactly those entries. dead: ascending feature indices.
  */
-export function resampleDead(
+export async function resampleDead(
   params: SaeParams,
   adam: AdamState,
   dead: Int32Array,
   pool: Batch,
   rng: Rng,
   opts: ResampleOptions,
-): ResampleResult {
+): Promise<ResampleResult> {
   checkDead(dead, params.m);
   if (dead.length === 0) return nothingDead(params.m);
   const scorer = new PoolScorer(params, dead.length, opts.centre, rng, opts.chunkRows);
-  scorer.add(pool);
+  await scorer.add(pool);
   return finishResample(params, adam, dead, scorer, opts);
 }
 
@@ -65,22 +65,22 @@ export async function resampleDeadFrom(
   checkDead(dead, params.m);
   if (dead.length === 0) return nothingDead(params.m);
   const scorer = new PoolScorer(params, dead.length, opts.centre, rng, opts.chunkRows);
-  for await (const batch of pool) scorer.add(batch);
+  for await (const batch of pool) await scorer.add(batch);
   return finishResample(params, adam, dead, scorer, opts);
 }
 
-function finishResample(
+async function finishResample(
   params: SaeParams,
   adam: AdamState,
   dead: Int32Array,
   scorer: PoolScorer,
   opts: ResampleOptions,
-): ResampleResult {
+): Promise<ResampleResult> {
   const { draw, pool } = scorer.finish();
   const indices = dead.slice(0, draw.rows.length);
-  const bDec = opts.centre ? (params.b_dec.dataSync() as Float32Array) : null;
+  const bDec = opts.centre ? ((await params.b_dec.data()) as Float32Array) : null;
   const dirs = unitDirections(draw.x, params.d, bDec);
-  const { encoderNorm, aliveFeatures } = applyResample(params, adam, indices, dirs, opts.encoderScale, dead);
+  const { encoderNorm, aliveFeatures } = await applyResample(params, adam, indices, dirs, opts.encoderScale, dead);
   return {
     indices,
     draws: draw.rows,
@@ -114,21 +114,25 @@ export function unitDirections(x: Float32Array, d: number, bDec: Float32Array | 
  * `indices` change, in the parameters and in both Adam moments; the rest is untouched bit for bit
  * (a select, not arithmetic masking, which would turn -0 into +0).
  */
-export function applyResample(
+export async function applyResample(
   params: SaeParams,
   adam: AdamState,
   indices: Int32Array,
   dirs: Float32Array,
   encoderScale: number,
   dead: Int32Array = indices,
-): { encoderNorm: number; aliveFeatures: number } {
+): Promise<{ encoderNorm: number; aliveFeatures: number }> {
   const { d, m } = params;
   const k = indices.length;
   if (dirs.length !== k * d) throw new InternalError(`applyResample: ${dirs.length / d} directions for ${k} features`);
   // Column norms as ones [1, d] x W_enc^2: a reduction over axis 0 would transpose [d, m] first.
   const colNorms = tf.tidy(() => tf.sqrt(tf.matMul(tf.ones([1, d]), tf.square(params.W_enc))));
-  const norms = colNorms.dataSync();
-  colNorms.dispose();
+  let norms: Float32Array;
+  try {
+    norms = (await colNorms.data()) as Float32Array;
+  } finally {
+    colNorms.dispose();
+  }
   const isDead = new Uint8Array(m);
   for (const i of dead) isDead[i] = 1;
   let sum = 0;

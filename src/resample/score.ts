@@ -70,8 +70,8 @@ export class PoolScorer {
     this.chunkRows = chunkRows ?? Math.max(256, Math.min(4096, Math.floor(2 ** 24 / params.m)));
   }
 
-  /** Score all rows of a batch (synchronous tfjs work, one tidy per chunk). */
-  add(batch: Batch): void {
+  /** Score all rows of a batch (one tidy and one asynchronous read per chunk). */
+  async add(batch: Batch): Promise<void> {
     const d = this.params.d;
     if (batch.d !== d) throw new InternalError(`PoolScorer: pool batch has width ${batch.d}, the SAE ${d}`);
     for (let start = 0; start < batch.rows; start += this.chunkRows) {
@@ -88,8 +88,12 @@ export class PoolScorer {
           tf.sum(xc, 0),
         ]);
       });
-      const v = packed.dataSync();
-      packed.dispose();
+      let v: Float32Array;
+      try {
+        v = (await packed.data()) as Float32Array;
+      } finally {
+        packed.dispose();
+      }
       for (let j = 0; j < d; j++) this.centredSum[j]! += v[3 * c + j]!;
       for (let r = 0; r < c; r++) {
         const i = start + r;

@@ -67,6 +67,11 @@ export interface StepEngineOptions {
   backend?: string;
   /** Told when the workers cannot start (the run continues on the calling thread). */
   onWarning?: (message: string) => void;
+  /**
+   * False on a backend where weights cannot be read every step (webgpu): only the dense step
+   * runs, on the calling thread, and nothing is read back here (default true).
+   */
+  hostKernels?: boolean;
 }
 
 /** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
@@ -101,6 +106,7 @@ export interface StepEngine {
 }
 
 export function createStepEngine(o: StepEngineOptions): StepEngine {
+  if (o.hostKernels === false) return denseOnlyEngine(o);
   const sparse = createSparseTrainStep();
   let parallel: Promise<ParallelStep> | null = null;
   let reload = false;
@@ -186,5 +192,19 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     },
     describe: () => last,
     choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
+  };
+}
+
+/**
+ * The dense reference step and nothing else (GPU backends): no L0 read, no workers. The trainer
+ * refuses train.kernel 'sparse' there before it starts (checkRunFitsBackend).
+ */
+function denseOnlyEngine(o: StepEngineOptions): StepEngine {
+  return {
+    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    invalidate() {},
+    async dispose() {},
+    describe: () => 'dense',
+    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),
   };
 }

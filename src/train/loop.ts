@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { backendCapabilities } from '../backend/select.js';
 import type { Config } from '../config/schema.js';
 import { bernoulliRows } from '../data/sample.js';
 import { prefetch } from '../data/prefetch.js';
@@ -14,6 +15,7 @@ import type { AdamState } from '../step/adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
 import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
+import { readStepStats } from './read-stats.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
 import type { ResampleMonitor } from '../resample/monitor.js';
@@ -79,6 +81,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     m: plan.m,
     resume: state.kernel,
     onWarning: (m) => (ctx.hooks.onLog ?? (() => {}))(`warning: ${m}`),
+    hostKernels: backendCapabilities().hostKernels,
   });
   try {
     await steps(ctx, state, engine, lrSchedule, adamHyper);
@@ -118,15 +121,7 @@ async function steps(
     lastRan = ran;
     state.kernel = engine.choice();
     x.dispose();
-    const fired = stats.firedCounts.dataSync() as Float32Array;
-    const v: StepValues = {
-      loss: stats.loss.dataSync()[0]!,
-      mse: stats.mse.dataSync()[0]!,
-      l1: stats.l1.dataSync()[0]!,
-      l0: stats.l0.dataSync()[0]!,
-      sse: stats.sse.dataSync()[0]!,
-      tv: stats.totalVariance.dataSync()[0]!,
-    };
+    const { values: v, fired } = await readStepStats(stats);
     disposeStats(stats);
     if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
 

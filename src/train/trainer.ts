@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BackendChoice } from '../backend/choices.js';
-import { initBackend } from '../backend/select.js';
+import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
+import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { InterruptedError, RunError } from '../errors.js';
@@ -9,6 +9,7 @@ import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { assertSameConfig, configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
 import { checkpointDue } from '../io/checkpoint/schedule.js';
 import { acquireRunLock } from '../io/lock.js';
+import { checkRunFitsBackend } from './backend-fit.js';
 import { createRunDir, readRunInfo } from '../io/run-dir.js';
 import { RunWriter } from '../io/run-writer.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
@@ -91,13 +92,15 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   }
   const cfg = resuming ? readRunConfig(runDir) : req.config!;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
-  log(`backend: ${backend.name}${backend.fallbacks.length ? ` (unavailable: ${backend.fallbacks.join('; ')})` : ''}`);
+  log(`backend: ${describeBackend(backend)}`);
 
   const plan = await planRun(cfg);
+  checkRunFitsBackend(cfg, plan);
   if (!resuming) createRunDir(runDir, { force: req.force ?? false });
   const lock = acquireRunLock(runDir);
   try {
-    return await trainLocked(req, cfg, plan, runDir, backend.name, hooks, log);
+    const device = backend.adapter ? describeAdapter(backend.adapter) : undefined;
+    return await trainLocked(req, cfg, plan, runDir, backend.name, device, hooks, log);
   } finally {
     lock.release();
   }
@@ -109,6 +112,7 @@ async function trainLocked(
   plan: RunPlan,
   runDir: string,
   backendName: string,
+  device: string | undefined,
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
@@ -134,6 +138,8 @@ async function trainLocked(
     out.truncateLogs(checkpoint.step);
     info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, recipe };
     delete info.reason;
+    delete info.device;
+    if (device) info.device = device;
   } else {
     if (req.resume !== undefined) {
       // Killed before its first checkpoint: nothing to lose, start it again with its own config.
@@ -169,6 +175,7 @@ async function trainLocked(
       createdAt: now,
       updatedAt: now,
       backend: backendName,
+      ...(device ? { device } : {}),
       d: plan.d,
       m: plan.m,
       totalSteps: plan.totalSteps,
@@ -215,6 +222,7 @@ async function trainLocked(
     for (const rec of state.monitor.finish(state.step)) out.resample(rec);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, out, weights);
+    checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };

@@ -8,6 +8,7 @@ import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js'
 import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
 import { PHASES } from '../../src/util/phase-timer.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
+import { RUN_WEBGPU } from '../helpers/webgpu.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -19,14 +20,14 @@ describe('bench helpers', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 
-  it('sparsifyEncoderBias sets each feature to fire on ~targetL0/m of the rows', () => {
+  it('sparsifyEncoderBias sets each feature to fire on ~targetL0/m of the rows', async () => {
     const d = 8;
     const m = 40;
     const rows = 400;
     const w = randomWeights(d, m, 3);
     const x = randomData(rows, d, 4);
     const before = tf.memory().numTensors;
-    sparsifyEncoderBias(w, x, rows, 4);
+    await sparsifyEncoderBias(w, x, rows, 4);
     expect(tf.memory().numTensors).toBe(before);
     let active = 0;
     for (let b = 0; b < rows; b++) {
@@ -79,6 +80,27 @@ describe('npm run bench (tiny config)', () => {
     // Same seed and data: both kernels see the same batches and sparsity.
     expect(initSparse.l0).toBeCloseTo(initDense.l0, 1);
     expect(trainedSparse.l0).toBeCloseTo(trainedDense.l0, 1);
+  }, 120_000);
+});
+
+describe.skipIf(!RUN_WEBGPU)('npm run bench -- --backend webgpu (tiny config)', () => {
+  it('prints tokens/s, the GPU phases, GPU memory, the adapter and the matMul yardstick', async () => {
+    const { stdout: out } = await promisify(execFile)(
+      process.execPath,
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--backend', 'webgpu', '--no-data'],
+      { encoding: 'utf8' },
+    );
+    const report = JSON.parse(out);
+    expect(report.loops).toEqual([]);
+    expect(report.train).toHaveLength(1);
+    const t = report.train[0];
+    expect([t.backend, t.ran, t.regime, t.workers]).toEqual(['webgpu', 'dense', 'init', 1]);
+    expect(t.tokensPerSecond).toBeGreaterThan(0);
+    expect(t.matMulGflops).toBeGreaterThan(0);
+    expect(t.gpu.adapter.length).toBeGreaterThan(0);
+    for (const k of ['uploadMs', 'computeMs', 'readMs']) expect(t.gpu[k]).toBeGreaterThan(0);
+    // tfjs' GPU pool holds at least the parameters and both Adam moments.
+    expect(t.gpu.allocatedBytes).toBeGreaterThanOrEqual(3 * 4 * (2 * 16 * 64 + 64 + 16));
   }, 120_000);
 });
 

@@ -28,6 +28,17 @@ describe('gatherRunReport', () => {
     expect(r.featuresSummary?.features).toBe(8);
   });
 
+  it('the kernel and workers from the newest checkpoint, when one records them', () => {
+    const run = writeReportRun(path.join(dir, 'ck'));
+    expect(gatherRunReport(run).kernel).toBeNull();
+    for (const [step, current] of [[20, 'dense'], [40, 'sparse']] as const) {
+      const ck = path.join(run, 'checkpoints', `step-${String(step).padStart(8, '0')}`);
+      fs.mkdirSync(ck, { recursive: true });
+      fs.writeFileSync(path.join(ck, 'state.json'), JSON.stringify({ step, components: { kernel: { current, lastL0: 3.5, workers: 2 } } }));
+    }
+    expect(gatherRunReport(run).kernel).toEqual({ step: 40, current: 'sparse', workers: 2, lastL0: 3.5 });
+  });
+
   it('names what a finished run lacks (features.arrow) and how to get it', () => {
     const r = gatherRunReport(writeReportRun(path.join(dir, 'run')));
     expect(files(r.missing)).toEqual(['features.json', 'features.arrow']);

@@ -53,11 +53,12 @@ export function filledAdam(seed: number): AdamState {
 const bits = (a: Float32Array) => new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 
 /** Run the scenario and check steps 4-6 entry by entry. */
-export function checkHandCase(centre: boolean): void {
+export async function checkHandCase(centre: boolean): Promise<void> {
   const w = handWeights();
   const params = new SaeParams(w);
   const adam = filledAdam(5);
-  const adamBefore = { m: PARAM_NAMES.map((n) => adam.m[n].dataSync() as Float32Array), v: PARAM_NAMES.map((n) => adam.v[n].dataSync() as Float32Array) };
+  const read = (t: tf.Tensor) => t.data() as Promise<Float32Array>;
+  const adamBefore = { m: await Promise.all(PARAM_NAMES.map((n) => read(adam.m[n]))), v: await Promise.all(PARAM_NAMES.map((n) => read(adam.v[n]))) };
   // Row 0 has no direction (all zero, or equal to b_dec when centring): never drawn. Rows 1 and 2 are the only candidates, so with
   // two dead features both are drawn, in an order the rng picks.
   const pool = batch([
@@ -66,7 +67,7 @@ export function checkHandCase(centre: boolean): void {
     [0.5, 0, -2],
   ]);
   const before = tf.memory().numTensors;
-  const res = resampleDead(params, adam, Int32Array.from([1, 3]), pool, new Rng(11), { encoderScale: 0.2, centre });
+  const res = await resampleDead(params, adam, Int32Array.from([1, 3]), pool, new Rng(11), { encoderScale: 0.2, centre });
   expect(tf.memory().numTensors).toBe(before);
 
   expect(Array.from(res.indices)).toEqual([1, 3]);
@@ -85,7 +86,7 @@ export function checkHandCase(centre: boolean): void {
   }
   expect(res.pool!.mse).toBeCloseTo((lossOf[100]! + 22.25 + 4) / 3, 5);
 
-  const after = params.readSync();
+  const after = await params.read();
   const W_dec = after.W_dec;
   const W_enc = after.W_enc;
   res.draws.forEach((r, k) => {
@@ -118,8 +119,9 @@ export function checkHandCase(centre: boolean): void {
     return false;
   };
   for (const which of ['m', 'v'] as const) {
+    const nowAll = await Promise.all(PARAM_NAMES.map((n) => read(adam[which][n])));
     PARAM_NAMES.forEach((n, p) => {
-      const now = adam[which][n].dataSync() as Float32Array;
+      const now = nowAll[p]!;
       const was = adamBefore[which][p]!;
       for (let i = 0; i < now.length; i++) {
         if (modified(n, i)) expect(Object.is(now[i], 0)).toBe(true);

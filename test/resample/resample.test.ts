@@ -13,24 +13,24 @@ beforeAll(async () => {
 });
 
 describe('resampleDead (cpu)', () => {
-  it('writes decoder rows, encoder columns, b_enc and Adam moments exactly as the paper says', () => {
-    checkHandCase(false);
+  it('writes decoder rows, encoder columns, b_enc and Adam moments exactly as the paper says', async () => {
+    await checkHandCase(false);
   });
 
-  it('centres the drawn input by b_dec before normalising when asked', () => {
-    checkHandCase(true);
+  it('centres the drawn input by b_dec before normalising when asked', async () => {
+    await checkHandCase(true);
   });
 
-  it('uses an encoder norm of 1 when no feature is alive, and zero dead changes nothing', () => {
+  it('uses an encoder norm of 1 when no feature is alive, and zero dead changes nothing', async () => {
     const params = new SaeParams(handWeights());
     const adam = new AdamState(d, m);
     const before = tf.memory().numTensors;
-    const none = resampleDead(params, adam, new Int32Array(0), batch([[1, 2, 3]]), new Rng(1), { encoderScale: 0.2, centre: false });
+    const none = await resampleDead(params, adam, new Int32Array(0), batch([[1, 2, 3]]), new Rng(1), { encoderScale: 0.2, centre: false });
     expect(none.indices.length).toBe(0);
     expect(none.pool).toBeNull();
     expect(params.readSync().W_dec).toEqual(handWeights().W_dec);
     const pool = batch([[1, 0, 0], [0, 2, 0], [0, 0, 3], [4, 0, 0], [0, 5, 0], [1, 1, 1]]);
-    const all = resampleDead(params, adam, Int32Array.from([0, 1, 2, 3, 4]), pool, new Rng(2), { encoderScale: 0.2, centre: false });
+    const all = await resampleDead(params, adam, Int32Array.from([0, 1, 2, 3, 4]), pool, new Rng(2), { encoderScale: 0.2, centre: false });
     expect(all.aliveFeatures).toBe(0);
     expect(all.encoderNorm).toBe(1);
     const W = params.readSync();
@@ -50,11 +50,11 @@ describe('resampleDead (cpu)', () => {
     adam.dispose();
   });
 
-  it('draws with replacement only when there are fewer candidates than dead features', () => {
+  it('draws with replacement only when there are fewer candidates than dead features', async () => {
     const params = new SaeParams(handWeights());
     const adam = filledAdam(3);
     const pool = batch([[0, 0, 0], [3, 4, 0], [0, 0, 0]]);
-    const res = resampleDead(params, adam, Int32Array.from([0, 2, 4]), pool, new Rng(4), { encoderScale: 0.2, centre: false });
+    const res = await resampleDead(params, adam, Int32Array.from([0, 2, 4]), pool, new Rng(4), { encoderScale: 0.2, centre: false });
     expect(res.mode).toBe('loss-squared-with-replacement');
     expect(res.draws.map((r) => r.rowId)).toEqual([101, 101, 101]);
     const W = params.readSync();
@@ -81,7 +81,7 @@ describe('resampleDead (cpu)', () => {
       const before = tf.memory().numTensors;
       const res = streamed
         ? await resampleDeadFrom(params, adam, dead, pieces, new Rng(5), opts)
-        : resampleDead(params, adam, dead, one, new Rng(5), opts);
+        : await resampleDead(params, adam, dead, one, new Rng(5), opts);
       expect(tf.memory().numTensors).toBe(before);
       const W = params.readSync();
       params.dispose();
@@ -98,7 +98,7 @@ describe('resampleDead (cpu)', () => {
     expect(a.res.drawnLoss!.mean).toBeGreaterThan(a.res.pool!.loss.mean);
   });
 
-  it('draws in proportion to loss squared (2000 events, fixed seed, chi-square)', () => {
+  it('draws in proportion to loss squared (2000 events, fixed seed, chi-square)', async () => {
     // f = 0 everywhere (b_enc = -100), b_dec = 0: loss of a * e_1 is a^2, weight a^4.
     const w = handWeights();
     w.b_dec.fill(0);
@@ -113,7 +113,7 @@ describe('resampleDead (cpu)', () => {
     const trials = 2000;
     for (let t = 0; t < trials; t++) {
       params.write(w);
-      const res = resampleDead(params, adam, Int32Array.from([1]), pool, rng, { encoderScale: 0.2, centre: false });
+      const res = await resampleDead(params, adam, Int32Array.from([1]), pool, rng, { encoderScale: 0.2, centre: false });
       counts[res.draws[0]!.rowId]! += 1;
     }
     const chi2 = counts.reduce((s, c, i) => s + (c - (trials * weights[i]!) / total) ** 2 / ((trials * weights[i]!) / total), 0);
@@ -135,13 +135,13 @@ describe('unitDirections', () => {
 });
 
 describe('resampleDead on a diverged SAE', () => {
-  it('throws a DivergenceError naming the input row, and leaks nothing', () => {
+  it('throws a DivergenceError naming the input row, and leaks nothing', async () => {
     const w = handWeights();
     w.b_dec[1] = NaN;
     const params = new SaeParams(w);
     const adam = new AdamState(d, m);
     const before = tf.memory().numTensors;
-    expect(() => resampleDead(params, adam, Int32Array.from([1]), batch([[1, 2, 3]]), new Rng(1), { encoderScale: 0.2, centre: false })).toThrow(
+    await expect(resampleDead(params, adam, Int32Array.from([1]), batch([[1, 2, 3]]), new Rng(1), { encoderScale: 0.2, centre: false })).rejects.toThrow(
       /reconstruction error is NaN on input row 100/,
     );
     expect(tf.memory().numTensors).toBe(before);

@@ -8,8 +8,8 @@ beforeAll(async () => {
 });
 
 describe('resampleDead (wasm)', () => {
-  it('writes exactly the dead rows, columns, biases and Adam moments', () => {
-    checkHandCase(false);
-    checkHandCase(true);
+  it('writes exactly the dead rows, columns, biases and Adam moments', async () => {
+    await checkHandCase(false);
+    await checkHandCase(true);
   });
 });

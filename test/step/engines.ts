@@ -39,7 +39,10 @@ export interface Trained {
   moments: Float32Array[];
 }
 
-/** Train the tiny SAE `steps` steps with `step`; asserts no tensor is left behind by any step. */
+/**
+ * Train the tiny SAE `steps` steps with `step`; asserts no tensor is left behind by any step.
+ * Reads are asynchronous, as WebGPU requires.
+ */
 export async function train(step: Step, recipe: RecipeName, steps: number, bEncShift: number, between?: (p: SaeParams, s: number) => void): Promise<Trained> {
   const { w, cfg } = tinySetup(d, m, recipe, bEncShift);
   const params = new SaeParams(w);
@@ -49,21 +52,22 @@ export async function train(step: Step, recipe: RecipeName, steps: number, bEncS
     const x = tf.tensor2d(randomData(B, d, 100 + s), [B, d]);
     const before = tf.memory().numTensors;
     const stats = await step(params, adam, x, cfg);
-    log.push({ loss: stats.loss.dataSync()[0]!, mse: stats.mse.dataSync()[0]!, l0: stats.l0.dataSync()[0]!, fired: Array.from(stats.firedCounts.dataSync()) });
+    const [loss, mse, l0, fired] = await Promise.all([stats.loss.data(), stats.mse.data(), stats.l0.data(), stats.firedCounts.data()]);
+    log.push({ loss: loss[0]!, mse: mse[0]!, l0: l0[0]!, fired: Array.from(fired) });
     disposeStats(stats);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     between?.(params, s);
   }
-  const weights = params.readSync();
-  const moments = PARAM_NAMES.map((n) => adam.v[n].dataSync() as Float32Array);
+  const weights = await params.read();
+  const moments = await Promise.all(PARAM_NAMES.map(async (n) => (await adam.v[n].data()) as Float32Array));
   params.dispose();
   adam.dispose();
   return { weights, log, moments };
 }
 
 /** Step by step the same statistics, and the same weights and moments at the end, float32 summation order aside. */
-export function expectClose(got: Trained, ref: Trained): void {
+export function expectClose(got: Trained, ref: Trained, moments = true): void {
   for (let s = 0; s < ref.log.length; s++) {
     expect(got.log[s]!.loss).toBeCloseTo(ref.log[s]!.loss, 4);
     expect(got.log[s]!.l0).toBe(ref.log[s]!.l0);
@@ -72,7 +76,7 @@ export function expectClose(got: Trained, ref: Trained): void {
   for (const n of PARAM_NAMES) {
     expect(maxAbsDiff(got.weights[n], ref.weights[n])).toBeLessThan(1e-4 * Math.max(1, maxAbs(ref.weights[n])));
   }
-  got.moments.forEach((v, k) => expect(maxAbsDiff(v, ref.moments[k]!)).toBeLessThan(1e-4 * Math.max(1e-6, maxAbs(ref.moments[k]!))));
+  if (moments) got.moments.forEach((v, k) => expect(maxAbsDiff(v, ref.moments[k]!)).toBeLessThan(1e-4 * Math.max(1e-6, maxAbs(ref.moments[k]!))));
 }
 
 /** An engine of the table: how the factory is asked for it, and what describe() must say it ran. */
@@ -110,4 +114,18 @@ export function engineStep(c: EngineCase, options: Partial<StepEngineOptions> = 
 /** Stop every engine made by engineStep (afterAll). */
 export async function disposeEngines(): Promise<void> {
   await Promise.all(made.splice(0).map((e) => e.dispose()));
+}
+
+/** The reference step on `backend` (e.g. webgpu) matches the reference on the current backend over 4 steps (statistics and weights). */
+export async function expectReferenceMatchesOn(backend: string, recipe: RecipeName, bEncShift: number): Promise<void> {
+  const ref = await train(reference, recipe, 4, bEncShift);
+  const prev = tf.getBackend();
+  await tf.setBackend(backend);
+  let got: Trained;
+  try {
+    got = await train(reference, recipe, 4, bEncShift);
+  } finally {
+    await tf.setBackend(prev);
+  }
+  expectClose(got, ref, false);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, backendChoicesText, evaluateRun, formatEvalReport } from '../../index.js';
+import { BACKEND_CHOICES, evaluateRun, formatEvalReport } from '../../index.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--top-k <n>', 'top activations per unit for --selectivity (default 50)')
     .option('--max-rows <n>', 'evaluate on at most this many rows')
     .option('--dense-threshold <f>', "density above which a feature counts as dense (default: the run's output.denseThreshold)")
-    .option('--backend <name>', `tfjs backend: ${backendChoicesText(' | ', ' | ')}`, 'auto')
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(EvalFlags, raw, 'eval');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, backendChoicesText, computeRunFeatureStats, formatStatsSummary } from '../../index.js';
+import { BACKEND_CHOICES, formatStatsSummary, computeRunFeatureStats } from '../../index.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 const fraction = z.string().regex(/^[0-9.eE+-]+$/, 'expected a number').transform(Number).pipe(z.number().min(0).max(1));
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--dead-threshold <p>', 'flag a feature dead at or below this firing frequency (default 0: never fired)')
     .option('--max-rows <n>', 'use at most this many rows')
     .option('--column <name>', 'activation column (default: the run config, data.column)')
-    .option('--backend <name>', `tfjs backend: ${backendChoicesText(' | ', ' | ')}`)
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(StatsOptions, raw, 'stats');

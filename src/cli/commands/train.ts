@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { progressRenderer } from '../progress-bar.js';
 import { log } from '../report.js';
 import { stopOnSignals } from '../signals.js';
-import { BACKEND_CHOICES, backendChoicesText, ConfigError, formatDuration, formatProgressLine, loadConfig, train } from '../../index.js';
+import { BACKEND_CHOICES, type BackendChoice, loadConfig, ConfigError, formatDuration, formatProgressLine, train } from '../../index.js';
 
 interface TrainOptions {
   config?: string;
   resume?: string;
   out?: string;
   set: string[];
-  backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend?: BackendChoice;
   seed?: string;
   force?: boolean;
 }
@@ -22,13 +22,13 @@ export function register(program: Command): void {
     .option('--resume <run>', 'continue the run in this directory from its newest good checkpoint')
     .option('-o, --out <dir>', 'run directory (default: output.dir/output.name from the config)')
     .option('--set <path=value>', 'override a config field, e.g. --set train.lr=3e-4 (repeatable)', collect, [])
-    .option('--backend <name>', `tfjs backend: ${backendChoicesText(' | ', ' | ')}`)
+    .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
     .option('--seed <n>', 'random seed (overrides train.seed)')
     .option('--force', 'overwrite a non-empty run directory')
     .action(async (opts: TrainOptions) => {
       const backend = opts.backend;
-      if (backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
-        throw new ConfigError(`--backend: expected ${backendChoicesText()}, got '${backend}'`);
+      if (backend !== undefined && !BACKEND_CHOICES.includes(backend)) {
+        throw new ConfigError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got '${backend}'`);
       }
       if (opts.resume !== undefined && (opts.config || opts.set.length || opts.seed !== undefined || opts.out)) {
         throw new ConfigError(
