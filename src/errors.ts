@@ -47,5 +47,8 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/** A language-model file (GGUF) is not readable, or describes a model `sae` does not support. */
+export class ModelError extends ToolkitError {}
+
 /** The compute backend could not start, or failed while running (a GPU validation error, a lost device). */
 export class BackendError extends ToolkitError {}

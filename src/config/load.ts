@@ -75,7 +75,31 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
       }
       cur = cur[k] as Record<string, unknown>;
     }
-    cur[p[p.length - 1]!] = value;
+    // null unsets an optional field (e.g. --set data.eval=null: hold out data.evalFraction instead).
+    if (value === null) delete cur[p[p.length - 1]!];
+    else cur[p[p.length - 1]!] = value;
+  }
+  return out;
+}
+
+/** Config fields holding paths. */
+const PATH_FIELDS = ['data.train', 'data.eval', 'output.dir'];
+
+/**
+ * Paths typed on the command line mean what they mean in the shell: relative to the working
+ * directory, not to the config file's folder (which is what paths written in the file resolve
+ * against). Makes the --set path values absolute; the file's own stay for validateConfig.
+ */
+export function resolveSetPaths(raw: Record<string, unknown>, sets: string[], cwd: string): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const expr of sets) {
+    const { path: p } = parseSet(expr);
+    const key = p.join('.');
+    if (!PATH_FIELDS.includes(key)) continue;
+    const section = out[p[0]!] as Record<string, unknown> | undefined;
+    const v = section?.[p[1]!];
+    const abs = (x: unknown) => (typeof x === 'string' && x !== '' ? path.resolve(cwd, x) : x);
+    if (section && v !== undefined) section[p[1]!] = Array.isArray(v) ? v.map(abs) : abs(v);
   }
   return out;
 }
@@ -98,6 +122,8 @@ export function validateConfig(raw: unknown, baseDir: string, source = 'config')
   c.data.train = c.data.train.map(abs);
   if (c.data.eval) c.data.eval = c.data.eval.map(abs);
   c.output.dir = abs(c.output.dir);
+  if (c.eval.model) c.eval.model = abs(c.eval.model);
+  if (c.eval.data) c.eval.data = abs(c.eval.data);
   return c;
 }
 
@@ -130,7 +156,7 @@ export function loadConfig(file: string, sets: string[] = []): LoadedConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${file}: expected a JSON object at the top level, found ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   }
-  const withSets = applySets(raw as Record<string, unknown>, sets);
+  const withSets = resolveSetPaths(applySets(raw as Record<string, unknown>, sets), sets, process.cwd());
   const config = validateConfig(withSets, path.dirname(abs), sets.length ? `${file} (with --set overrides)` : file);
   return { config, file: abs };
 }

@@ -60,7 +60,12 @@ export const SaeSchema = z
       .describe(
         "'towards-monosemanticity' (2023): unit-norm decoder rows (gradient projection + renormalisation), L1 on f. 'april-update' (Anthropic, April 2024): unconstrained decoder, L1 on f_i * ||W_dec_i||, gradient clipping.",
       ),
-    l1: z.number().nonnegative().default(5e-3).describe('L1 sparsity coefficient (lambda).'),
+    l1: z
+      .union([z.number().nonnegative(), z.literal('auto')], { error: "expected 'auto' or a number >= 0" })
+      .default('auto')
+      .describe(
+        "L1 sparsity coefficient (lambda). 'auto': 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json.",
+      ),
     bDecInit: z
       .enum(['geometric-median', 'mean', 'zeros'])
       .default('geometric-median')
@@ -92,8 +97,8 @@ export const ResampleSchema = z
       .optional()
       .describe('A feature is dead if it has not fired in this many preceding steps. Default: half the (smallest) gap between events (paper: 12,500 of 25,000).'),
     samples: positiveInt
-      .default(819200)
-      .describe('Inputs scored with the SAE loss to draw replacements from (paper: 819,200). Scaled down, with a warning, when the data is smaller.'),
+      .optional()
+      .describe('Inputs scored with the SAE loss to draw replacements from. Default: 819,200 (the paper) or all training rows when there are fewer (said in the run summary); a value above the training rows is scaled down with a warning.'),
     centre: z.boolean().default(false).describe('Subtract b_dec from the drawn input before normalising it.'),
     encoderScale: z.number().positive().default(0.2).describe('Encoder column := direction x this x mean alive encoder-column norm (paper: 0.2).'),
     rewarmupSteps: nonNegInt.default(0).describe('Linearly re-warm the learning rate over this many steps after each event (0: off).'),
@@ -102,7 +107,12 @@ export const ResampleSchema = z
 
 export const TrainSchema = z
   .strictObject({
-    steps: positiveInt.optional().describe('Optimizer steps. If absent: `data.epochs` passes over the training rows.'),
+    steps: positiveInt
+      .optional()
+      .describe('Optimizer steps. If absent: `data.epochs` passes over the training rows, but at least `minTokens` tokens (small data is repeated).'),
+    minTokens: positiveInt
+      .default(2_048_000)
+      .describe('Token budget a run without `steps` trains at least (500 steps of 4096): a small dump is repeated rather than trained for a handful of steps.'),
     batchSize: positiveInt.default(4096).describe('Rows per optimizer step.'),
     lr: z.number().positive().default(1e-3).describe('Adam learning rate (peak).'),
     beta1: z.number().min(0).lt(1).default(0.9).describe('Adam beta1.'),
@@ -156,6 +166,17 @@ export const RuntimeSchema = z
   })
   .describe('Execution environment.');
 
+export const EvalSchema = z
+  .strictObject({
+    model: z.string().min(1).optional().describe('GGUF language model (llama) the activations came from. When set, the end of the run splices the dictionary into it and writes CE, ceLossScore, delta CE and KL into eval.json (`downstream`), as `sae eval --model` does. Relative to the config file.'),
+    data: z.string().min(1).optional().describe('Token source for that evaluation: an Arrow file with token_id/doc_id/pos or a .txt file (one document per line). Default: the first data.eval file, else the first data.train file.'),
+    hook: z.string().min(1).optional().describe("Hook to splice at (default: the data's metadata, e.g. blocks.2.hook_resid_post)."),
+    context: z.number().int().min(2).default(256).describe('Tokens per window.'),
+    maxTokens: z.number().int().positive().default(4096).describe('Evaluate about this many tokens.'),
+    includeBos: z.boolean().default(false).describe('Splice and count BOS positions too (SAELens excludes them).'),
+  })
+  .describe('Downstream evaluation with the language model in the loop (optional).');
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path of the JSON schema, for editors.'),
@@ -165,6 +186,7 @@ export const ConfigSchema = z
     resample: ResampleSchema.prefault({}),
     output: OutputSchema.prefault({}),
     runtime: RuntimeSchema.prefault({}),
+    eval: EvalSchema.prefault({}),
   })
   .describe('sae training configuration.');
 

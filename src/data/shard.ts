@@ -42,7 +42,7 @@ async function openColumn(file: string, cols: ColumnOptions): Promise<Opened> {
       const names = schema.fields.map((f) => `'${f.name}'`).join(', ') || 'none';
       throw new DataError(
         `${file}: no column '${cols.column}' (columns: ${names}).`,
-        'Set data.column (or --column) to the column holding the activations.',
+        'Name the column holding the activations: data.column in the config (sae train --set data.column=NAME), or --column NAME for sae inspect, stats and eval.',
       );
     }
     const plan = planColumn(schema.fields[columnIndex]!, file);

@@ -4,7 +4,8 @@ import { readBlocks, scanDataset } from '../data/dataset.js';
 import { loadGroundTruth, type GroundTruth } from '../data/synth/ground-truth.js';
 import type { ColumnOptions } from '../data/types.js';
 import { DataError } from '../errors.js';
-import { openRun, readFinalWeights } from '../io/run-dir.js';
+import { openRun } from '../io/run-dir.js';
+import { readRunDictionary } from '../io/run-weights.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { evaluateSae } from './evaluate-sae.js';
 import type { EvalMetrics } from './metrics.js';
@@ -25,6 +26,8 @@ export interface EvalRunOptions {
   /** Default: the run config's output.denseThreshold. */
   denseThreshold?: number;
   backend?: BackendChoice;
+  /** Activation column of the data (default: the run config's data.column). */
+  column?: string;
 }
 
 export interface EvalReport {
@@ -34,6 +37,8 @@ export interface EvalReport {
   seconds: number;
   metrics: EvalMetrics;
   selectivity?: SelectivityReport;
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 /** Columns and dense threshold from a run's config, falling back to the schema defaults. */
@@ -62,8 +67,11 @@ export function scoreAgainst(gt: GroundTruth, w: SaeWeights): GroundTruthScores 
 export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
   const started = Date.now();
   const handle = openRun(opts.run);
-  const { weights } = readFinalWeights(opts.run);
-  const { cols, denseThreshold } = runDefaults(handle.config);
+  const dict = readRunDictionary(opts.run);
+  const { weights } = dict;
+  const defaults = runDefaults(handle.config);
+  const cols: ColumnOptions = { ...defaults.cols, ...(opts.column ? { column: opts.column } : {}) };
+  const { denseThreshold } = defaults;
   const gt = opts.groundTruth ? loadGroundTruth(opts.groundTruth) : null;
   const ds = await scanDataset(opts.data, cols);
   if (ds.d !== weights.d) {
@@ -95,6 +103,7 @@ export async function evaluateRun(opts: EvalRunOptions): Promise<EvalReport> {
       backend: backend.name,
       seconds: (Date.now() - started) / 1000,
       metrics,
+      source: { step: dict.step, final: dict.final, note: dict.note },
       ...(selectivity ? { selectivity } : {}),
     };
   } finally {

@@ -60,7 +60,7 @@ export function formatFeatureList(l: FeatureListing): string {
     flags(r),
     r.topTokens.map((t) => JSON.stringify(t)).join(' '),
   ]);
-  const title = `${l.run}: ${l.features} features, statistics over ${l.rows} rows; ${l.shown.length} shown, sorted by ${l.sort}`;
+  const title = `${l.run}: ${l.features} features, statistics over ${l.rows} rows; ${l.shown.length} shown, sorted by ${l.sort}${l.ascending ? ', smallest first' : ''}`;
   return `${title}\n${table(header, rows, [true, true, true, true, true, true, true, false, false])}`;
 }
 

@@ -2,10 +2,12 @@ import { checkBackendErrors, initBackend, type BackendChoice } from '../backend/
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
 import type { ColumnOptions } from '../data/types.js';
-import { DataError } from '../errors.js';
+import fs from 'node:fs';
+import { DataError, RunError } from '../errors.js';
 import { writeFeatureStatsFiles } from './table.js';
-import { openRun, readFinalWeights } from '../io/run-dir.js';
-import { runFile } from '../io/run-layout.js';
+import { openRun } from '../io/run-dir.js';
+import { readRunDictionary } from '../io/run-weights.js';
+import { RUN_FILES, runFile } from '../io/run-layout.js';
 import { computeFeatureStats } from './stats.js';
 import { readResampleHistory } from './resample-history.js';
 import { summarizeFeatureStats, type FeatureStatsSummary } from './summary.js';
@@ -26,6 +28,8 @@ export interface RunStatsOptions {
   /** Activation column; default: the run config's data.column. */
   column?: string;
   backend?: BackendChoice;
+  /** Without `out`: replace the run's own features.arrow/features.json (refused otherwise). */
+  force?: boolean;
   onProgress?: (rows: number, totalRows: number) => void;
 }
 
@@ -37,6 +41,8 @@ export interface RunStatsResult {
   backend: string;
   seconds: number;
   summary: FeatureStatsSummary;
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 /** The summary path beside a table path: x.arrow -> x.json, anything else -> <path>.json. */
@@ -56,7 +62,14 @@ function runDefaults(config: unknown): { output: ReturnType<typeof OutputSchema.
 export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<RunStatsResult> {
   const started = Date.now();
   const handle = openRun(opts.run);
-  const { weights } = readFinalWeights(opts.run);
+  if (opts.out === undefined && !opts.force && fs.existsSync(runFile(opts.run, 'features'))) {
+    throw new RunError(
+      `${opts.run} already has feature statistics (${RUN_FILES.features}, ${RUN_FILES.featuresSummary}); without --out, sae stats would replace them.`,
+      `Write the new ones beside them with --out FILE.arrow (then \`sae features FILE.arrow\`), or replace them with --force.`,
+    );
+  }
+  const dict = readRunDictionary(opts.run);
+  const { weights } = dict;
   const defaults = runDefaults(handle.config);
   const cols: ColumnOptions = { ...defaults.cols, ...(opts.column ? { column: opts.column } : {}) };
   const ds = await scanDataset(opts.data, cols);
@@ -89,5 +102,6 @@ export async function computeRunFeatureStats(opts: RunStatsOptions): Promise<Run
     backend: backend.name,
     seconds: (Date.now() - started) / 1000,
     summary: summarizeFeatureStats(stats),
+    source: { step: dict.step, final: dict.final, note: dict.note },
   };
 }

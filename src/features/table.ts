@@ -141,6 +141,14 @@ function exampleFromRow(s: ExampleRow & { context: Iterable<string> | null }): T
   };
 }
 
+function runStatus(dir: string): string | null {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.run), 'utf8')) as { status?: string }).status ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Read a statistics table: `<run>/features.arrow` for a run directory, or the given .arrow file.
  * RunError when the run or the table is missing or is not a features table.
@@ -152,9 +160,11 @@ export function readFeatureStats(runDirOrFile: string): FeatureStats {
   const isDir = fs.statSync(runDirOrFile).isDirectory();
   const file = isDir ? path.join(runDirOrFile, RUN_FILES.features) : runDirOrFile;
   if (!fs.existsSync(file)) {
+    const status = isDir ? runStatus(runDirOrFile) : null;
+    const why = status && status !== 'finished' ? `: the run is ${status} (training writes them when it finishes)` : '';
     throw new RunError(
-      `${runDirOrFile} has no feature statistics (${RUN_FILES.features}).`,
-      `Compute them with \`sae stats ${runDirOrFile} --data <arrow files>\`.`,
+      `${runDirOrFile} has no feature statistics (${RUN_FILES.features})${why}.`,
+      `Compute them with \`sae stats ${runDirOrFile} --data <arrow files>\`${why ? ' (it uses the newest checkpoint)' : ''}.`,
     );
   }
   const bad = (what: string) =>

@@ -32,6 +32,8 @@ export interface FeatureListing {
   rows: number;
   features: number;
   sort: FeatureSortKey;
+  /** Smallest first (rare features with frequency, say). */
+  ascending: boolean;
   shown: FeatureRow[];
 }
 
@@ -69,7 +71,10 @@ export function featureRow(stats: FeatureStats, i: number): FeatureRow {
   };
 }
 
-/** The value a sort key orders by (descending, except index); missing values sort last. */
+/**
+ * The value a sort key orders by (descending, except index); missing values sort last.
+ * 'density' is log10 of the frequency, so the two keys give the same order.
+ */
 function sortValue(stats: FeatureStats, key: FeatureSortKey, i: number): number {
   switch (key) {
     case 'index':
@@ -90,18 +95,23 @@ function sortValue(stats: FeatureStats, key: FeatureSortKey, i: number): number 
   }
 }
 
-/** Feature indices ordered by a key, largest first (index: ascending); ties by index. */
-export function sortFeatures(stats: FeatureStats, key: FeatureSortKey): number[] {
+/**
+ * Feature indices ordered by a key, largest first (index: ascending), or the other way round
+ * with `ascending`; ties by index; missing values (no nearest feature) last either way.
+ */
+export function sortFeatures(stats: FeatureStats, key: FeatureSortKey, ascending = false): number[] {
   const order = Array.from({ length: stats.m }, (_, i) => i);
   const v = Float64Array.from(order, (i) => sortValue(stats, key, i));
-  return order.sort((a, b) => v[b]! - v[a]! || a - b);
+  const rank = (x: number) => (x === -Infinity ? Infinity : x);
+  return order.sort((a, b) => (v[b]! === v[a]! ? 0 : ascending ? rank(v[a]!) - rank(v[b]!) : v[b]! - v[a]!) || a - b);
 }
 
 /** The run's features as rows, sorted, at most `limit` of them. */
-export function listFeatures(run: string, opts: { sort: FeatureSortKey; limit?: number }): FeatureListing {
+export function listFeatures(run: string, opts: { sort: FeatureSortKey; limit?: number; ascending?: boolean }): FeatureListing {
   const stats = readFeatureStats(run);
-  const order = sortFeatures(stats, opts.sort).slice(0, opts.limit ?? stats.m);
-  return { run, rows: stats.rows, features: stats.m, sort: opts.sort, shown: order.map((i) => featureRow(stats, i)) };
+  const ascending = opts.ascending ?? false;
+  const order = sortFeatures(stats, opts.sort, ascending).slice(0, opts.limit ?? stats.m);
+  return { run, rows: stats.rows, features: stats.m, sort: opts.sort, ascending, shown: order.map((i) => featureRow(stats, i)) };
 }
 
 /** One feature's statistics and top examples. */

@@ -12,7 +12,9 @@ import {
   type ExportPayload,
 } from './export-formats.js';
 import { readStatsTable } from './export-stats.js';
-import { openRun, readFinalWeights } from './run-dir.js';
+import { openRun } from './run-dir.js';
+import { hookNameFrom, UNKNOWN_HOOK } from './saelens.js';
+import { readRunDictionary } from './run-weights.js';
 import { RUN_FILES, runFile } from './run-layout.js';
 
 export const EXPORT_FORMATS = ['saelens', 'safetensors', 'npy', 'arrow', 'json'] as const;
@@ -32,6 +34,8 @@ export interface ExportOptions {
   /** Overwrite an existing output; also lifts the json size limit. */
   force?: boolean;
   maxJsonFeatures?: number;
+  /** TransformerLens hook name to record (overrides the data's metadata; needed when it names none). */
+  hookName?: string;
 }
 
 export interface ExportResult {
@@ -47,6 +51,10 @@ export interface ExportResult {
   sourceFeatures: number;
   dtype: 'float32' | 'float16';
   unitDecoder: boolean;
+  /** Things the user should know about the export (e.g. no hook name in the data). */
+  warnings: string[];
+  /** The step of the dictionary used: the final one, or the newest checkpoint of an unfinished run (note says so). */
+  source: { step: number; final: boolean; note: string | null };
 }
 
 const WRITERS: Record<ExportFormat, (target: string, p: ExportPayload) => void> = {
@@ -132,7 +140,7 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
   if (fs.existsSync(out) && !force) {
     throw new RunError(`${opts.out} already exists.`, 'Use --force to overwrite it, or choose another --out.');
   }
-  const final = readFinalWeights(runDir);
+  const final = readRunDictionary(runDir);
   const source = final.weights;
   const m = source.m;
 
@@ -151,16 +159,22 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
 
   const provenance: Record<string, string> = {
     source_run: run.dir,
-    source_step: String(run.info.step),
+    source_step: String(final.step),
+    ...(final.final ? {} : { source_checkpoint: 'true' }),
     unit_decoder: String(opts.unitDecoder ?? false),
     ...(subset ? { features: formatRanges(featureIndex), source_d_sae: String(m) } : {}),
   };
+  const dataMetadata = { ...run.info.dataMetadata, ...(opts.hookName ? { hook_name: opts.hookName } : {}) };
+  const warnings =
+    hookNameFrom(dataMetadata) === UNKNOWN_HOOK
+      ? [`the data's metadata names no hook (it has: ${Object.keys(run.info.dataMetadata).join(', ') || 'nothing'}), so hook_name is '${UNKNOWN_HOOK}'; give it with --hook-name, e.g. --hook-name blocks.3.hook_resid_post`]
+      : [];
   const payload: ExportPayload = {
     weights,
     featureIndex,
     subset,
     log10Density: density,
-    dataMetadata: run.info.dataMetadata,
+    dataMetadata,
     dtype,
     provenance,
     stats: format === 'arrow' || format === 'json' ? readStatsTable(runFile(runDir, 'features'), m) : null,
@@ -182,5 +196,5 @@ export function exportDictionary(runDir: string, opts: ExportOptions): ExportRes
     throw err;
   }
   const { files, bytes } = listFiles(out);
-  return { format, out, files, bytes, dIn: weights.d, dSae: weights.m, sourceFeatures: m, dtype, unitDecoder: opts.unitDecoder ?? false };
+  return { format, out, files, bytes, dIn: weights.d, dSae: weights.m, sourceFeatures: m, dtype, unitDecoder: opts.unitDecoder ?? false, warnings, source: { step: final.step, final: final.final, note: final.note } };
 }

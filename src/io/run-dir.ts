@@ -36,6 +36,7 @@ function readJsonFile(file: string): unknown {
  * Make `dir` ready for a new run. An existing non-empty folder is refused unless `force`; with
  * force, the previous run's files (those of RUN_FILES, except a LOCK, which the lock owner
  * judges) and our leftover temporaries are removed, and files the toolkit did not make stay.
+ * The LOCK itself does not make a folder non-empty: the caller holds it (see claimRunDir).
  */
 export function createRunDir(dir: string, opts: { force: boolean }): void {
   let entries: string[] = [];
@@ -43,7 +44,7 @@ export function createRunDir(dir: string, opts: { force: boolean }): void {
     if (!fs.statSync(dir).isDirectory()) {
       throw new RunError(`${dir} is a file, not a folder.`, 'Choose another run directory with --out DIR.');
     }
-    entries = fs.readdirSync(dir).sort();
+    entries = fs.readdirSync(dir).filter((f) => f !== RUN_FILES.lock).sort();
   }
   if (entries.length > 0 && !opts.force) {
     const isRun = entries.includes(RUN_FILES.run) || entries.includes(RUN_FILES.config);

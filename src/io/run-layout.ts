@@ -67,6 +67,11 @@ export interface RunInfo {
   seed: number;
   /** The recipe as resolved for this run (penalty, decoder constraint, clip, init norm); absent in runs from before it was recorded. */
   recipe?: ResolvedRecipe;
+  /**
+   * Digests of the configs this run had before `sae train --resume --set train.steps=N` changed
+   * its length: its earlier checkpoints carry them and stay valid.
+   */
+  priorConfigDigests?: string[];
 }
 
 /** One line of metrics.jsonl. explainedVariance = 1 - SSE / sum ||x - mean(x)||^2 over the batch(es). */

@@ -53,15 +53,20 @@ export function layerFrom(meta: Record<string, string>): number | null {
   return intOrNull(meta['layer'] ?? meta['hook_layer']);
 }
 
+/** hook_name written when the data's metadata names no hook (nothing is guessed). */
+export const UNKNOWN_HOOK = 'unknown';
+
 /**
  * TransformerLens hook name from data metadata: `hook_name` as given; a dotted `hook` as given;
- * otherwise `blocks.<layer>.hook_<hook>` (hook defaults to resid_post, the toolkit's data).
+ * `hook` with `layer` as `blocks.<layer>.hook_<hook>`, `hook` alone as `hook_<hook>`. Without a
+ * hook the metadata does not say which activations these are: UNKNOWN_HOOK.
  */
 export function hookNameFrom(meta: Record<string, string>): string {
   if (meta['hook_name']) return meta['hook_name'];
   const hook = meta['hook'];
-  if (hook && hook.includes('.')) return hook;
-  const h = hook ? (hook.startsWith('hook_') ? hook : `hook_${hook}`) : 'hook_resid_post';
+  if (!hook) return UNKNOWN_HOOK;
+  if (hook.includes('.')) return hook;
+  const h = hook.startsWith('hook_') ? hook : `hook_${hook}`;
   const layer = layerFrom(meta);
   return layer === null ? h : `blocks.${layer}.${h}`;
 }

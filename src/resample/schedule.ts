@@ -1,6 +1,9 @@
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 
+/** Inputs scored per resampling event in Towards Monosemanticity. */
+export const PAPER_SAMPLES = 819_200;
+
 /** The resampling plan of one run, with every default filled in. */
 export interface ResampleSchedule {
   enabled: boolean;
@@ -73,10 +76,11 @@ export function resolveResampleSchedule(
     deadWindow = minGap;
   }
 
-  let samples = cfg.samples;
+  let samples = cfg.samples ?? PAPER_SAMPLES;
   if (samples > trainRows) {
     samples = Math.max(0, trainRows);
-    if (cfg.enabled) {
+    // Only a value the user gave is worth a warning; the default simply fits the data.
+    if (cfg.enabled && cfg.samples !== undefined) {
       warnings.push(`resample.samples: ${cfg.samples} is more than the ${trainRows} training rows; scoring ${samples} rows per event`);
     }
   }

@@ -44,14 +44,19 @@ export function geometricMedian(x: Float32Array, n: number, d: number, maxIter =
  * dataset so that each activation vector has average norm sqrt(d)").
  */
 export function expectedNormScale(x: Float32Array, n: number, d: number): number {
+  const norm = meanNorm(x, n, d);
+  return norm > 0 ? Math.sqrt(d) / norm : 1;
+}
+
+/** Mean L2 norm of the n rows of x [n, d]. */
+export function meanNorm(x: Float32Array, n: number, d: number): number {
   let total = 0;
   for (let r = 0; r < n; r++) {
     let s = 0;
     for (let j = 0; j < d; j++) s += x[r * d + j]! ** 2;
     total += Math.sqrt(s);
   }
-  const meanNorm = total / Math.max(1, n);
-  return meanNorm > 0 ? Math.sqrt(d) / meanNorm : 1;
+  return total / Math.max(1, n);
 }
 
 /**

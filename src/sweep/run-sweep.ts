@@ -12,6 +12,7 @@ import { listCheckpoints } from '../io/checkpoint/checkpoint.js';
 import { readFinalWeights } from '../io/run-dir.js';
 import { runFile, type RunInfo } from '../io/run-layout.js';
 import { runTrainChild } from './child.js';
+import { earlierPoints } from './history.js';
 import { gridPoints, parseGridAxis, workersPerJobSet, type GridPoint } from './grid.js';
 import { sweepCsv, type SweepRow } from './table.js';
 
@@ -89,7 +90,8 @@ function rowOf(point: GridPoint, dir: string, gt: GroundTruth | null, error: str
  * Train every grid point as its own run (`sae train` child processes, `jobs` at a time) in one
  * sweep folder, then tabulate them into sweep.csv and sweep.json. Re-running the same command
  * skips finished runs, resumes interrupted ones from their newest checkpoint, and restarts the
- * rest, so an interrupted sweep continues where it stopped.
+ * rest, so an interrupted sweep continues where it stopped. Runs of earlier sweeps into the same
+ * folder with another grid stay in the table.
  */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const log = opts.onLog ?? (() => {});
@@ -139,16 +141,17 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, todo.length)) }, worker));
 
-  const rows = points.map((p) => rowOf(p, path.join(dir, p.name), gt, errors.get(p.name)));
-  const keys = axes.map((a) => a.key);
+  const earlier = earlierPoints(dir, points, axes.map((a) => a.key));
+  const rows = [...points, ...earlier.points].map((p) => rowOf(p, path.join(dir, p.name), gt, errors.get(p.name)));
+  const keys = earlier.keys;
   const csvPath = path.join(dir, 'sweep.csv');
   const jsonPath = path.join(dir, 'sweep.json');
   writeFileAtomic(csvPath, sweepCsv(rows, keys));
   writeJsonAtomic(jsonPath, { config: base, grid: opts.grid, groundTruth: gt?.source ?? null, keys, rows });
-  const failed = rows.filter((r) => r.status !== 'finished');
-  if (failed.length === rows.length && rows.length > 0) {
+  const failed = rows.slice(0, points.length).filter((r) => r.status !== 'finished');
+  if (failed.length === points.length && points.length > 0) {
     throw new RunError(
-      `sweep: none of the ${rows.length} runs finished (first error: ${failed[0]!.error ?? 'unknown'})`,
+      `sweep: none of the ${points.length} runs finished (first error: ${failed[0]!.error ?? 'unknown'})`,
       `Read the run logs in ${path.join(dir, 'logs')}; fix the config and run the same command again.`,
     );
   }

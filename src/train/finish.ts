@@ -4,9 +4,42 @@ import { computeFeatureStats } from '../features/stats.js';
 import { writeFeatureStats } from '../features/table.js';
 import { readResampleHistory } from '../features/resample-history.js';
 import type { RunWriter } from '../io/run-writer.js';
+import { evaluateWithModel, type ModelEvalReport } from '../eval/evaluate-model.js';
+import { hookNameFrom } from '../io/saelens.js';
+import { ConfigError } from '../errors.js';
+import { llamaConfig } from '../model/config.js';
+import { readGgufHeader } from '../model/gguf/reader.js';
+import { parseHook } from '../model/hooks.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { readBlocks } from '../data/dataset.js';
 import { heldOutSource, type RunPlan } from './plan.js';
+
+/**
+ * Before training: an `eval.model` that cannot run at the end (missing file, unsupported model,
+ * hook it lacks, other width) is an error now, not after the run.
+ */
+export function checkDownstreamEval(cfg: Config, plan: RunPlan): void {
+  if (!cfg.eval.model) return;
+  const model = llamaConfig(readGgufHeader(cfg.eval.model));
+  const hook = parseHook(cfg.eval.hook ?? hookNameFrom(plan.metadata), model.nLayers);
+  if (model.dModel !== plan.d) {
+    throw new ConfigError(`eval.model: ${cfg.eval.model} has width ${model.dModel} at ${hook.name}, but the training data has width ${plan.d}.`, 'Name the model the activations came from, or remove eval.model.');
+  }
+}
+
+/** `eval.model`: the dictionary spliced into the language model (see evaluateWithModel). */
+async function downstreamEval(cfg: Config, plan: RunPlan, weights: SaeWeights): Promise<ModelEvalReport> {
+  const e = cfg.eval;
+  return evaluateWithModel(weights, hookNameFrom(plan.metadata), {
+    model: e.model!,
+    data: e.data ?? cfg.data.eval?.[0] ?? cfg.data.train[0]!,
+    context: e.context,
+    maxTokens: e.maxTokens,
+    includeBos: e.includeBos,
+    backend: cfg.runtime.backend,
+    ...(e.hook ? { hook: e.hook } : {}),
+  });
+}
 
 /**
  * After the loop: per-feature statistics and the held-out evaluation (both over held-out data, in
@@ -33,7 +66,8 @@ export async function finishRun(
     writeFeatureStats(out.dir, stats);
     out.dictionary(weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
     const evalMetrics = await evaluateSae(sae, source(), { denseThreshold: cfg.output.denseThreshold });
-    out.evaluation(evalMetrics);
+    const downstream = cfg.eval.model ? await downstreamEval(cfg, plan, weights) : undefined;
+    out.evaluation(downstream ? { ...evalMetrics, downstream } : evalMetrics);
     return evalMetrics;
   } finally {
     sae.dispose();

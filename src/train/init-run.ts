@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { BatchStream } from '../data/batch-stream.js';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
-import { columnMean, expectedNormScale, geometricMedian, initWeights } from '../sae/init.js';
+import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
@@ -34,7 +34,7 @@ export async function initialise(
   plan: RunPlan,
   recipe: ResolvedRecipe,
   log: (l: string) => void,
-): Promise<{ params: SaeParams; scale: number }> {
+): Promise<{ params: SaeParams; scale: number; /** Mean norm of the sample in training units (after the scale). */ meanNorm: number }> {
   const sample = await initSample(cfg, plan, log);
   const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
   if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
@@ -45,5 +45,5 @@ export async function initialise(
         ? columnMean(sample.x, sample.rows, plan.d)
         : geometricMedian(sample.x, sample.rows, plan.d);
   const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), recipe.decoderInitNorm, bDec);
-  return { params: new SaeParams(weights), scale };
+  return { params: new SaeParams(weights), scale, meanNorm: meanNorm(sample.x, sample.rows, plan.d) };
 }

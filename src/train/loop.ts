@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { bernoulliRows } from '../data/sample.js';
 import { prefetch } from '../data/prefetch.js';
 import type { Batch } from '../data/types.js';
-import { DivergenceError, InterruptedError } from '../errors.js';
+import { DivergenceError, InternalError, InterruptedError } from '../errors.js';
 import type { MetricsRecord } from '../io/run-layout.js';
 import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
@@ -105,11 +105,13 @@ async function steps(
   let lastRan = '';
 
   if (state.step >= plan.totalSteps) return;
+  const l1 = cfg.sae.l1;
+  if (l1 === 'auto') throw new InternalError("sae.l1 'auto' reached the training loop unresolved");
   const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
   for await (const batch of prefetch(stream)) {
     const step = state.step + 1;
     const lr = learningRate(step, lrSchedule);
-    const l1c = l1Coefficient(step, cfg.sae.l1, cfg.train.l1WarmupSteps);
+    const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
     const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper };
     const x = tf.tidy(() => {
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);

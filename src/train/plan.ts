@@ -57,8 +57,17 @@ export async function planRun(cfg: Config): Promise<RunPlan> {
       'Lower train.batchSize, add data, or set train.steps to loop over the data.',
     );
   }
-  const totalSteps = cfg.train.steps ?? Math.max(1, Math.floor((cfg.data.epochs * trainRows) / cfg.train.batchSize));
+  const totalSteps = cfg.train.steps ?? defaultSteps(cfg.data.epochs * trainRows, cfg.train.minTokens, cfg.train.batchSize);
   return { cols, train, split, eval: evalDs, d, m, trainRows, evalRows, totalSteps, metadata: train.metadata };
+}
+
+/**
+ * Steps of a run without train.steps: the epochs' rows, but at least `minTokens` tokens, so that a
+ * small dump is repeated into a real run instead of a few steps (issue 11: a minimal config on
+ * the 8k-row fixture trained "2 steps of 4096" and ended at explained variance -10).
+ */
+export function defaultSteps(epochRows: number, minTokens: number, batchSize: number): number {
+  return Math.max(1, Math.floor(epochRows / batchSize), Math.ceil(minTokens / batchSize));
 }
 
 /** The training batch stream for a plan, starting at batch `startBatch` (resume). */
@@ -67,7 +76,8 @@ export function trainingStream(cfg: Config, plan: RunPlan, startBatch = 0, onWar
     batchSize: cfg.train.batchSize,
     shuffleBuffer: cfg.data.shuffleBuffer,
     seed: cfg.train.seed,
-    epochs: cfg.train.steps !== undefined ? Infinity : cfg.data.epochs,
+    // Without train.steps the data is read data.epochs times, unless minTokens asks for more.
+    epochs: cfg.train.steps !== undefined || plan.totalSteps * cfg.train.batchSize > cfg.data.epochs * plan.trainRows ? Infinity : cfg.data.epochs,
     ...(plan.split ? { split: plan.split } : {}),
     ...(cfg.data.maxRows !== undefined ? { maxRows: cfg.data.maxRows } : {}),
     startBatch,

@@ -4,11 +4,13 @@ import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } 
 import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { InterruptedError, RunError } from '../errors.js';
+import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
-import { assertSameConfig, configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { degenerateWarnings } from '../eval/degenerate.js';
+
+import { configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
 import { checkpointDue } from '../io/checkpoint/schedule.js';
-import { acquireRunLock } from '../io/lock.js';
+import { claimRunDir } from '../io/run-dir-claim.js';
 import { checkRunFitsBackend } from './backend-fit.js';
 import { createRunDir, readRunInfo } from '../io/run-dir.js';
 import { RunWriter } from '../io/run-writer.js';
@@ -19,13 +21,16 @@ import { resolveRecipe } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
-import { finishRun } from './finish.js';
+import { checkDownstreamEval, finishRun } from './finish.js';
 import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
 import { captureState, restoreLoopState } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
+import { AUTO_L1_PER_NORM, autoL1 } from './l1-default.js';
+import { checkRunMemory, estimateForPlan } from './memory-check.js';
+import { availableMemory } from '../util/available-memory.js';
 import { ResampleMonitor } from '../resample/monitor.js';
 import { resolveResampleSchedule } from '../resample/schedule.js';
 
@@ -38,9 +43,18 @@ export interface TrainRequest {
   outDir?: string;
   /** Continue the run in this directory from its newest good checkpoint. */
   resume?: string;
+  /**
+   * With `resume`: the run's new train.steps (to extend a finished run, or shorten one that has not
+   * reached it). Schedules that depend on the run length follow the new length from here on.
+   */
+  extendSteps?: number;
   /** Overwrite a non-empty run directory. */
   force?: boolean;
   backend?: BackendChoice;
+  /** Say why the preferred backends did not load (e.g. tfjs-node not installed). */
+  verbose?: boolean;
+  /** Memory budget in bytes to check the run's estimate against (default: the machine's free memory). */
+  maxMemory?: number;
 }
 
 export interface TrainResult {
@@ -52,6 +66,8 @@ export interface TrainResult {
   resumedFrom: number | null;
   last: MetricsRecord | null;
   eval: EvalMetrics;
+  /** Why the result looks degenerate (empty when it does not), from the held-out metrics. */
+  warnings: string[];
 }
 
 /** Where a new run's directory is. */
@@ -90,17 +106,24 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   if (resuming && !fs.existsSync(runDir)) {
     throw new RunError(`${req.resume}: no such run directory`, 'Pass the directory of a run started with `sae train --config`.');
   }
-  const cfg = resuming ? readRunConfig(runDir) : req.config!;
+  const stored = resuming ? readRunConfig(runDir) : req.config!;
+  const cfg = resuming && req.extendSteps !== undefined ? { ...stored, train: { ...stored.train, steps: req.extendSteps } } : stored;
   const backend = await initBackend(req.backend ?? cfg.runtime.backend);
-  log(`backend: ${describeBackend(backend)}`);
+  // One short line; why the preferred backends did not load only with --verbose.
+  log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}`);
 
   const plan = await planRun(cfg);
+  checkDownstreamEval(cfg, plan);
   checkRunFitsBackend(cfg, plan);
-  if (!resuming) createRunDir(runDir, { force: req.force ?? false });
-  const lock = acquireRunLock(runDir);
+  checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
+    available: availableMemory(),
+    backend: backend.name,
+    ...(req.maxMemory !== undefined ? { maxMemory: req.maxMemory } : {}),
+  });
+  const lock = claimRunDir(runDir, { fresh: !resuming, force: req.force ?? false });
   try {
     const device = backend.adapter ? describeAdapter(backend.adapter) : undefined;
-    return await trainLocked(req, cfg, plan, runDir, backend.name, device, hooks, log);
+    return await trainLocked(req, cfg, configDigest(stored), plan, runDir, backend.name, device, hooks, log);
   } finally {
     lock.release();
   }
@@ -109,6 +132,7 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
 async function trainLocked(
   req: TrainRequest,
   cfg: Config,
+  storedDigest: string,
   plan: RunPlan,
   runDir: string,
   backendName: string,
@@ -117,11 +141,18 @@ async function trainLocked(
   log: (l: string) => void,
 ): Promise<TrainResult> {
   const out = new RunWriter(runDir);
-  const digest = configDigest(cfg);
   const recipe = resolveRecipe(cfg);
+  let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
-  if (checkpoint) assertSameConfig(checkpoint, digest, runDir);
+  const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
+  const known = new Set([digest, storedDigest, ...priorDigests]);
+  if (checkpoint && !known.has(checkpoint.configDigest)) {
+    throw new CheckpointError(
+      `${runDir}: the newest checkpoint (step ${checkpoint.step}) was written with a different config than ${runFile(runDir, 'config')}`,
+      'Restore the original config.json of the run, or start a new run.',
+    );
+  }
   let info: RunInfo;
   let state: LoopState;
   let params: SaeParams;
@@ -129,6 +160,17 @@ async function trainLocked(
   let scale: number;
 
   if (checkpoint) {
+    if (checkpoint.step > plan.totalSteps) {
+      throw new ConfigError(
+        `train.steps = ${plan.totalSteps} is below the ${checkpoint.step} steps ${runDir} has already trained`,
+        `Give a larger train.steps (e.g. --set train.steps=${checkpoint.step * 2}), or use the run as it is.`,
+      );
+    }
+    const extended = storedDigest !== digest;
+    if (extended) {
+      log(`extending ${runDir} to ${plan.totalSteps} steps (train.steps); the learning-rate and resampling schedules follow the new length`);
+      out.config(cfg);
+    }
     log(`resuming ${runDir} from step ${checkpoint.step} of ${plan.totalSteps}`);
     scale = checkpoint.inputScale;
     params = new SaeParams(checkpoint.weights);
@@ -136,7 +178,8 @@ async function trainLocked(
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
     out.truncateLogs(checkpoint.step);
-    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, recipe };
+    info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, totalSteps: plan.totalSteps };
+    if (extended) info.priorConfigDigests = [...new Set([...priorDigests, storedDigest])];
     delete info.reason;
     delete info.device;
     if (device) info.device = device;
@@ -151,9 +194,20 @@ async function trainLocked(
     log(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
         (plan.eval ? `${plan.evalRows} rows (data.eval)` : `~${plan.evalRows} rows (${cfg.data.evalFraction} of train)`) +
-        `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}`,
+        `; SAE width ${plan.m}; ${plan.totalSteps} steps of ${cfg.train.batchSize}` +
+        (schedule.enabled
+          ? `\nresampling: ${schedule.steps.length} event(s) at step ${formatSteps(schedule.steps)}, dead window ${schedule.deadWindow} steps, scoring ${schedule.samples} rows per event`
+          : '\nresampling: off') +
+        `\n'dead' in progress lines: no firing in the last ${schedule.deadWindow} steps (the resampling window); in the held-out summary: none on those rows`,
     );
     const init = await initialise(cfg, plan, recipe, log);
+    if (cfg.sae.l1 === 'auto') {
+      const l1 = autoL1(init.meanNorm);
+      log(`sae.l1: ${l1} (auto: ${AUTO_L1_PER_NORM} x the mean activation norm ${init.meanNorm.toFixed(3)}; written into config.json)`);
+      cfg = { ...cfg, sae: { ...cfg.sae, l1 } };
+      digest = configDigest(cfg);
+      out.config(cfg);
+    }
     scale = init.scale;
     params = init.params;
     adam = new AdamState(plan.d, plan.m);
@@ -225,7 +279,7 @@ async function trainLocked(
     checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
-    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics };
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
     let thrown = err;
@@ -250,4 +304,9 @@ async function trainLocked(
     params.dispose();
     adam.dispose();
   }
+}
+
+/** "100, 200, 300" or "100, 200, ..., 800" for long lists. */
+function formatSteps(steps: number[]): string {
+  return steps.length <= 5 ? steps.join(', ') : `${steps.slice(0, 3).join(', ')}, ..., ${steps.at(-1)}`;
 }

@@ -72,7 +72,7 @@ describe('sae train: faults', () => {
 
   it('a shard corrupt in its later record batches: error names the file and the record batch; checkpoints kept', async () => {
     const run = path.join(dir, 'corrupt');
-    const r = await train(config('corrupt', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run);
+    const r = await train(config('corrupt', { data: { train: [goodShard, badShard] }, train: { steps: undefined, minTokens: 1 } }), run);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/error: .*shard-1\.arrow/);
     expect(r.stderr).toMatch(/record batch [5-7]\b/);
@@ -84,7 +84,7 @@ describe('sae train: faults', () => {
 
   it('data.skipBadShards=true: warns about the shard and finishes', async () => {
     const run = path.join(dir, 'skip');
-    const r = await train(config('skip', { data: { train: [goodShard, badShard] }, train: { steps: undefined } }), run, '--set', 'data.skipBadShards=true');
+    const r = await train(config('skip', { data: { train: [goodShard, badShard] }, train: { steps: undefined, minTokens: 1 } }), run, '--set', 'data.skipBadShards=true');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: .*shard-1\.arrow/);
     expect(runInfoOf(run)).toMatchObject({ status: 'finished' });

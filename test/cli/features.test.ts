@@ -52,6 +52,19 @@ describe('sae features', () => {
     expect(listing.shown.find((r: { index: number }) => r.index === 5)).toMatchObject({ resampleCount: 2, lastResampleStep: 40 });
   });
 
+  it('--ascending lists the rarest first; density is the same order as frequency', async () => {
+    const asc = JSON.parse((await runCli(['features', run, '--sort', 'frequency', '--ascending', '--json'])).stdout);
+    const freqs = asc.shown.map((r: { frequency: number }) => r.frequency);
+    expect(freqs).toEqual([...freqs].sort((a: number, b: number) => a - b));
+    expect(asc.shown[0]).toMatchObject({ index: 0, dead: true });
+    expect(asc.ascending).toBe(true);
+    const desc = JSON.parse((await runCli(['features', run, '--sort', 'frequency', '--json'])).stdout);
+    const dens = JSON.parse((await runCli(['features', run, '--sort', 'density', '--json'])).stdout);
+    expect(dens.shown.map((r: { index: number }) => r.index)).toEqual(desc.shown.map((r: { index: number }) => r.index));
+    const text = await runCli(['features', run, '--sort', 'cos', '--ascending', '--limit', '3']);
+    expect(text.stdout).toMatch(/sorted by cos, smallest first/);
+  });
+
   it("prints one feature's card with the activating token marked in its context", async () => {
     const card = describeFeature(run, 3);
     expect(card.topExamples.length).toBeGreaterThan(0);

@@ -34,6 +34,18 @@ describe('sae stats', () => {
     expect(Math.max(...stats.topExamples.map((l) => l.length))).toBe(2);
   });
 
+  it('never silently replaces the run\'s statistics: refused without --out, replaced with --force', async () => {
+    const before = fs.readFileSync(path.join(run, 'features.json'), 'utf8');
+    const again = await runCli(['stats', run, '--data', data, '--backend', 'cpu', '--top-k', '1']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already has feature statistics \(features\.arrow, features\.json\); without --out, sae stats would replace them/);
+    expect(again.stderr).toMatch(/hint: Write the new ones beside them with --out FILE\.arrow .* or replace them with --force/);
+    expect(fs.readFileSync(path.join(run, 'features.json'), 'utf8')).toBe(before);
+    const forced = await runCli(['stats', run, '--data', data, '--backend', 'cpu', '--top-k', '1', '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(run, 'features.json'), 'utf8')).settings.topK).toBe(1);
+  });
+
   it('writes to --out and prints JSON with --json', async () => {
     const out = path.join(dir, 'alt.arrow');
     const res = await runCli(['stats', run, '--data', data, '--backend', 'cpu', '--out', out, '--max-rows', '50', '--json']);
@@ -50,7 +62,7 @@ describe('sae stats', () => {
     const bad = await runCli(['stats', run, '--data', data, '--dense-threshold', '3']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--dense-threshold: Too big/);
-    const absent = await runCli(['stats', run, '--data', path.join(dir, 'absent.arrow')]);
+    const absent = await runCli(['stats', run, '--data', path.join(dir, 'absent.arrow'), '--out', path.join(dir, 'x.arrow')]);
     expect(absent.status).toBe(1);
     expect(absent.stderr).toMatch(/absent\.arrow/);
   });

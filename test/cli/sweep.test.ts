@@ -61,6 +61,16 @@ describe('sae sweep', () => {
     expect(json.rows.map((x: { status: string }) => x.status)).toEqual(['finished', 'finished']);
   });
 
+  it('a re-run with another grid keeps the earlier runs in sweep.csv and sweep.json', async () => {
+    const r = await runCliAsync(['sweep', '--config', cfg, '--grid', 'sae.width=24', '--out', sweepDir]);
+    expect(r.status, r.stderr).toBe(0);
+    const csv = fs.readFileSync(path.join(sweepDir, 'sweep.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('run,status,sae.width,sae.l1,l1,width,L0,explained_var,dead_frac,mse,mmcs');
+    expect(csv.map((l) => l.split(',')[0])).toEqual(['run', 'width-24', 'l1-0.02', 'l1-0.3']);
+    expect(csv[2]).toMatch(/^l1-0\.02,finished,,0\.02,/);
+    expect(r.stdout).toMatch(/^l1-0\.3 /m);
+  });
+
   it('rejects a grid key the config does not have before training anything', async () => {
     const r = await runCliAsync(['sweep', '--config', cfg, '--grid', 'sae.l2=1,2', '--out', path.join(dir, 'bad')]);
     expect(r.status).toBe(1);

@@ -27,7 +27,8 @@ describe('sae CLI', () => {
   it('train writes a complete run directory and prints progress and a summary', async () => {
     const cfg = writeConfig(dir, smallConfig(), 'small.json');
     const r = await runCli(['train', '--config', cfg, '--backend', 'cpu']);
-    expect(r.stderr).toMatch(/backend: cpu/);
+    expect(r.stderr).toMatch(/^backend: cpu$/m);
+    expect(r.stderr).toMatch(/^resampling: 1 event\(s\) at step 20, dead window 10 steps, scoring 2048 rows per event$/m);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/step 40\/40 .*tok\/s .*loss .*mse .*ev .*L0 .*dead .*eta/);
     expect(r.stderr).toMatch(/held-out \(2048 rows\): explained variance/);
@@ -50,6 +51,19 @@ describe('sae CLI', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already holds a run/);
     expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says the backend in one short line; --verbose says why others did not load; the default resample.samples fits small data silently', async () => {
+    const cfg = writeConfig(dir, { ...smallConfig(), train: { steps: 4, batchSize: 256 }, resample: { every: 2, deadWindow: 1 } }, 'short.json');
+    const r = await runCli(['train', '--config', cfg, '--out', path.join(dir, 'short')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^backend: (wasm|tensorflow|cpu)$/m);
+    expect(r.stderr).not.toMatch(/unavailable|resample\.samples/);
+    expect(r.stderr).toMatch(/scoring 8192 rows per event/);
+    const v = await runCli(['train', '--config', cfg, '--out', path.join(dir, 'short-v'), '--verbose']);
+    expect(v.status, v.stderr).toBe(0);
+    // tfjs-node is optional: where it installed there is nothing to explain.
+    expect(v.stderr).toMatch(/^backend: (tensorflow|wasm \(unavailable: (webgpu: .+; )?tensorflow: .+\))$/m);
   });
 
   it('explains a bad config in one paragraph without a stack trace', async () => {

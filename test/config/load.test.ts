@@ -23,6 +23,18 @@ describe('config validation', () => {
     expect(config.resample.encoderScale).toBe(0.2);
   });
 
+  it('paths given with --set resolve against the working directory; --set x=null unsets a field', () => {
+    const file = tmpConfig({ data: { train: 'acts/a.arrow', eval: 'acts/b.arrow' }, output: { dir: 'runs' } });
+    const { config } = loadConfig(file, ['data.train=mine/x.arrow', 'output.dir=out', 'data.eval=null']);
+    expect(config.data.train).toEqual([path.resolve('mine/x.arrow')]);
+    expect(config.output.dir).toBe(path.resolve('out'));
+    expect(config.data.eval).toBeUndefined();
+    const list = loadConfig(file, ['data.train=["p.arrow","/abs/q.arrow"]']).config;
+    expect(list.data.train).toEqual([path.resolve('p.arrow'), '/abs/q.arrow']);
+    // The file's own paths still resolve against its folder.
+    expect(list.data.eval).toEqual([path.join(path.dirname(file), 'acts/b.arrow')]);
+  });
+
   it('lists every problem, one line per path, with what was found', () => {
     let err: unknown;
     try {

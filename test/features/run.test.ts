@@ -57,7 +57,7 @@ describe('computeRunFeatureStats', () => {
       await expect(computeRunFeatureStats({ run: path.join(dir, 'missing'), data: [data] })).rejects.toThrow(/does not exist/);
       const wide = path.join(dir, 'wide.arrow');
       writeDumpArrow(wide, makeDump(randomData(20, 3, 1), 3));
-      await expect(computeRunFeatureStats({ run, data: [wide] })).rejects.toThrow(/width 3, but the dictionary in .* has input width 4/);
+      await expect(computeRunFeatureStats({ run, data: [wide], force: true })).rejects.toThrow(/width 3, but the dictionary in .* has input width 4/);
     } finally {
       rmTmp(dir);
     }

@@ -35,7 +35,7 @@ describe('createRunDir', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     fs.writeFileSync(path.join(dir, 'LOCK'), '{"pid":1}');
     const err = thrown(() => createRunDir(dir, { force: false }));
-    expect(err.message).toBe(`${dir} already holds a run (config.json, run.json, LOCK, cfg.json, ...).`);
+    expect(err.message).toBe(`${dir} already holds a run (config.json, run.json, cfg.json, checkpoints, ...).`);
     expect(err.hint).toContain('--force');
     expect(err.hint).toContain('--out DIR');
     expect(err.hint).toContain(`sae train --resume ${dir}`);

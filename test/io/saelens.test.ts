@@ -24,7 +24,8 @@ describe('SAELens layout', () => {
     expect(hookNameFrom({ hook: 'hook_mlp_out', layer: '0' })).toBe('blocks.0.hook_mlp_out');
     expect(hookNameFrom({ hook: 'blocks.5.hook_resid_pre', layer: '9' })).toBe('blocks.5.hook_resid_pre');
     expect(hookNameFrom({ hook_name: 'custom', hook: 'x', layer: '1' })).toBe('custom');
-    expect(hookNameFrom({ layer: '3' })).toBe('blocks.3.hook_resid_post');
+    // Metadata without a hook does not say which activations these are: nothing is invented.
+    expect(hookNameFrom({ model: 'gpt2', layer: '3' })).toBe('unknown');
     expect(hookNameFrom({ hook: 'embed' })).toBe('hook_embed');
   });
 

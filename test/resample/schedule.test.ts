@@ -24,10 +24,13 @@ describe('resolveResampleSchedule', () => {
     expect(s.deadWindow).toBe(12_500);
   });
 
-  it('caps the scored inputs at the training rows, with a warning', () => {
+  it('caps the scored inputs at the training rows: silently for the default, with a warning for a given value', () => {
     const s = resolveResampleSchedule(cfg(), 1000, 64, 5000);
     expect(s.samples).toBe(5000);
-    expect(s.warnings.join('\n')).toMatch(/819200 is more than the 5000 training rows/);
+    expect(s.warnings).toEqual([]);
+    const given = resolveResampleSchedule(cfg({ samples: 819200 }), 1000, 64, 5000);
+    expect(given.samples).toBe(5000);
+    expect(given.warnings.join('\n')).toMatch(/819200 is more than the 5000 training rows/);
   });
 
   it('takes until as a fraction or a step, and explicit steps over every', () => {

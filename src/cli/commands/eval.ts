@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
-import { printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, evaluateRun, formatEvalReport } from '../../index.js';
+import { tokenProgress } from '../token-progress.js';
+import { log, printJson, printText } from '../report.js';
+import { BACKEND_CHOICES, evaluateRun, formatEvalReport, evaluateRunWithModel, formatModelEval } from '../../index.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),
@@ -12,23 +13,55 @@ const EvalFlags = z.object({
   maxRows: z.coerce.number().int().positive().optional(),
   denseThreshold: z.coerce.number().gt(0).max(1).optional(),
   backend: z.enum(BACKEND_CHOICES).default('auto'),
+  column: z.string().min(1).optional(),
   json: z.boolean().default(false),
+  model: z.string().min(1).optional(),
+  hook: z.string().min(1).optional(),
+  context: z.coerce.number().int().min(2).default(256),
+  maxTokens: z.coerce.number().int().positive().optional(),
+  includeBos: z.boolean().default(false),
+  split: z.enum(['lines', 'paragraphs']).default('lines'),
 });
 
 export function register(program: Command): void {
   program
     .command('eval <run>')
     .description("Evaluate a run's final dictionary on activation data: reconstruction, sparsity, density and (optionally) ground-truth recovery and token selectivity.")
-    .requiredOption('--data <arrow...>', 'Arrow files, folders or globs to evaluate on')
+    .requiredOption('--data <arrow...>', 'Arrow files, folders or globs to evaluate on; with --model, one token source (Arrow with token_id/doc_id/pos, or a .txt file)')
     .option('--ground-truth <file>', 'ground-truth dictionary from `sae synth` (.safetensors or .arrow): adds MMCS and matching')
     .option('--selectivity', 'compare token selectivity of SAE features with the basis directions (needs token ids)')
     .option('--top-k <n>', 'top activations per unit for --selectivity (default 50)')
     .option('--max-rows <n>', 'evaluate on at most this many rows')
     .option('--dense-threshold <f>', "density above which a feature counts as dense (default: the run's output.denseThreshold)")
     .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
+    .option('--column <name>', 'activation column (default: the run config, data.column)')
     .option('--json', 'print the report as JSON on stdout')
+    .option('--model <gguf>', "downstream metrics: splice the dictionary into this GGUF model at the run's hook (CE, ceLossScore, KL)")
+    .option('--hook <name>', "with --model: hook to splice at (default: the run's, from its data's metadata)")
+    .option('--context <n>', 'with --model: tokens per window', '256')
+    .option('--max-tokens <n>', 'with --model: evaluate about this many tokens')
+    .option('--include-bos', 'with --model: splice and count BOS positions too (excluded by default, as SAELens does)')
+    .option('--split <how>', 'with --model and a .txt file: documents are lines | paragraphs', 'lines')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(EvalFlags, raw, 'eval');
+      if (o.model) {
+        const bar = tokenProgress('eval');
+        const report = await evaluateRunWithModel(run, {
+          model: o.model,
+          data: o.data[0]!,
+          split: o.split,
+          context: o.context,
+          includeBos: o.includeBos,
+          backend: o.backend,
+          ...(o.hook ? { hook: o.hook } : {}),
+          ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+          onProgress: (done, total, s) => bar.update(done, total, s),
+        });
+        bar.done();
+        if (o.json) printJson(report);
+        else printText(formatModelEval(report));
+        return;
+      }
       const report = await evaluateRun({
         run,
         data: o.data,
@@ -38,7 +71,9 @@ export function register(program: Command): void {
         ...(o.topK ? { selectivityTopK: o.topK } : {}),
         ...(o.maxRows ? { maxRows: o.maxRows } : {}),
         ...(o.denseThreshold ? { denseThreshold: o.denseThreshold } : {}),
+        ...(o.column ? { column: o.column } : {}),
       });
+      if (report.source.note) log(`note: ${report.source.note}`);
       if (o.json) printJson(report);
       else printText(formatEvalReport(report));
     });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { printJson, printText } from '../report.js';
+import { log, printJson, printText } from '../report.js';
 import { ConfigError, DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, exportDictionary } from '../../index.js';
 
 const OptionsSchema = z.strictObject({
@@ -11,6 +11,7 @@ const OptionsSchema = z.strictObject({
   unitDecoder: z.boolean().default(false),
   force: z.boolean().default(false),
   maxJsonFeatures: z.coerce.number().int().positive().default(DEFAULT_MAX_JSON_FEATURES),
+  hookName: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--unit-decoder', 'rescale so decoder rows have unit norm (reconstructions unchanged)')
     .option('--force', 'overwrite an existing output; allow json exports above the size limit')
     .option('--max-json-features <n>', `largest json export without --force (default ${DEFAULT_MAX_JSON_FEATURES})`)
+    .option('--hook-name <name>', "TransformerLens hook of the activations, e.g. blocks.3.hook_resid_post (default: from the data's metadata)")
     .option('--json', 'print the result as JSON on stdout')
     .action((run: string, raw: Record<string, unknown>) => {
       const parsed = OptionsSchema.safeParse(raw);
@@ -39,6 +41,8 @@ export function register(program: Command): void {
       }
       const { json, ...opts } = parsed.data;
       const result = exportDictionary(run, opts);
+      if (result.source.note) log(`note: ${result.source.note}`);
+      for (const w of result.warnings) log(`warning: ${w}`);
       if (json) printJson(result);
       else {
         const what = result.dSae === result.sourceFeatures ? `${result.dSae} features` : `${result.dSae} of ${result.sourceFeatures} features`;

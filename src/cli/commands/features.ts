@@ -9,6 +9,7 @@ const intString = z.string().regex(/^\d+$/, 'expected a non-negative integer').t
 const FeaturesOptions = z.strictObject({
   sort: z.enum(FEATURE_SORT_KEYS).default('index'),
   limit: intString.pipe(z.number().int().positive()).optional(),
+  ascending: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -18,7 +19,8 @@ export function register(program: Command): void {
     .description("List a run's features with their statistics, or show one feature's card with its top examples in context.")
     .argument('<run>', 'run directory (or a features .arrow file written by `sae stats --out`)')
     .argument('[index]', 'show this feature: statistics and top activating examples, the token marked [[like this]]')
-    .option('--sort <key>', `order of the list: ${FEATURE_SORT_KEYS.join(' | ')} (largest first, index ascending)`)
+    .option('--sort <key>', `order of the list: ${FEATURE_SORT_KEYS.join(' | ')} (largest first, index ascending; density is log10 frequency: the same order)`)
+    .option('--ascending', 'smallest first, e.g. --sort frequency --ascending for the rarest features')
     .option('--limit <n>', 'show at most this many features')
     .option('--json', 'machine-readable output on stdout')
     .action((run: string, index: string | undefined, raw: Record<string, unknown>) => {
@@ -32,7 +34,7 @@ export function register(program: Command): void {
         else printText(formatFeatureCard(card));
         return;
       }
-      const listing = listFeatures(run, { sort: opts.sort, limit: opts.limit });
+      const listing = listFeatures(run, { sort: opts.sort, limit: opts.limit, ascending: opts.ascending });
       if (opts.json) printJson(listing);
       else printText(formatFeatureList(listing));
     });

@@ -9,6 +9,8 @@ import { register as synth } from './synth.js';
 import { register as evalCommand } from './eval.js';
 import { register as sweep } from './sweep.js';
 import { register as inspect } from './inspect.js';
+import { register as model } from './model.js';
+import { register as harvest } from './harvest.js';
 import { register as report } from './report.js';
 
 export function registerCommands(program: Command): void {
@@ -21,5 +23,7 @@ export function registerCommands(program: Command): void {
   evalCommand(program);
   sweep(program);
   inspect(program);
+  model(program);
+  harvest(program);
   report(program);
 }

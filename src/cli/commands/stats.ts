@@ -17,13 +17,14 @@ const StatsOptions = z.strictObject({
   maxRows: int.pipe(z.number().positive()).optional(),
   column: z.string().min(1).optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),
+  force: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
 export function register(program: Command): void {
   program
     .command('stats')
-    .description("Compute per-feature statistics of a run's dictionary over an activation dump (one pass); writes features.arrow + features.json into the run.")
+    .description("Compute per-feature statistics of a run's dictionary over an activation dump (one pass); writes --out FILE.arrow (+ .json), or with --force replaces the run's features.arrow + features.json.")
     .argument('<run>', 'run directory with a final dictionary')
     .requiredOption('--data <arrow...>', 'activations: Arrow files, directories or globs')
     .option('--out <file>', 'write the table to this .arrow file (summary beside it as .json) instead of into the run')
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--max-rows <n>', 'use at most this many rows')
     .option('--column <name>', 'activation column (default: the run config, data.column)')
     .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu')
+    .option('--force', "without --out: replace the run's features.arrow/features.json")
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(StatsOptions, raw, 'stats');
@@ -49,12 +51,14 @@ export function register(program: Command): void {
         maxRows: o.maxRows,
         column: o.column,
         backend: o.backend,
+        force: o.force,
         onProgress: (rows, total) => {
           if (Date.now() - lastLog < 2000) return;
           lastLog = Date.now();
           log(`stats: ${rows}/${total} rows`);
         },
       });
+      if (result.source.note) log(`note: ${result.source.note}`);
       if (o.json) printJson(result);
       else printText(formatStatsSummary(result));
     });

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURE_EVAL, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { maxAbsDiff } from '../helpers/tensors.js';
+import { STORIES_260K } from '../model/model-files.js';
+
+const dir = tmpDir('sae-harvest-');
+afterAll(() => rmTmp(dir));
+const HOOK = 'blocks.2.hook_resid_post';
+
+function activations(file: string): Float32Array {
+  const t = tableFromIPC(fs.readFileSync(file));
+  const out = new Float32Array(t.numRows * 64);
+  let at = 0;
+  for (const v of t.getChild('activation')!) {
+    out.set(v!.toArray() as Float32Array, at);
+    at += 64;
+  }
+  return out;
+}
+
+function concatShards(folder: string): Float32Array {
+  const parts = fs.readdirSync(folder).filter((f) => f.endsWith('.arrow')).sort().map((f) => activations(path.join(folder, f)));
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function tokenIds(folder: string): number[] {
+  return fs.readdirSync(folder).filter((f) => f.endsWith('.arrow')).sort().flatMap((f) => Array.from(tableFromIPC(fs.readFileSync(path.join(folder, f))).getChild('token_id')!.toArray() as Int32Array));
+}
+
+describe('sae harvest', () => {
+  const out = path.join(dir, 'acts');
+  const args = ['harvest', '--model', STORIES_260K, '--tokens', FIXTURE_EVAL, '--hook', HOOK, '--context', '512', '--out', out, '--shard-rows', '700', '--backend', 'wasm'];
+
+  it('reproduces the shipped activations from their token ids, in shards sae reads', async () => {
+    const r = await runCli(args);
+    expect(r.stderr).toMatch(/wrote 2048 rows in 3 shard\(s\)/);
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['harvest.json', 'shard-00000.arrow', 'shard-00001.arrow', 'shard-00002.arrow']);
+    expect(maxAbsDiff(concatShards(out), activations(FIXTURE_EVAL))).toBeLessThan(1e-3);
+    const t = tableFromIPC(fs.readFileSync(path.join(out, 'shard-00000.arrow')));
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['activation', 'token_id', 'token', 'doc_id', 'pos']);
+    expect(t.schema.metadata.get('hook')).toBe(HOOK);
+    expect(t.schema.metadata.get('layer')).toBe('2');
+    expect(t.schema.metadata.get('model')).toBe('stories260K');
+    const fixture = tableFromIPC(fs.readFileSync(FIXTURE_EVAL));
+    expect(Array.from(t.getChild('token')!.toArray()).slice(0, 5)).toEqual(Array.from(fixture.getChild('token')!.toArray()).slice(0, 5));
+    // The data layer reads the folder.
+    const inspect = await runCli(['inspect', out, '--json']);
+    expect(inspect.status).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ rows: 2048, d: 64 });
+  });
+
+  it('continues an interrupted harvest after the last complete shard, with the same result', async () => {
+    const first = concatShards(out);
+    const firstTokens = tokenIds(out);
+    // What a kill after the first shard leaves: one shard recorded, a later one half-written.
+    const stateFile = path.join(out, 'harvest.json');
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    fs.writeFileSync(stateFile, JSON.stringify({ ...state, shardsDone: 1, rowsDone: 700, finished: false }));
+    fs.rmSync(path.join(out, 'shard-00002.arrow'));
+    fs.writeFileSync(path.join(out, '.shard-00001.arrow.partial-1-x-1'), 'half');
+    const r = await runCli(args);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/continued after 700 rows/);
+    // Batches are cut differently after a resume, so products may round differently in the last bits.
+    expect(tokenIds(out)).toEqual(firstTokens);
+    expect(maxAbsDiff(concatShards(out), first)).toBeLessThan(1e-5);
+    expect(fs.readdirSync(out).some((f) => f.includes('partial'))).toBe(false);
+    const done = await runCli(args);
+    expect(done.stderr).toMatch(/harvest already complete/);
+  });
+
+  it('refuses other settings in the same folder, and a folder that is not a harvest', async () => {
+    const r = await runCli([...args.slice(0, -4), '--shard-rows', '500', '--backend', 'wasm']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/holds a harvest made with other settings \(shardRows: 700 there, 500 now\)/);
+    const other = path.join(dir, 'other');
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, 'notes.txt'), 'x');
+    const s = await runCli(['harvest', '--model', STORIES_260K, '--tokens', FIXTURE_EVAL, '--hook', HOOK, '--out', other]);
+    expect(s.status).toBe(1);
+    expect(s.stderr).toMatch(/is not a harvest/);
+  });
+
+  it('harvests text, several hooks in one pass, BOS excluded', async () => {
+    const text = path.join(dir, 'stories.txt');
+    fs.writeFileSync(text, 'Once upon a time, there was a cat.\n\nThe cat liked to play.\nThe end.\n');
+    const o = path.join(dir, 'text-acts');
+    const r = await runCli(['harvest', '--model', STORIES_260K, '--text', text, '--hook', 'blocks.0.hook_resid_post', HOOK, '--out', o, '--exclude-bos', '--json']);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout) as { rows: number; folders: Record<string, string> };
+    expect(Object.keys(result.folders)).toEqual(['blocks.0.hook_resid_post', HOOK]);
+    const t = tableFromIPC(fs.readFileSync(path.join(o, HOOK, 'shard-00000.arrow')));
+    expect(t.numRows).toBe(result.rows);
+    expect(Array.from(t.getChild('doc_id')!.toArray() as Int32Array).filter((d, i, a) => i === 0 || d !== a[i - 1])).toEqual([0, 1, 2]);
+    expect(Array.from(t.getChild('token_id')!.toArray() as Int32Array)).not.toContain(1);
+    expect(t.schema.metadata.get('bos_included')).toBe('false');
+  });
+
+  it('rejects text that is not UTF-8, an empty file and a hook the model lacks, leaving nothing behind', async () => {
+    const latin1 = path.join(dir, 'latin1.txt');
+    fs.writeFileSync(latin1, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    const o = path.join(dir, 'bad');
+    const r = await runCli(['harvest', '--model', STORIES_260K, '--text', latin1, '--hook', HOOK, '--out', o]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/latin1\.txt: not UTF-8 text: byte 3 \(line 1\) is 0xe9/);
+    const empty = path.join(dir, 'empty.txt');
+    fs.writeFileSync(empty, '\n\n');
+    const e = await runCli(['harvest', '--model', STORIES_260K, '--text', empty, '--hook', HOOK, '--out', o]);
+    expect(e.stderr).toMatch(/empty\.txt: holds no text/);
+    const h = await runCli(['harvest', '--model', STORIES_260K, '--text', latin1, '--hook', 'blocks.7.hook_resid_post', '--out', o]);
+    expect(h.stderr).toMatch(/there is no block 7/);
+    expect(fs.existsSync(o)).toBe(false);
+  });
+});
