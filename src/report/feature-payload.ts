@@ -1,5 +1,5 @@
-import type { FeatureStats } from '../eval/feature-stats.js';
 import path from 'node:path';
+import type { FeatureStats } from '../features/stats.js';
 import type { FeatureColumn, FeaturePayload } from './feature-payload-types.js';
 import type { DictionaryTokenEffects } from './token-effects.js';
 

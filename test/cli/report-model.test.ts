@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFeatureStats } from '../../src/eval/feature-stats.js';
+import { writeFeatureStats } from '../../src/features/table.js';
 import type { RunPageData } from '../../src/report/feature-payload-types.js';
 import { loadModel } from '../../src/model/load.js';
 import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';

@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFeatureStats } from '../../src/eval/feature-stats.js';
-import { readFeatureStats } from '../../src/io/features-table.js';
+import { readFeatureStats, writeFeatureStats } from '../../src/features/table.js';
 import type { RunPageData } from '../../src/report/feature-payload-types.js';
 import { CURVES } from '../../src/report/run-page.js';
 import { openBrowser, openReport, screenshot, type Browser, type OpenedPage } from '../helpers/browser.js';
@@ -16,7 +15,7 @@ import { REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
 import { randomWeights } from '../helpers/tensors.js';
 import { makeFakeRun } from '../io/fake-run.js';
 import { STORIES_260K } from '../model/model-files.js';
-import { truncateLastLine } from '../train/resample-run-fixture.js';
+import { truncateLastLine } from '../resample/run-fixture.js';
 import { HOSTILE_TOKENS, syntheticStats, writeFreshRun, writeReportRun, writeSweep } from './report-fixture.js';
 
 let browser: Browser;
