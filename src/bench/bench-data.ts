@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BatchStream } from '../data/batch-stream.js';
 import { scanDataset } from '../data/dataset.js';
 import { prefetch } from '../data/prefetch.js';
-import { SYNTH_DEFAULTS, SynthGenerator } from '../data/synth.js';
+import { SYNTH_DEFAULTS, SynthGenerator } from '../data/synth/synth.js';
 import type { ColumnOptions } from '../data/types.js';
 import type { BenchShape } from './configs.js';
 

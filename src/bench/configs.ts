@@ -1,4 +1,4 @@
-import type { KernelKind } from '../train/kernel.js';
+import type { KernelKind } from '../step/engine.js';
 
 /** A benchmarked SAE shape (the configs A, B, C at batch 4096). */
 export interface BenchShape {

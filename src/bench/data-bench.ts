@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSynthetic } from '../data/synth-write.js';
-import { SYNTH_DEFAULTS } from '../data/synth.js';
+import { writeSynthetic } from '../data/synth/write.js';
+import { SYNTH_DEFAULTS } from '../data/synth/synth.js';
 import { measureDataThroughput } from '../data/throughput.js';
 import { fixturePath } from './bench-data.js';
 

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StepConfig } from '../sae/step.js';
+import type { StepConfig } from '../step/dense.js';
 import type { SaeParams } from '../sae/params.js';
-import type { AdamState } from '../train/adam.js';
-import type { StepRunner } from '../train/kernel.js';
+import type { AdamState } from '../step/adam.js';
+import type { StepEngine } from '../step/engine.js';
 import { readStepStats } from '../train/read-stats.js';
-import { disposeStats } from '../sae/step.js';
+import { disposeStats } from '../step/dense.js';
 import { toTensor, type BatchSource } from './bench-data.js';
 
 /**
@@ -30,7 +30,7 @@ async function settle(t: tf.Tensor): Promise<void> {
 
 /** Mean phase times over `steps` profiled training steps (they do train: params move on). */
 export async function profileGpuSteps(
-  runner: StepRunner,
+  runner: StepEngine,
   params: SaeParams,
   adam: AdamState,
   source: BatchSource,

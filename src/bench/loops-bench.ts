@@ -7,9 +7,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Arena } from '../sae/kernels/arena.js';
-import { jsLoops, transposeActive, type AdamStepConsts, type LoopKernels } from '../sae/kernels/loops.js';
-import { loadSimdLoopsResult } from '../sae/kernels/simd-loops.js';
+import { Arena } from '../step/kernels/arena.js';
+import type { AdamStepConsts } from '../step/adam.js';
+import { jsLoops, transposeActive, type LoopKernels } from '../step/kernels/loops.js';
+import { loadSimdLoopsResult } from '../step/kernels/simd-loops.js';
 import { Rng } from '../util/rng.js';
 
 export interface LoopsBenchShape {

@@ -14,20 +14,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { LOOPS_BENCH_SHAPES, runLoopsBench, type LoopsBenchRow } from './loops-bench.js';
-import { defaultWorkers, type KernelKind } from '../train/kernel.js';
+import { LOOPS_BENCH_SHAPES, runLoopsBench } from './loops-bench.js';
+import { defaultWorkers, type KernelKind } from '../step/engine.js';
 import { GPU_CONFIGS, SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
-import { runDataBench, type DataBenchResult } from './data-bench.js';
-import { formatReport } from './report.js';
+import { runDataBench } from './data-bench.js';
+import { formatReport, type BenchReport } from './report.js';
 import { runTrainBench, type TrainBenchResult } from './train-bench.js';
-
-export interface BenchReport {
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; tfjs: string; platform: string; date: string };
-  train: TrainBenchResult[];
-  data: DataBenchResult[];
-  /** The sparse step's loops alone, JavaScript against WebAssembly SIMD (one thread). */
-  loops: LoopsBenchRow[];
-}
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);

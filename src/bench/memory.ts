@@ -11,11 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { validateConfig } from '../config/load.js';
-import { synthPaths, writeSynthetic } from '../data/synth-write.js';
-import { SYNTH_DEFAULTS } from '../data/synth.js';
+import { synthPaths, writeSynthetic } from '../data/synth/write.js';
+import { SYNTH_DEFAULTS } from '../data/synth/synth.js';
 import { measureDataThroughput } from '../data/throughput.js';
-import { layoutBytes, DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
-import { defaultWorkers } from '../train/kernel.js';
+import { layoutBytes, DEFAULT_SPARSE_CAPACITY } from '../step/workers/layout.js';
+import { defaultWorkers } from '../step/engine.js';
 import { train } from '../train/trainer.js';
 
 export interface MemoryBenchOptions {

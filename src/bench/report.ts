@@ -1,9 +1,19 @@
-import { PHASES } from '../sae/kernels/phase-timer.js';
+import { PHASES } from '../util/phase-timer.js';
 import { GPU_PEER, PYTORCH_PEER } from './configs.js';
 import { formatLoopsBench } from './loops-bench.js';
-import type { BenchReport } from './main.js';
+import type { DataBenchResult } from './data-bench.js';
+import type { LoopsBenchRow } from './loops-bench.js';
+import type { TrainBenchResult } from './train-bench.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export interface BenchReport {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; tfjs: string; platform: string; date: string };
+  train: TrainBenchResult[];
+  data: DataBenchResult[];
+  /** The sparse step's loops alone, JavaScript against WebAssembly SIMD (one thread). */
+  loops: LoopsBenchRow[];
+}
 
 /** The benchmark report as text tables (the --json output holds the same numbers). */
 export function formatReport(r: BenchReport): string {

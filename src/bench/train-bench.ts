@@ -4,11 +4,12 @@ import { describeAdapter } from '../backend/webgpu.js';
 import { readStepStats } from '../train/read-stats.js';
 import { matMulGflopsGpu, profileGpuSteps, type GpuPhases } from './gpu-profile.js';
 import { columnMean, initWeights } from '../sae/init.js';
-import { PHASES, PhaseTimer, type Phase } from '../sae/kernels/phase-timer.js';
+import { PHASES, PhaseTimer, type Phase } from '../util/phase-timer.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
-import { disposeStats, type StepConfig } from '../sae/step.js';
-import { AdamState } from '../train/adam.js';
-import { createStepRunner } from '../train/kernel.js';
+import { disposeStats, type StepConfig } from '../step/dense.js';
+import { AdamState } from '../step/adam.js';
+import { createStepEngine } from '../step/engine.js';
+import { recipeFor } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
@@ -89,7 +90,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   }
   const params = new SaeParams(w);
   const adam = new AdamState(d, m);
-  const runner = createStepRunner({
+  const runner = createStepEngine({
     kind: spec.kernel,
     workers: spec.workers,
     simd: spec.simd,
@@ -99,7 +100,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     hostKernels: backend.capabilities.hostKernels,
   });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
-  const cfg: StepConfig = { recipe: 'towards-monosemanticity', lr: 1e-4, l1Coefficient: 5e-3, gradClip: undefined, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
+  const cfg: StepConfig = { recipe: recipeFor('towards-monosemanticity'), lr: 1e-4, l1Coefficient: 5e-3, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
   const timer = new PhaseTimer();
 
   const step = async (): Promise<number> => {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../index.js';
 
 /** camelCase option key -> its flag spelling (`evalRows` -> `--eval-rows`). */
 function flagName(key: PropertyKey): string {

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { releaseBackend } from '../backend/select.js';
 import { registerCommands } from './commands/index.js';
 import { printError } from './report.js';
+import { releaseBackend } from '../index.js';
 
 /** Build the commander program. Exported for tests. */
 export function buildProgram(): Command {

@@ -69,8 +69,3 @@ export async function* readBlocks(ds: DatasetInfo, cols: ColumnOptions, opts: Re
     first += shard.rows;
   }
 }
-
-// The held-out reader and the sampler live in their own files; re-exported for callers that
-// take the whole data API from here.
-export { readHeldOut } from './held-out.js';
-export { bernoulliRows, sampleRows } from './sample.js';

@@ -1,9 +1,9 @@
 import type { Data, Schema } from 'apache-arrow';
 import { DataError, describeError, ToolkitError } from '../errors.js';
 import { planColumn, extractRows, firstNonFiniteRow, type ColumnPlan } from './column.js';
-import { arrowSchema, decodeBatch } from './decode-batch.js';
-import { IpcFile, type MessageRef } from './ipc-file.js';
-import { HEADER_RECORD_BATCH } from './ipc-meta.js';
+import { arrowSchema, decodeBatch } from './arrow/decode-batch.js';
+import { IpcFile, type MessageRef } from './arrow/file.js';
+import { HEADER_RECORD_BATCH } from './arrow/meta.js';
 import { extractMeta } from './meta-columns.js';
 import type { Batch, ColumnOptions, ShardInfo } from './types.js';
 

@@ -1,7 +1,7 @@
 import { checkBackendErrors, initBackend, type BackendChoice } from '../backend/select.js';
 import { DataSchema, OutputSchema } from '../config/schema.js';
 import { readBlocks, scanDataset } from '../data/dataset.js';
-import { loadGroundTruth, type GroundTruth } from '../data/synth-ground-truth.js';
+import { loadGroundTruth, type GroundTruth } from '../data/synth/ground-truth.js';
 import type { ColumnOptions } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { openRun } from '../io/run-dir.js';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ResolvedRecipe } from '../sae/recipe.js';
 
 /**
  * The on-disk layout of a run directory (format version RUN_FORMAT_VERSION). Every file is
@@ -9,12 +10,13 @@ import path from 'node:path';
  *   <run>/run.json                 RunInfo: status, backend, shapes, data metadata, scale, steps done
  *   <run>/metrics.jsonl            one MetricsRecord per log interval
  *   <run>/resample.jsonl           one ResampleEvent per resampling event (+ follow-up records)
- *   <run>/checkpoints/step-NNNNNNNN/  checkpoints (see src/io/checkpoint.ts)
+ *   <run>/checkpoints/step-NNNNNNNN/  checkpoints (see src/io/checkpoint/)
  *   <run>/cfg.json                 SAELens config of the final dictionary
  *   <run>/sae_weights.safetensors  final W_enc [d,m], b_enc [m], W_dec [m,d], b_dec [d], in raw-activation units
  *   <run>/sparsity.safetensors     SAELens' log10 feature density ('sparsity' [m])
  *   <run>/features.arrow           per-feature statistics, one row per feature
  *   <run>/features.json            summary of the statistics (counts, density histogram)
+ *   <run>/eval.json                held-out evaluation of the final dictionary (EvalMetrics)
  *   <run>/LOCK                     present while a process trains in this run (pid + host + start time)
  */
 export const RUN_FORMAT_VERSION = 1;
@@ -30,6 +32,7 @@ export const RUN_FILES = {
   sparsity: 'sparsity.safetensors',
   features: 'features.arrow',
   featuresSummary: 'features.json',
+  eval: 'eval.json',
   lock: 'LOCK',
 } as const;
 
@@ -62,6 +65,8 @@ export interface RunInfo {
   trainRows: number;
   evalRows: number;
   seed: number;
+  /** The recipe as resolved for this run (penalty, decoder constraint, clip, init norm); absent in runs from before it was recorded. */
+  recipe?: ResolvedRecipe;
   /**
    * Digests of the configs this run had before `sae train --resume --set train.steps=N` changed
    * its length: its earlier checkpoints carry them and stay valid.

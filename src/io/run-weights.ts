@@ -1,6 +1,6 @@
 import { foldInputScale } from '../sae/init.js';
 import type { SaeWeights } from '../sae/params.js';
-import { loadLatestCheckpoint } from './checkpoint.js';
+import { loadLatestCheckpoint } from './checkpoint/checkpoint.js';
 import { hasFinalDictionary, readFinalWeights, readRunInfo } from './run-dir.js';
 
 /** The dictionary a command works on, and where it came from. */

@@ -1,4 +1,4 @@
-import type { FeatureStats } from '../eval/feature-stats.js';
+import type { FeatureStats } from '../features/stats.js';
 import type { FeatureColumn, FeaturePayload } from './feature-payload-types.js';
 
 export type { FeatureColumn, FeaturePayload } from './feature-payload-types.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { listCheckpoints } from '../io/checkpoint.js';
+import { listCheckpoints } from '../io/checkpoint/checkpoint.js';
 
 /** The step formulation and worker count a run was using, as its newest checkpoint recorded them. */
 export interface KernelUsed {

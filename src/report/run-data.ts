@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import { describeError, ToolkitError } from '../errors.js';
-import type { FeatureStats } from '../eval/feature-stats.js';
-import type { FeatureStatsSummary } from '../eval/feature-stats-summary.js';
+import type { FeatureStats } from '../features/stats.js';
+import type { FeatureStatsSummary } from '../features/summary.js';
 import type { EvalMetrics } from '../eval/metrics.js';
 import { readJsonLines } from '../io/atomic.js';
-import { readFeatureStats } from '../io/features-table.js';
+import { readFeatureStats } from '../features/table.js';
 import { openRun } from '../io/run-dir.js';
 import { runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
-import { buildResampleReport, type ResampleReport } from '../train/resample-report.js';
+import { buildResampleReport, type ResampleReport } from '../resample/report.js';
 import { readKernelUsed, type KernelUsed } from './kernel-used.js';
 
 /** Something the page cannot show, and why (said on the page instead of failing). */

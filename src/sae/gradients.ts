@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from './forward.js';
-import type { PhaseTimer } from './kernels/phase-timer.js';
+import type { PhaseTimer } from '../util/phase-timer.js';
 
 /** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
 export type SparsityPenalty = 'l1' | 'l1-decoder-norm';

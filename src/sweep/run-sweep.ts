@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
-import { loadGroundTruth, type GroundTruth } from '../data/synth-ground-truth.js';
+import { loadGroundTruth, type GroundTruth } from '../data/synth/ground-truth.js';
 import { describeError, RunError } from '../errors.js';
 import { scoreAgainst } from '../eval/evaluate.js';
 import type { EvalMetrics } from '../eval/metrics.js';
 import { fsError, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
-import { listCheckpoints } from '../io/checkpoint.js';
+import { listCheckpoints } from '../io/checkpoint/checkpoint.js';
 import { readFinalWeights } from '../io/run-dir.js';
 import { runFile, type RunInfo } from '../io/run-layout.js';
 import { runTrainChild } from './child.js';
@@ -53,14 +53,14 @@ function readJson<T>(file: string): T | null {
 }
 
 function isFinished(dir: string): boolean {
-  return readJson<RunInfo>(runFile(dir, 'run'))?.status === 'finished' && fs.existsSync(path.join(dir, 'eval.json'));
+  return readJson<RunInfo>(runFile(dir, 'run'))?.status === 'finished' && fs.existsSync(runFile(dir, 'eval'));
 }
 
 /** The table row of a run from its config.json, run.json and eval.json (+ MMCS against gt). */
 function rowOf(point: GridPoint, dir: string, gt: GroundTruth | null, error: string | undefined): SweepRow {
   const info = readJson<RunInfo>(runFile(dir, 'run'));
   const config = readJson<{ sae?: { l1?: number; expansion?: number } }>(runFile(dir, 'config'));
-  const ev = readJson<EvalMetrics>(path.join(dir, 'eval.json'));
+  const ev = readJson<EvalMetrics>(runFile(dir, 'eval'));
   const finished = info?.status === 'finished' && ev !== null;
   let mmcs: number | null = null;
   if (finished && gt) {

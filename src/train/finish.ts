@@ -1,16 +1,15 @@
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { evaluateSae, type EvalMetrics } from '../eval/evaluate-sae.js';
-import { computeFeatureStats, writeFeatureStats } from '../eval/feature-stats.js';
-import { readResampleHistory } from '../eval/feature-stats-resample.js';
-import { writeJsonAtomic } from '../io/atomic.js';
+import { computeFeatureStats } from '../features/stats.js';
+import { writeFeatureStats } from '../features/table.js';
+import { readResampleHistory } from '../features/resample-history.js';
+import type { RunWriter } from '../io/run-writer.js';
 import { evaluateWithModel, type ModelEvalReport } from '../eval/evaluate-model.js';
 import { hookNameFrom } from '../io/saelens.js';
 import { ConfigError } from '../errors.js';
 import { llamaConfig } from '../model/config.js';
 import { readGgufHeader } from '../model/gguf/reader.js';
 import { parseHook } from '../model/hooks.js';
-import { writeFinalDictionary } from '../io/run-dir.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import { readBlocks } from '../data/dataset.js';
 import { heldOutSource, type RunPlan } from './plan.js';
@@ -49,7 +48,7 @@ async function downstreamEval(cfg: Config, plan: RunPlan, weights: SaeWeights): 
 export async function finishRun(
   cfg: Config,
   plan: RunPlan,
-  runDir: string,
+  out: RunWriter,
   weights: SaeWeights,
 ): Promise<EvalMetrics> {
   const source = heldOutSource(plan);
@@ -60,15 +59,15 @@ export async function finishRun(
       contextTokens: cfg.output.contextTokens,
       denseThreshold: cfg.output.denseThreshold,
       ...(cfg.output.statsRows !== undefined ? { maxRows: cfg.output.statsRows } : {}),
-      resampleHistory: readResampleHistory(runDir),
+      resampleHistory: readResampleHistory(out.dir),
       // Held-out rows chosen by hash are scattered: take the context tokens from the whole file.
       ...(plan.split ? { contextSource: () => readBlocks(plan.train, plan.cols) } : {}),
     });
-    writeFeatureStats(runDir, stats);
-    writeFinalDictionary(runDir, weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
+    writeFeatureStats(out.dir, stats);
+    out.dictionary(weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
     const evalMetrics = await evaluateSae(sae, source(), { denseThreshold: cfg.output.denseThreshold });
     const downstream = cfg.eval.model ? await downstreamEval(cfg, plan, weights) : undefined;
-    writeJsonAtomic(path.join(runDir, 'eval.json'), downstream ? { ...evalMetrics, downstream } : evalMetrics);
+    out.evaluation(downstream ? { ...evalMetrics, downstream } : evalMetrics);
     return evalMetrics;
   } finally {
     sae.dispose();

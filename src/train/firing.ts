@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { InternalError } from '../errors.js';
 
 /** Plain, JSON-able state of a FiringTracker (for checkpoints). */
@@ -86,44 +85,4 @@ export function indicesOf(mask: ArrayLike<number>): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0, k = 0; i < mask.length; i++) if (mask[i]) out[k++] = i;
   return out;
-}
-
-/** Rows in which each feature fired.  f [B, m] -> [m] */
-export function countFiring(f: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.cast(tf.greater(f, 0), 'float32'), 0) as tf.Tensor1D);
-}
-
-/**
- * Firing counts accumulated on the device between read-backs, so the trainer need not sync
- * every step. Owns one variable; call dispose().
- */
-export class FiringAccumulator {
-  private readonly counts: tf.Variable<tf.Rank.R1>;
-
-  constructor(m: number) {
-    const zeros = tf.zeros([m]);
-    this.counts = tf.variable(zeros, false, undefined, 'float32') as tf.Variable<tf.Rank.R1>;
-    // The variable holds its own reference to the data; the initial tensor would otherwise leak.
-    zeros.dispose();
-  }
-
-  /** Add one step's counts.  counts [m] */
-  add(counts: tf.Tensor1D): void {
-    tf.tidy(() => {
-      this.counts.assign(tf.add(this.counts, counts));
-    });
-  }
-
-  /** The counts since the last flush (host copy), and zero them. */
-  flush(): Float32Array {
-    const out = this.counts.dataSync() as Float32Array;
-    tf.tidy(() => {
-      this.counts.assign(tf.zerosLike(this.counts));
-    });
-    return Float32Array.from(out);
-  }
-
-  dispose(): void {
-    this.counts.dispose();
-  }
 }

@@ -4,6 +4,7 @@ import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
+import type { ResolvedRecipe } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
 
@@ -31,6 +32,7 @@ async function initSample(cfg: Config, plan: RunPlan, log: (l: string) => void):
 export async function initialise(
   cfg: Config,
   plan: RunPlan,
+  recipe: ResolvedRecipe,
   log: (l: string) => void,
 ): Promise<{ params: SaeParams; scale: number; /** Mean norm of the sample in training units (after the scale). */ meanNorm: number }> {
   const sample = await initSample(cfg, plan, log);
@@ -42,7 +44,6 @@ export async function initialise(
       : cfg.sae.bDecInit === 'mean'
         ? columnMean(sample.x, sample.rows, plan.d)
         : geometricMedian(sample.x, sample.rows, plan.d);
-  const decoderNorm = cfg.sae.decoderInitNorm ?? (cfg.sae.recipe === 'april-update' ? 0.1 : 1);
-  const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), decoderNorm, bDec);
+  const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), recipe.decoderInitNorm, bDec);
   return { params: new SaeParams(weights), scale, meanNorm: meanNorm(sample.x, sample.rows, plan.d) };
 }

@@ -1,16 +1,14 @@
-import fs from 'node:fs';
 import { CheckpointError } from '../errors.js';
-import { readJsonLines, rewriteJsonLines } from '../io/atomic.js';
-import type { CheckpointState } from '../io/checkpoint.js';
-import { runFile, type MetricsRecord } from '../io/run-layout.js';
+import type { CheckpointState } from '../io/checkpoint/checkpoint.js';
+import type { MetricsRecord } from '../io/run-layout.js';
 import type { SaeParams } from '../sae/params.js';
 import { Rng } from '../util/rng.js';
-import type { AdamState } from './adam.js';
+import type { AdamState } from '../step/adam.js';
 import { FiringTracker, type FiringSnapshot } from './firing.js';
 import type { IntervalSums } from './interval.js';
-import type { KernelChoice } from './kernel.js';
+import type { KernelChoice } from '../step/engine.js';
 import type { LoopState } from './loop.js';
-import { ResampleMonitor } from './resample-monitor.js';
+import { ResampleMonitor } from '../resample/monitor.js';
 
 /** Checkpoint <-> loop state: everything a resumed run needs to continue exactly. */
 export async function captureState(
@@ -64,17 +62,4 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     // Checkpoints from before the kernel choice was recorded: 'auto' starts afresh.
     kernel: comp.kernel ?? { current: 'dense', lastL0: null },
   };
-}
-
-/** Drop log lines written after the checkpoint we resume from (they will be written again). */
-export function truncateLogs(runDir: string, step: number): void {
-  for (const key of ['metrics', 'resample'] as const) {
-    const file = runFile(runDir, key);
-    if (!fs.existsSync(file)) continue;
-    const { records } = readJsonLines<{ step?: number }>(file);
-    rewriteJsonLines(
-      file,
-      records.filter((r) => typeof r.step !== 'number' || r.step <= step),
-    );
-  }
 }

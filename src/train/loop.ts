@@ -1,25 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendCapabilities } from '../backend/select.js';
 import type { Config } from '../config/schema.js';
-import { bernoulliRows } from '../data/dataset.js';
+import { bernoulliRows } from '../data/sample.js';
 import { prefetch } from '../data/prefetch.js';
 import type { Batch } from '../data/types.js';
 import { DivergenceError, InternalError, InterruptedError } from '../errors.js';
-import { appendJsonLine } from '../io/atomic.js';
-import { runFile, type MetricsRecord } from '../io/run-layout.js';
+import type { MetricsRecord } from '../io/run-layout.js';
+import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
-import { disposeStats, type StepConfig } from '../sae/step.js';
+import type { ResolvedRecipe } from '../sae/recipe.js';
+import { disposeStats, type StepConfig } from '../step/dense.js';
 import type { Rng } from '../util/rng.js';
-import type { AdamState } from './adam.js';
+import type { AdamState } from '../step/adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
+import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
 import { readStepStats } from './read-stats.js';
-import { createStepRunner, defaultWorkers, type KernelChoice, type StepRunner } from './kernel.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
-import type { ResampleMonitor } from './resample-monitor.js';
-import { resampleDeadFrom } from './resample.js';
-import type { ResampleSchedule } from './resample-schedule.js';
+import type { ResampleMonitor } from '../resample/monitor.js';
+import { resampleDeadFrom } from '../resample/resample.js';
+import type { ResampleSchedule } from '../resample/schedule.js';
 import { l1Coefficient, learningRate, type LrSchedule } from './schedules.js';
 
 /** Everything the loop mutates; checkpoints capture it whole. */
@@ -40,9 +41,12 @@ export interface LoopState {
 export interface LoopContext {
   cfg: Config;
   plan: RunPlan;
-  runDir: string;
+  /** Where the loop's records go (metrics.jsonl, resample.jsonl). */
+  out: RunWriter;
   params: SaeParams;
   adam: AdamState;
+  /** The run's recipe, resolved once (resolveRecipe). */
+  recipe: ResolvedRecipe;
   /** Inputs are multiplied by this before the SAE sees them. */
   scale: number;
   schedule: ResampleSchedule;
@@ -67,9 +71,8 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     rewarmupAt: schedule.enabled ? schedule.steps : [],
     rewarmupSteps: cfg.resample.rewarmupSteps,
   };
-  const gradClip = cfg.train.gradClip ?? (cfg.sae.recipe === 'april-update' ? 1 : undefined);
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
-  const runner = createStepRunner({
+  const engine = createStepEngine({
     kind: cfg.train.kernel,
     workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers),
     simd: cfg.train.simd,
@@ -81,21 +84,20 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
     hostKernels: backendCapabilities().hostKernels,
   });
   try {
-    await steps(ctx, state, runner, lrSchedule, gradClip, adamHyper);
+    await steps(ctx, state, engine, lrSchedule, adamHyper);
   } finally {
-    await runner.dispose();
+    await engine.dispose();
   }
 }
 
 async function steps(
   ctx: LoopContext,
   state: LoopState,
-  runner: StepRunner,
+  engine: StepEngine,
   lrSchedule: LrSchedule,
-  gradClip: number | undefined,
   adamHyper: StepConfig['adam'],
 ): Promise<void> {
-  const { cfg, plan, runDir, params, adam, scale, schedule, hooks } = ctx;
+  const { cfg, plan, out, params, adam, scale, schedule, hooks } = ctx;
   const log = hooks.onLog ?? (() => {});
   const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
   const t0 = performance.now();
@@ -110,16 +112,16 @@ async function steps(
     const step = state.step + 1;
     const lr = learningRate(step, lrSchedule);
     const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
-    const stepCfg: StepConfig = { recipe: cfg.sae.recipe, lr, l1Coefficient: l1c, gradClip, adam: adamHyper };
+    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper };
     const x = tf.tidy(() => {
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
       return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
     });
-    const stats = await runner.step(params, adam, x, stepCfg);
-    const ran = runner.describe();
+    const stats = await engine.step(params, adam, x, stepCfg);
+    const ran = engine.describe();
     if (ran !== lastRan) log(`step ${step}: kernel ${ran}`);
     lastRan = ran;
-    state.kernel = runner.choice();
+    state.kernel = engine.choice();
     x.dispose();
     const { values: v, fired } = await readStepStats(stats);
     disposeStats(stats);
@@ -130,7 +132,7 @@ async function steps(
     state.tokens += batch.rows;
     addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
     state.tracker.update(step, fired);
-    for (const rec of state.monitor.afterStep(step, fired)) appendJsonLine(runFile(runDir, 'resample'), rec);
+    for (const rec of state.monitor.afterStep(step, fired)) out.resample(rec);
 
     const final = step >= plan.totalSteps;
     if (step % cfg.train.logEvery === 0 || final) {
@@ -151,7 +153,7 @@ async function steps(
         elapsedSeconds: elapsed,
         split: 'train',
       };
-      appendJsonLine(runFile(runDir, 'metrics'), state.last);
+      out.metrics(state.last);
       hooks.onProgress?.({
         ...state.last,
         totalSteps: plan.totalSteps,
@@ -162,7 +164,7 @@ async function steps(
 
     if (resampleAt.has(step) && !final) {
       await resample(ctx, state, step, log);
-      runner.invalidate();
+      engine.invalidate();
     }
     await ctx.afterStep(state, { final });
     tPrev = performance.now();
@@ -173,11 +175,11 @@ async function steps(
 }
 
 async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {
-  const { cfg, plan, runDir, params, adam, scale, schedule } = ctx;
+  const { cfg, plan, out, params, adam, scale, schedule } = ctx;
   const dead = state.tracker.deadIndices(step, schedule.deadWindow);
   const context = { deadFraction: dead.length / plan.m, before: state.last };
   if (dead.length === 0) {
-    appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, null, context));
+    out.resample(state.monitor.onEvent(step, dead, null, context));
     return;
   }
   // The scoring pool: each training row with probability samples / rows, streamed (never all in memory).
@@ -189,7 +191,7 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
     centre: cfg.resample.centre,
   });
   state.tracker.reset(result.indices, step);
-  appendJsonLine(runFile(runDir, 'resample'), state.monitor.onEvent(step, dead, result, context));
+  out.resample(state.monitor.onEvent(step, dead, result, context));
   log(`step ${step}: resampled ${result.indices.length} of ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { AvailableMemory } from '../util/available-memory.js';
-import { defaultWorkers } from './kernel.js';
+import { defaultWorkers } from '../step/engine.js';
 import { estimateRunMemory, formatBytes, WASM_HEAP_LIMIT, type MemoryEstimate } from './memory-estimate.js';
 import type { RunPlan } from './plan.js';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_SPARSE_CAPACITY } from '../sae/kernels/parallel/layout.js';
+import { DEFAULT_SPARSE_CAPACITY } from '../step/workers/layout.js';
 
 /** The shape of a run, as far as its memory goes. */
 export interface MemoryShape {

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { scanDataset } from '../data/dataset.js';
 import { BatchStream } from '../data/batch-stream.js';
 import { readBlocks } from '../data/dataset.js';
-import { readHeldOut } from '../data/dataset.js';
+import { readHeldOut } from '../data/held-out.js';
 import type { Batch, ColumnOptions, DatasetInfo } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { trainingRowCount } from '../data/split.js';

@@ -7,29 +7,32 @@ import type { Config } from '../config/schema.js';
 import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { degenerateWarnings } from '../eval/degenerate.js';
-import { appendJsonLine, writeJsonAtomic } from '../io/atomic.js';
-import { configDigest, loadLatestCheckpoint, writeCheckpoint } from '../io/checkpoint.js';
+
+import { configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { checkpointDue } from '../io/checkpoint/schedule.js';
 import { claimRunDir } from '../io/run-dir-claim.js';
 import { checkRunFitsBackend } from './backend-fit.js';
-import { createRunDir, readRunInfo, writeRunInfo } from '../io/run-dir.js';
+import { createRunDir, readRunInfo } from '../io/run-dir.js';
+import { RunWriter } from '../io/run-writer.js';
 import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '../io/run-layout.js';
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
+import { resolveRecipe } from '../sae/recipe.js';
 import { Rng } from '../util/rng.js';
-import { AdamState } from './adam.js';
+import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
 import { checkDownstreamEval, finishRun } from './finish.js';
 import { emptyInterval } from './interval.js';
 import { runLoop, type LoopState } from './loop.js';
 import { planRun, type RunPlan } from './plan.js';
 import { initialise } from './init-run.js';
-import { captureState, restoreLoopState, truncateLogs } from './loop-state.js';
+import { captureState, restoreLoopState } from './loop-state.js';
 import type { TrainHooks } from './progress.js';
 import { AUTO_L1_PER_NORM, autoL1 } from './l1-default.js';
 import { checkRunMemory, estimateForPlan } from './memory-check.js';
 import { availableMemory } from '../util/available-memory.js';
-import { ResampleMonitor } from './resample-monitor.js';
-import { resolveResampleSchedule } from './resample-schedule.js';
+import { ResampleMonitor } from '../resample/monitor.js';
+import { resolveResampleSchedule } from '../resample/schedule.js';
 
 export interface TrainRequest {
   /** The validated config (new runs). Ignored with `resume`: the run's own config.json is used. */
@@ -137,6 +140,8 @@ async function trainLocked(
   hooks: TrainHooks,
   log: (l: string) => void,
 ): Promise<TrainResult> {
+  const out = new RunWriter(runDir);
+  const recipe = resolveRecipe(cfg);
   let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
@@ -164,7 +169,7 @@ async function trainLocked(
     const extended = storedDigest !== digest;
     if (extended) {
       log(`extending ${runDir} to ${plan.totalSteps} steps (train.steps); the learning-rate and resampling schedules follow the new length`);
-      writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+      out.config(cfg);
     }
     log(`resuming ${runDir} from step ${checkpoint.step} of ${plan.totalSteps}`);
     scale = checkpoint.inputScale;
@@ -172,7 +177,7 @@ async function trainLocked(
     adam = new AdamState(plan.d, plan.m);
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
-    truncateLogs(runDir, checkpoint.step);
+    out.truncateLogs(checkpoint.step);
     info = { ...readRunInfo(runDir), status: 'running', backend: backendName, step: checkpoint.step, tokens: checkpoint.tokens, totalSteps: plan.totalSteps };
     if (extended) info.priorConfigDigests = [...new Set([...priorDigests, storedDigest])];
     delete info.reason;
@@ -184,7 +189,7 @@ async function trainLocked(
       log(`warning: ${runDir} has no usable checkpoint yet; starting it again from step 0 with its config`);
       createRunDir(runDir, { force: true });
     }
-    writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+    out.config(cfg);
     for (const w of schedule.warnings) log(`warning: ${w}`);
     log(
       `data: ${plan.train.rows} rows, d=${plan.d}, ${plan.train.shards.length} shard(s); held out: ` +
@@ -195,13 +200,13 @@ async function trainLocked(
           : '\nresampling: off') +
         `\n'dead' in progress lines: no firing in the last ${schedule.deadWindow} steps (the resampling window); in the held-out summary: none on those rows`,
     );
-    const init = await initialise(cfg, plan, log);
+    const init = await initialise(cfg, plan, recipe, log);
     if (cfg.sae.l1 === 'auto') {
       const l1 = autoL1(init.meanNorm);
       log(`sae.l1: ${l1} (auto: ${AUTO_L1_PER_NORM} x the mean activation norm ${init.meanNorm.toFixed(3)}; written into config.json)`);
       cfg = { ...cfg, sae: { ...cfg.sae, l1 } };
       digest = configDigest(cfg);
-      writeJsonAtomic(runFile(runDir, 'config'), { formatVersion: RUN_FORMAT_VERSION, ...cfg });
+      out.config(cfg);
     }
     scale = init.scale;
     params = init.params;
@@ -235,45 +240,45 @@ async function trainLocked(
       trainRows: plan.trainRows,
       evalRows: plan.evalRows,
       seed: cfg.train.seed,
+      recipe,
     };
   }
-  writeRunInfo(runDir, { ...info, updatedAt: new Date().toISOString() });
+  out.info({ ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
+  const checkpoints = { everySteps: cfg.output.checkpointEverySteps, everyMinutes: cfg.output.checkpointEveryMinutes, totalSteps: plan.totalSteps };
   const sessionStart = performance.now();
   let lastCheckpointAt = performance.now();
   const save = async (s: LoopState) => {
     const elapsed = s.elapsedBefore + (performance.now() - sessionStart) / 1000;
-    writeCheckpoint(runDir, await captureState(s, params, adam, scale, digest, elapsed), { keep: cfg.output.keepCheckpoints });
+    out.checkpoint(await captureState(s, params, adam, scale, digest, elapsed), cfg.output.keepCheckpoints);
     lastCheckpointAt = performance.now();
-    writeRunInfo(runDir, { ...info, step: s.step, tokens: s.tokens, updatedAt: new Date().toISOString() });
+    out.info({ ...info, step: s.step, tokens: s.tokens, updatedAt: new Date().toISOString() });
   };
   try {
     await runLoop(
       {
         cfg,
         plan,
-        runDir,
+        out,
         params,
         adam,
+        recipe,
         scale,
         schedule,
         hooks,
-        afterStep: async (s, { final }) => {
-          const bySteps = cfg.output.checkpointEverySteps > 0 && s.step % cfg.output.checkpointEverySteps === 0;
-          const byTime =
-            cfg.output.checkpointEveryMinutes > 0 && performance.now() - lastCheckpointAt >= cfg.output.checkpointEveryMinutes * 60_000;
-          if (final || bySteps || byTime) await save(s);
+        afterStep: async (s) => {
+          if (checkpointDue(s.step, (performance.now() - lastCheckpointAt) / 1000, checkpoints)) await save(s);
         },
       },
       state,
     );
-    for (const rec of state.monitor.finish(state.step)) appendResample(runDir, rec);
+    for (const rec of state.monitor.finish(state.step)) out.resample(rec);
     const weights = foldInputScale(await params.read(), scale);
-    const evalMetrics = await finishRun(cfg, plan, runDir, weights);
+    const evalMetrics = await finishRun(cfg, plan, out, weights);
     checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
-    writeRunInfo(runDir, { ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
+    out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
     return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
@@ -286,7 +291,7 @@ async function trainLocked(
         err.exitCode,
       );
     }
-    writeRunInfo(runDir, {
+    out.info({
       ...info,
       status: interrupted ? 'interrupted' : 'failed',
       reason: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err),
@@ -304,8 +309,4 @@ async function trainLocked(
 /** "100, 200, 300" or "100, 200, ..., 800" for long lists. */
 function formatSteps(steps: number[]): string {
   return steps.length <= 5 ? steps.join(', ') : `${steps.slice(0, 3).join(', ')}, ..., ${steps.at(-1)}`;
-}
-
-function appendResample(runDir: string, rec: unknown): void {
-  appendJsonLine(runFile(runDir, 'resample'), rec);
 }

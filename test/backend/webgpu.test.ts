@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBackendErrors, currentBackend, initBackend, releaseBackend } from '../../src/backend/select.js';
 import { loadWebgpu, webgpuAdapter } from '../../src/backend/webgpu.js';
 import { BackendError, ConfigError } from '../../src/errors.js';
-import { denseTrainStep } from '../../src/sae/step.js';
 import { checkRunFitsBackend } from '../../src/train/backend-fit.js';
 import { buildConfig } from '../helpers/config.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
-import { expectMatchesDense } from '../sae/sparse-equivalence.js';
-import { checkHandCase } from '../train/resample-cases.js';
+import { expectReferenceMatchesOn } from '../step/engines.js';
+import { checkHandCase } from '../resample/cases.js';
 
 /** The WebGPU backend on whatever adapter Dawn offers (lavapipe in CI), against the cpu backend. */
 describe.skipIf(!RUN_WEBGPU)('webgpu backend', () => {
@@ -42,7 +41,7 @@ describe.skipIf(!RUN_WEBGPU)('webgpu backend', () => {
     it(`the dense step matches the cpu backend over 4 steps (${recipe})`, async () => {
       await tf.setBackend('cpu');
       try {
-        await expectMatchesDense(denseTrainStep, recipe, -0.3, 'webgpu');
+        await expectReferenceMatchesOn('webgpu', recipe, -0.3);
       } finally {
         await tf.setBackend('webgpu');
       }

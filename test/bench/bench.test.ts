@@ -6,7 +6,7 @@ import { initBackend } from '../../src/backend/select.js';
 import { runDataBench } from '../../src/bench/data-bench.js';
 import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js';
 import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
-import { PHASES } from '../../src/sae/kernels/phase-timer.js';
+import { PHASES } from '../../src/util/phase-timer.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_BYTES, MEMORY_DEFAULTS, WORKER_BASELINE_BYTES, formatMemoryReport, memoryBound, runMemoryBench } from '../../src/bench/memory.js';
-import { DEFAULT_SPARSE_CAPACITY, layoutBytes } from '../../src/sae/kernels/parallel/layout.js';
+import { DEFAULT_SPARSE_CAPACITY, layoutBytes } from '../../src/step/workers/layout.js';
 
 describe('memoryBound', () => {
   it('adds shuffle buffer, batch intermediates, weights + Adam and the baseline', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpoints, readCheckpoint } from '../../src/io/checkpoint.js';
+import { listCheckpoints, readCheckpoint } from '../../src/io/checkpoint/checkpoint.js';
 import { PARAM_NAMES } from '../../src/sae/params.js';
 import { garbleRecordBatch, sparseActivations, writeActivationShard } from '../helpers/arrow-shards.js';
 import { runInfoOf, STACK_LINE } from '../helpers/cli-async.js';

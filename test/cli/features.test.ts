@@ -2,13 +2,13 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../../src/backend/select.js';
-import { computeFeatureStats } from '../../src/eval/feature-stats.js';
-import { formatFeatureCard } from '../../src/eval/feature-stats-format.js';
-import { describeFeature } from '../../src/eval/feature-stats-view.js';
-import { writeFeatureStats } from '../../src/io/features-table.js';
+import { computeFeatureStats } from '../../src/features/stats.js';
+import { formatFeatureCard } from '../../src/features/format.js';
+import { describeFeature } from '../../src/features/view.js';
+import { writeFeatureStats } from '../../src/features/table.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
 import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
-import { dumpSource, makeDump } from '../eval/feature-stats-fixture.js';
+import { dumpSource, makeDump } from '../features/fixture.js';
 
 // A hand-built run: statistics of random weights over a small dump with token metadata.
 // CLI spawns are slow on a busy machine, so each one checks several things.

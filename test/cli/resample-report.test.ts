@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
-import { truncateLastLine, writeRun } from '../train/resample-run-fixture.js';
+import { truncateLastLine, writeRun } from '../resample/run-fixture.js';
 
 const dir = tmpDir('sae-cli-resample-');
 afterAll(async () => rmTmp(dir));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpoints, loadLatestCheckpoint } from '../../src/io/checkpoint.js';
+import { listCheckpoints, loadLatestCheckpoint } from '../../src/io/checkpoint/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
 import { sparseActivations, writeActivationShard } from '../helpers/arrow-shards.js';

@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readFeatureStats } from '../../src/io/features-table.js';
+import { readFeatureStats } from '../../src/features/table.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
 import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
-import { makeDump, writeDumpArrow, writeRun } from '../eval/feature-stats-fixture.js';
+import { makeDump, writeDumpArrow, writeRun } from '../features/fixture.js';
 
 // CLI spawns are slow on a busy machine, so each one checks several things.
 describe('sae stats', () => {

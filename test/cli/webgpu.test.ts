@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listCheckpoints } from '../../src/io/checkpoint.js';
+import { listCheckpoints } from '../../src/io/checkpoint/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { sparseActivations, writeActivationShard } from '../helpers/arrow-shards.js';
 import { metricsOf, runInfoOf, startCli, STACK_LINE, waitUntil } from '../helpers/cli-async.js';

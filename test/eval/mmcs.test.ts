@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { cosineMatrix, matchedMeanAbsCosine, maxCosinePerRow, scoreGroundTruth } from '../../src/eval/mmcs.js';
-import { randomUnitDirections } from '../../src/data/synth.js';
+import { randomUnitDirections } from '../../src/data/synth/synth.js';
 import { Rng } from '../../src/util/rng.js';
 
 const d = 32;

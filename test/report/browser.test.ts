@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFeatureStats } from '../../src/io/features-table.js';
+import { readFeatureStats } from '../../src/features/table.js';
 import { CURVES } from '../../src/report/run-page.js';
 import { openBrowser, openReport, screenshot, type Browser, type OpenedPage } from '../helpers/browser.js';
 import { REPO, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
-import { truncateLastLine } from '../train/resample-run-fixture.js';
+import { truncateLastLine } from '../resample/run-fixture.js';
 import { HOSTILE_TOKENS, syntheticStats, writeFreshRun, writeReportRun, writeSweep } from './report-fixture.js';
 
 let browser: Browser;

@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FeatureStats, TopExample } from '../../src/eval/feature-stats.js';
+import type { FeatureStats, TopExample } from '../../src/features/stats.js';
 import { writeJsonAtomic } from '../../src/io/atomic.js';
-import { writeFeatureStats } from '../../src/eval/feature-stats.js';
+import { writeFeatureStats } from '../../src/features/table.js';
 import { RUN_FORMAT_VERSION, type RunInfo } from '../../src/io/run-layout.js';
-import { writeRun } from '../train/resample-run-fixture.js';
+import { writeRun } from '../resample/run-fixture.js';
 
 /** Tokens that would run or break markup if a page interpreted them. */
 export const HOSTILE_TOKENS = ['<script>window.__pwned = 1</script>', '"&<>', '<img src=x onerror="window.__pwned = 2">', "'; alert(1); '", '</script><b>'];

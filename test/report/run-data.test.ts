@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunError } from '../../src/errors.js';
 import { gatherRunReport } from '../../src/report/run-data.js';
 import { rmTmp, tmpDir } from '../helpers/cli.js';
-import { truncateLastLine } from '../train/resample-run-fixture.js';
+import { truncateLastLine } from '../resample/run-fixture.js';
 import { syntheticStats, writeFreshRun, writeReportRun } from './report-fixture.js';
 
 let dir: string;

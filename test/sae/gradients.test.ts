@@ -82,7 +82,7 @@ describe('explicit gradients', () => {
 
 describe('parameter and optimizer state', () => {
   it('SaeParams and AdamState own exactly their variables (no tensor left after dispose)', async () => {
-    const { AdamState } = await import('../../src/train/adam.js');
+    const { AdamState } = await import('../../src/step/adam.js');
     const before = tf.memory().numTensors;
     const p = new SaeParams(randomWeights(5, 7, 1));
     const a = new AdamState(5, 7);

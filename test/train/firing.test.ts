@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select.js';
-import { FiringAccumulator, FiringTracker, countFiring, indicesOf } from '../../src/train/firing.js';
+import { FiringTracker, indicesOf } from '../../src/train/firing.js';
 import { Rng } from '../../src/util/rng.js';
 
 beforeAll(async () => {
@@ -54,23 +53,7 @@ describe('FiringTracker', () => {
   });
 });
 
-describe('countFiring and FiringAccumulator', () => {
-  it('count rows with f > 0 per feature and accumulate them on the device', () => {
-    const before = tf.memory().numTensors;
-    const acc = new FiringAccumulator(3);
-    const f = tf.tensor2d([[0, 1, 0], [2, 0.5, 0], [0, -1, 0]]);
-    const c = countFiring(f);
-    expect(Array.from(c.dataSync())).toEqual([1, 2, 0]);
-    acc.add(c);
-    acc.add(c);
-    expect(Array.from(acc.flush())).toEqual([2, 4, 0]);
-    expect(Array.from(acc.flush())).toEqual([0, 0, 0]);
-    f.dispose();
-    c.dispose();
-    acc.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
-
+describe('indicesOf', () => {
   it('indicesOf lists the set entries in order', () => {
     expect(Array.from(indicesOf([0, 1, 1, 0, 1]))).toEqual([1, 2, 4]);
   });

@@ -1,12 +1,9 @@
-import { BACKEND_CHOICES } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
-import { evaluateRun } from '../../eval/evaluate.js';
-import { formatEvalReport } from '../../eval/evaluate-format.js';
-import { evaluateRunWithModel, formatModelEval } from '../../eval/evaluate-model.js';
 import { tokenProgress } from '../token-progress.js';
 import { log, printJson, printText } from '../report.js';
+import { BACKEND_CHOICES, evaluateRun, formatEvalReport, evaluateRunWithModel, formatModelEval } from '../../index.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../../errors.js';
-import { DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, exportDictionary } from '../../io/export.js';
 import { log, printJson, printText } from '../report.js';
+import { ConfigError, DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, exportDictionary } from '../../index.js';
 
 const OptionsSchema = z.strictObject({
   format: z.string().min(1),

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../../errors.js';
-import { formatFeatureCard, formatFeatureList } from '../../eval/feature-stats-format.js';
-import { FEATURE_SORT_KEYS, describeFeature, listFeatures } from '../../eval/feature-stats-view.js';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
+import { ConfigError, formatFeatureCard, formatFeatureList, FEATURE_SORT_KEYS, describeFeature, listFeatures } from '../../index.js';
 
 const intString = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 

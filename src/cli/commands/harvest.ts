@@ -1,11 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../../errors.js';
-import { harvest } from '../../model/harvest.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson } from '../report.js';
 import { tokenProgress } from '../token-progress.js';
+import { ConfigError, harvest } from '../../index.js';
 
 const HarvestFlags = z.object({
   model: z.string().min(1),

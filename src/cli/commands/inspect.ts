@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatIssues } from '../../config/load.js';
-import { ConfigError } from '../../errors.js';
-import { formatInspect } from '../../data/inspect-format.js';
-import { inspectData } from '../../data/inspect.js';
 import { printJson, printText } from '../report.js';
+import { formatIssues, ConfigError, formatInspect, inspectData } from '../../index.js';
 
 const InspectOptions = z.strictObject({
   column: z.string().min(1).default('activation'),

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatModelInspection, inspectModel } from '../../model/inspect.js';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
+import { formatModelInspection, inspectModel } from '../../index.js';
 
 const InspectFlags = z.object({ json: z.boolean().default(false), allTensors: z.boolean().default(false) });
 

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { formatReport } from '../../train/resample-report-format.js';
-import { buildResampleReport } from '../../train/resample-report.js';
 import { printJson, printText } from '../report.js';
+import { formatReport, buildResampleReport } from '../../index.js';
 
 export function register(program: Command): void {
   program

@@ -1,10 +1,8 @@
-import { BACKEND_CHOICES } from '../../backend/choices.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatStatsSummary } from '../../eval/feature-stats-format.js';
-import { computeRunFeatureStats } from '../../eval/feature-stats-run.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
+import { BACKEND_CHOICES, formatStatsSummary, computeRunFeatureStats } from '../../index.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 const fraction = z.string().regex(/^[0-9.eE+-]+$/, 'expected a number').transform(Number).pipe(z.number().min(0).max(1));

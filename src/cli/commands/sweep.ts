@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
-import { runSweep } from '../../sweep/run-sweep.js';
-import { formatSweepTable } from '../../sweep/table.js';
 import { log, printJson, printText } from '../report.js';
+import { runSweep, formatSweepTable } from '../../index.js';
 
 const SweepFlags = z.object({
   config: z.string().min(1),

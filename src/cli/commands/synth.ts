@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { SYNTH_DEFAULTS } from '../../data/synth.js';
-import { writeSynthetic } from '../../data/synth-write.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
+import { SYNTH_DEFAULTS, writeSynthetic } from '../../index.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const SynthFlags = z.object({

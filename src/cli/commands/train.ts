@@ -1,15 +1,9 @@
 import path from 'node:path';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.js';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { ConfigError } from '../../errors.js';
-import { parseByteSize } from '../../train/memory-estimate.js';
-import { formatDuration, formatProgressLine } from '../../train/progress.js';
-import { train } from '../../train/trainer.js';
 import { progressRenderer } from '../progress-bar.js';
 import { log, printJson } from '../report.js';
-import { trainSummary } from '../../train/summary.js';
 import { stopOnSignals } from '../signals.js';
+import { BACKEND_CHOICES, type BackendChoice, loadConfig, ConfigError, formatDuration, formatProgressLine, train, parseByteSize, trainSummary } from '../../index.js';
 
 interface TrainOptions {
   config?: string;

@@ -1,0 +1,72 @@
+/**
+ * The reference training step: exact dense gradients (sae/gradients.ts), the recipe's decoder
+ * constraint and clipping, one Adam update. Every other formulation in src/step/ is an
+ * optimisation of this one and is checked against it (test/step/equivalence.test.ts); change the
+ * algorithm here first. Note that with `train.workers: 'auto'` and more than one core, training
+ * runs the worker formulation (workers/), not this file: see engine.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PhaseTimer } from '../util/phase-timer.js';
+import { lossAndGradients, type SaeGradients, type StepStats } from '../sae/gradients.js';
+import { PARAM_NAMES, type SaeParams } from '../sae/params.js';
+import type { ResolvedRecipe } from '../sae/recipe.js';
+import type { AdamHyper, AdamState } from './adam.js';
+import { clipGlobalNorm } from './clip.js';
+import { projectDecoderGradient, unitRows } from './decoder-constraint.js';
+
+/** The parts of a resolved recipe (sae/recipe.ts) the step applies. */
+export type StepRecipe = Pick<ResolvedRecipe, 'sparsityPenalty' | 'decoderConstraint' | 'gradClip'>;
+
+/** Everything one optimizer step needs besides the data. */
+export interface StepConfig {
+  recipe: StepRecipe;
+  lr: number;
+  l1Coefficient: number;
+  adam: AdamHyper;
+}
+
+/**
+ * One optimizer step on batch x [B, d]. Updates params and adam in place; returns the step's
+ * statistics as tensors (the caller disposes them, reading back only when it logs).
+ */
+export function denseTrainStep(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats {
+  const { grads, stats } = lossAndGradients(params, x, cfg.l1Coefficient, cfg.recipe.sparsityPenalty, timer);
+  applyGradients(params, adam, grads, cfg);
+  timer?.lap('optimizer');
+  return stats;
+}
+
+/** The recipe's gradient processing, the Adam update and the decoder renormalisation. Disposes grads. */
+export function applyGradients(params: SaeParams, adam: AdamState, grads: SaeGradients, cfg: StepConfig): void {
+  const unitNorm = cfg.recipe.decoderConstraint === 'unit-norm';
+  let g = grads;
+  if (unitNorm) {
+    const projected = projectDecoderGradient(g.W_dec, params.W_dec);
+    g.W_dec.dispose();
+    g = { ...g, W_dec: projected };
+  }
+  if (cfg.recipe.gradClip !== null) {
+    const clipped = clipGlobalNorm(g, cfg.recipe.gradClip);
+    for (const n of PARAM_NAMES) g[n].dispose();
+    g = clipped;
+  }
+  adam.tick();
+  for (const n of PARAM_NAMES) adam.update(n, params.get(n), g[n], cfg.lr, cfg.adam);
+  for (const n of PARAM_NAMES) g[n].dispose();
+  if (unitNorm) {
+    const renorm = unitRows(params.W_dec);
+    params.W_dec.assign(renorm);
+    renorm.dispose();
+  }
+}
+
+/** Dispose every tensor of a StepStats. */
+export function disposeStats(s: StepStats): void {
+  s.loss.dispose();
+  s.mse.dispose();
+  s.l1.dispose();
+  s.l0.dispose();
+  s.totalVariance.dispose();
+  s.sse.dispose();
+  s.firedCounts.dispose();
+}

@@ -1,0 +1,210 @@
+/**
+ * The training step, one interface over every formulation. The loop calls
+ * `engine.step(params, adam, x, cfg)` and never knows which formulation ran it.
+ *
+ * The formulations, each checked against the reference by test/step/equivalence.test.ts:
+ *   dense.ts               the REFERENCE: dense tfjs products, exact gradients (sae/gradients.ts)
+ *   sparse.ts              one thread: dense encoder product, then host loops over the active
+ *                          entries of f only (sparse-gradients.ts, kernels/loops.ts)
+ *   workers/               worker threads each owning a slice of the features, sparse
+ *                          (slice-compute.ts) or dense (slice-dense.ts) per slice
+ *   kernels/wasm/loops.ts  the workers' sparse loops and Adam in WebAssembly SIMD (kernels/simd-loops.ts)
+ * Shared by all: one Adam (adam.ts), one clip (clip.ts), one decoder constraint
+ * (decoder-constraint.ts), each with its tensor and host versions side by side.
+ *
+ * Which one runs: `kind` ('dense', 'sparse', or 'auto': by measured L0, choose.ts) times
+ * `workers` (1: this thread). With workers > 1 (train.workers 'auto' on a multi-core machine)
+ * the worker formulation runs, not the reference: pin `workers: 1, kind: 'dense'` to run dense.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import type { StepStats } from '../sae/gradients.js';
+import type { PhaseTimer } from '../util/phase-timer.js';
+import type { SaeParams } from '../sae/params.js';
+import type { AdamState } from './adam.js';
+import { chooseKernel, WORKERS_SPARSE_CROSSOVER, type KernelKind } from './choose.js';
+import { denseTrainStep, type StepConfig } from './dense.js';
+import { createSparseTrainStep } from './sparse.js';
+import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
+import { ParallelStep } from './workers/parallel-step.js';
+
+export type { KernelKind } from './choose.js';
+
+/** train.workers 'auto': one worker per core, up to 8; 1 on tfjs-node, whose kernels are multi-threaded already. */
+export function defaultWorkers(backend: string = tf.getBackend()): number {
+  if (backend === 'tensorflow') return 1;
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+/**
+ * Mean active features per row of the first `rows` rows of x under the current parameters:
+ * lets 'auto' choose the first step's formulation (a trained SAE, e.g. on resume, starts sparse).
+ */
+export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
+  return tf.tidy(() => {
+    const n = Math.min(rows, x.shape[0]);
+    const xs = tf.slice(x, [0, 0], [n, x.shape[1]]);
+    const pre = tf.fused.matMul({ a: tf.sub(xs, params.b_dec), b: params.W_enc, bias: params.b_enc });
+    return (tf.sum(tf.step(pre)).dataSync()[0]! / n);
+  });
+}
+
+/** How a run's steps are computed: the step formulation plus its threads. */
+export interface StepEngineOptions {
+  kind: KernelKind;
+  /** Worker threads for the sparse step (1: the calling thread only). */
+  workers: number;
+  /** Use the WebAssembly SIMD loops in the workers where they load. */
+  simd: boolean;
+  batchSize: number;
+  d: number;
+  m: number;
+  /** Where 'auto' left off (a resumed run continues with the same choices). */
+  resume?: KernelChoice;
+  /** Active entries the workers' sparse buffers hold, as a fraction of batch x width (default 0.25). */
+  sparseCapacity?: number;
+  /** The backend the workers initialise (default: the calling thread's). */
+  backend?: string;
+  /** Told when the workers cannot start (the run continues on the calling thread). */
+  onWarning?: (message: string) => void;
+  /**
+   * False on a backend where weights cannot be read every step (webgpu): only the dense step
+   * runs, on the calling thread, and nothing is read back here (default true).
+   */
+  hostKernels?: boolean;
+}
+
+/** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
+export interface KernelChoice {
+  current: 'dense' | 'sparse';
+  lastL0: number | null;
+  /**
+   * The worker count the run started with ('auto' resolved on its first machine), so that a
+   * resumed run sums in the same order wherever it continues. Absent before the first step.
+   */
+  workers?: number;
+}
+
+/**
+ * The training loop's step engine: the formulation `kind` asks for ('auto': chosen by L0, probed before
+ * the first step), run on worker threads that each own a slice of the features when workers > 1
+ * (created at first use; a batch that does not fit their buffers runs on the calling thread).
+ * Async because the workers are. Call invalidate() after writing params or
+ * adam outside a step (resampling), and dispose() at the end.
+ */
+export interface StepEngine {
+  /** One optimizer step on x [B, d]: updates params and adam in place, returns the step's statistics (the caller disposes them). */
+  step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats>;
+  /** params or adam were written outside a step (resampling, a restore): reload them before the next. */
+  invalidate(): void;
+  /** Stops the worker threads, if any. */
+  dispose(): Promise<void>;
+  /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
+  describe(): string;
+  /** For checkpoints: pass back as `resume` to continue with the same choices. */
+  choice(): KernelChoice;
+}
+
+export function createStepEngine(o: StepEngineOptions): StepEngine {
+  if (o.hostKernels === false) return denseOnlyEngine(o);
+  const sparse = createSparseTrainStep();
+  let parallel: Promise<ParallelStep> | null = null;
+  let reload = false;
+  let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
+  let lastL0 = o.resume?.lastL0 ?? Number.NaN;
+  let last: string = current;
+  // No more workers than features (each owns at least one).
+  let threads = Math.max(1, Math.min(o.workers, o.m));
+  /**
+   * The worker pool, created at first use; reloads the state if another formulation ran since.
+   * null if the workers could not start: the run goes on in this thread, with a warning.
+   */
+  const workers = async (): Promise<ParallelStep | null> => {
+    parallel ??= ParallelStep.create({
+      batchSize: o.batchSize,
+      d: o.d,
+      m: o.m,
+      workers: threads,
+      backend: o.backend ?? tf.getBackend(),
+      simd: o.simd,
+      capacityFraction: o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY,
+    });
+    let p: ParallelStep;
+    try {
+      p = await parallel;
+    } catch (e) {
+      parallel = null;
+      o.onWarning?.(`the ${threads} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
+      threads = 1;
+      return null;
+    }
+    if (reload) p.invalidate();
+    reload = false;
+    return p;
+  };
+  const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
+    const stats = sparse(params, adam, x, cfg, timer);
+    lastL0 = sparse.lastL0();
+    last = 'sparse';
+    reload = true;
+    return stats;
+  };
+  return {
+    async step(params, adam, x, cfg, timer) {
+      if (o.kind === 'auto') {
+        if (!Number.isFinite(lastL0)) lastL0 = probeL0(params, x);
+        current = chooseKernel(lastL0, params.m, current, threads > 1 ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
+      }
+      if (current === 'sparse') {
+        const p = threads > 1 ? await workers() : null;
+        if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
+        const stats = await p.step(params, adam, x, cfg, timer);
+        if (stats) {
+          lastL0 = stats.l0.dataSync()[0]!;
+          last = `sparse x${p.workers} workers (${p.loops})`;
+          return stats;
+        }
+        // More active entries than the workers' buffers hold: this batch dense (below), on the
+        // workers if it fits them; 'auto' then goes by this batch's L0.
+      }
+      const p = threads > 1 ? await workers() : null;
+      if (p) {
+        const stats = await p.step(params, adam, x, cfg, timer, true);
+        if (stats) {
+          lastL0 = stats.l0.dataSync()[0]!;
+          last = `dense x${p.workers} workers`;
+          return stats;
+        }
+      }
+      if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
+      const stats = denseTrainStep(params, adam, x, cfg, timer);
+      // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
+      lastL0 = stats.l0.dataSync()[0]!;
+      last = 'dense';
+      reload = true;
+      return stats;
+    },
+    invalidate() {
+      reload = true;
+    },
+    async dispose() {
+      if (parallel) await (await parallel).dispose();
+    },
+    describe: () => last,
+    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
+  };
+}
+
+/**
+ * The dense reference step and nothing else (GPU backends): no L0 read, no workers. The trainer
+ * refuses train.kernel 'sparse' there before it starts (checkRunFitsBackend).
+ */
+function denseOnlyEngine(o: StepEngineOptions): StepEngine {
+  return {
+    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    invalidate() {},
+    async dispose() {},
+    describe: () => 'dense',
+    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),
+  };
+}

@@ -1,0 +1,214 @@
+import { adamRun } from '../adam.js';
+
+/**
+ * The sparse step's host loops, each over a range of features [i0, i1) of an SAE of width m, on
+ * row-major float32 arrays in the canonical layout (W_enc [d, m], W_dec [m, d]). The
+ * single-threaded sparse step runs them over [0, m); the worker kernel gives each worker a range.
+ * Pure functions of their arguments; they write only the outputs named in their documentation.
+ *
+ * `LoopKernels` is the interface; `jsLoops` the reference implementation in plain JavaScript.
+ * A WebAssembly SIMD implementation (simd-loops.ts) computes the same values on arrays that live
+ * in its memory and falls back to these for any array that does not.
+ */
+export interface LoopKernels {
+  /** Which implementation this is ('js' or 'simd'), for logs and the benchmark. */
+  readonly name: string;
+  decode: typeof decodeActive;
+  gradPre: typeof gradPreActive;
+  weightGrads: typeof weightGradsRange;
+  adam: typeof adamRun;
+}
+
+/** Compressed sparse rows of the active entries of f restricted to a feature range. */
+export interface ActiveRows {
+  /** [B + 1] entry offsets per row */
+  rowPtr: Int32Array;
+  /** [>= nnz] global feature index of each entry */
+  col: Int32Array;
+  /** [>= nnz] f at each entry (> 0) */
+  val: Float32Array;
+}
+
+/**
+ * Collect the active entries (pre > 0, i.e. f = ReLU(pre) > 0) of a [B, mk] block of
+ * pre-activations whose column c is feature i0 + c. Writes rowPtr[0..B], col/val[0..nnz),
+ * fired[i] (rows the feature fired in) and fSum[i] (sum of f) for i in [i0, i0 + mk).
+ * Returns nnz, or -1 if more than capacity entries are active (outputs then undefined).
+ */
+export function scanActive(
+  pre: Float32Array,
+  B: number,
+  mk: number,
+  i0: number,
+  out: ActiveRows,
+  fired: Float32Array,
+  fSum: Float64Array,
+  capacity: number,
+): number {
+  const { rowPtr, col, val } = out;
+  for (let c = 0; c < mk; c++) {
+    fired[i0 + c] = 0;
+    fSum[i0 + c] = 0;
+  }
+  let nnz = 0;
+  rowPtr[0] = 0;
+  for (let b = 0; b < B; b++) {
+    const base = b * mk;
+    for (let c = 0; c < mk; c++) {
+      const v = pre[base + c]!;
+      if (v > 0) {
+        if (nnz >= capacity) return -1;
+        col[nnz] = i0 + c;
+        val[nnz] = v;
+        nnz++;
+        fired[i0 + c]! += 1;
+        fSum[i0 + c]! += v;
+      }
+    }
+    rowPtr[b + 1] = nnz;
+  }
+  return nnz;
+}
+
+/** out[b, :] = sum over active entries k of row b of val[k] W_dec[col[k], :]  (out [B, d], overwritten). */
+export function decodeActive(
+  B: number,
+  d: number,
+  rowPtr: Int32Array,
+  col: Int32Array,
+  val: Float32Array,
+  W_dec: Float32Array,
+  out: Float32Array,
+): void {
+  for (let b = 0; b < B; b++) {
+    const xo = b * d;
+    for (let j = 0; j < d; j++) out[xo + j] = 0;
+    for (let k = rowPtr[b]!; k < rowPtr[b + 1]!; k++) {
+      const v = val[k]!;
+      const wo = col[k]! * d;
+      for (let j = 0; j < d; j++) out[xo + j]! += v * W_dec[wo + j]!;
+    }
+  }
+}
+
+/**
+ * dL/dpre at the active entries: gPre[k] = <G[b], W_dec[col[k]]> + spars[col[k]] for each entry k
+ * of row b, and gb_enc[i] += gPre[k] (gb_enc must be zero on the range beforehand).
+ * G [B, d] is dL/dx_hat; spars[i] = l1 c_i / B, the sparsity term's constant.
+ */
+export function gradPreActive(
+  B: number,
+  d: number,
+  rowPtr: Int32Array,
+  col: Int32Array,
+  G: Float32Array,
+  W_dec: Float32Array,
+  spars: Float32Array,
+  gPre: Float32Array,
+  gb_enc: Float32Array,
+): void {
+  for (let b = 0; b < B; b++) {
+    const xo = b * d;
+    for (let k = rowPtr[b]!; k < rowPtr[b + 1]!; k++) {
+      const i = col[k]!;
+      const wo = i * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += G[xo + j]! * W_dec[wo + j]!;
+      const gp = s + spars[i]!;
+      gPre[k] = gp;
+      gb_enc[i]! += gp;
+    }
+  }
+}
+
+/**
+ * The transposed index (CSC) of the entries of features [i0, i1), by counting sort on the
+ * feature: for local feature c = i - i0, entries cscPtr[c] .. cscPtr[c + 1] - 1 hold the row
+ * (cscRow) and entry index (cscEntry) of each activation, rows ascending.
+ * next is scratch of length >= i1 - i0.
+ */
+export function transposeActive(
+  B: number,
+  i0: number,
+  i1: number,
+  rows: ActiveRows,
+  fired: Float32Array,
+  cscPtr: Int32Array,
+  next: Int32Array,
+  cscRow: Int32Array,
+  cscEntry: Int32Array,
+): void {
+  const { rowPtr, col } = rows;
+  const mk = i1 - i0;
+  cscPtr[0] = 0;
+  for (let c = 0; c < mk; c++) cscPtr[c + 1] = cscPtr[c]! + fired[i0 + c]!;
+  for (let c = 0; c < mk; c++) next[c] = cscPtr[c]!;
+  for (let b = 0; b < B; b++) {
+    for (let k = rowPtr[b]!; k < rowPtr[b + 1]!; k++) {
+      const p = next[col[k]! - i0]!++;
+      cscRow[p] = b;
+      cscEntry[p] = k;
+    }
+  }
+}
+
+/**
+ * Weight gradients of features [i0, i1), one feature at a time:
+ *   gW_enc[:, i] = sum_b gPre_bi xc_b      (written strided into gW_enc [d, m])
+ *   gW_dec[i, :] = sum_b f_bi G_b + decay_i W_dec[i, :]
+ * over the feature's entries (CSC from transposeActive). decay_i is the April update's
+ * decoder-norm term (l1 / B) fSum_i / ||W_dec_i|| (pass decay all zero for the plain L1).
+ * xc [B, d] is x - b_dec. accE/accD are scratch of length >= d.
+ */
+export function weightGradsRange(
+  i0: number,
+  i1: number,
+  d: number,
+  m: number,
+  cscPtr: Int32Array,
+  cscRow: Int32Array,
+  cscEntry: Int32Array,
+  gPre: Float32Array,
+  val: Float32Array,
+  xc: Float32Array,
+  G: Float32Array,
+  W_dec: Float32Array,
+  decay: Float32Array,
+  gW_enc: Float32Array,
+  gW_dec: Float32Array,
+  accE: Float32Array,
+  accD: Float32Array,
+): void {
+  for (let i = i0; i < i1; i++) {
+    for (let j = 0; j < d; j++) {
+      accE[j] = 0;
+      accD[j] = 0;
+    }
+    const c = i - i0;
+    for (let p = cscPtr[c]!; p < cscPtr[c + 1]!; p++) {
+      const xo = cscRow[p]! * d;
+      const k = cscEntry[p]!;
+      const gp = gPre[k]!;
+      const v = val[k]!;
+      for (let j = 0; j < d; j++) {
+        accE[j]! += gp * xc[xo + j]!;
+        accD[j]! += v * G[xo + j]!;
+      }
+    }
+    const dn = decay[i]!;
+    const wo = i * d;
+    for (let j = 0; j < d; j++) {
+      gW_enc[j * m + i] = accE[j]!;
+      gW_dec[wo + j] = accD[j]! + dn * W_dec[wo + j]!;
+    }
+  }
+}
+
+/** The reference implementation. */
+export const jsLoops: LoopKernels = {
+  name: 'js',
+  decode: decodeActive,
+  gradPre: gradPreActive,
+  weightGrads: weightGradsRange,
+  adam: adamRun,
+};

@@ -1,0 +1,149 @@
+/**
+ * The sparse step's host loops in WebAssembly SIMD (wasm/loops.ts, compiled by `npm run build` to
+ * dist/step/kernels/wasm/loops.wasm), instantiated against the worker kernel's shared memory.
+ * Each function runs the wasm export when every array argument is a view of that memory and the
+ * JavaScript reference (jsLoops) otherwise, so the kernels are always correct, only faster when
+ * the arrays live in the Arena.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { adamRun, type AdamStepConsts } from '../adam.js';
+import { decodeActive, gradPreActive, weightGradsRange, type LoopKernels } from './loops.js';
+
+/** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
+interface LoopsExports {
+  decodeActive(B: number, d: number, rowPtr: number, col: number, val: number, W_dec: number, out: number): void;
+  gradPreActive(
+    B: number, d: number, rowPtr: number, col: number, G: number, W_dec: number, spars: number, gPre: number, gb_enc: number,
+  ): void;
+  weightGradsRange(
+    i0: number, i1: number, d: number, m: number, cscPtr: number, cscRow: number, cscEntry: number, gPre: number,
+    val: number, xc: number, G: number, W_dec: number, decay: number, gW_enc: number, gW_dec: number, accE: number,
+    accD: number,
+  ): void;
+  adamRun(
+    param: number, grad: number, mom: number, vel: number, start: number, len: number,
+    beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
+  ): void;
+}
+
+export interface SimdLoopsResult {
+  /** The SIMD kernels, or null when they cannot run here (then use jsLoops). */
+  kernels: LoopKernels | null;
+  /** Why kernels is null ('' when it is not), for logs. */
+  reason: string;
+  /** Calls the kernels answered in wasm and through the JavaScript fallback (arrays outside the memory). */
+  calls: { wasm: number; js: number };
+}
+
+/**
+ * Where the compiled module may be: beside this file's compiled form (dist/step/kernels/ ->
+ * ./wasm/), or, when this file runs from src/ (tests through vitest), in dist/ of the package.
+ */
+const WASM_CANDIDATES = [
+  new URL('./wasm/loops.wasm', import.meta.url),
+  new URL('../../../dist/step/kernels/wasm/loops.wasm', import.meta.url),
+];
+
+// The smallest module using a v128 instruction (from wasm-feature-detect): tells "no SIMD here"
+// apart from a missing or broken loops.wasm.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+// Compiled once per thread; instances are cheap.
+let compiled: { module: WebAssembly.Module | null; reason: string } | undefined;
+
+function compileOnce(): { module: WebAssembly.Module | null; reason: string } {
+  if (compiled) return compiled;
+  compiled = compile();
+  return compiled;
+}
+
+function compile(): { module: WebAssembly.Module | null; reason: string } {
+  if (!WebAssembly.validate(SIMD_PROBE)) return { module: null, reason: 'WebAssembly SIMD is not supported by this runtime' };
+  const file = WASM_CANDIDATES.find((u) => fs.existsSync(u));
+  if (!file) {
+    return { module: null, reason: `${fileURLToPath(WASM_CANDIDATES[0]!)} is missing (run \`npm run build\`)` };
+  }
+  try {
+    return { module: new WebAssembly.Module(fs.readFileSync(file)), reason: '' };
+  } catch (e) {
+    return { module: null, reason: `${fileURLToPath(file)} did not compile: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * SIMD loop kernels on arrays in `memory` (shared, as the Arena makes it), or null and the reason
+ * they cannot run. Instantiate once per thread; instances on one memory may run concurrently on
+ * disjoint outputs.
+ */
+export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult {
+  const { module, reason } = compileOnce();
+  const calls = { wasm: 0, js: 0 };
+  if (!module) return { kernels: null, reason, calls };
+  let ex: LoopsExports;
+  try {
+    ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as LoopsExports;
+  } catch (e) {
+    const message = (e as Error).message;
+    return { kernels: null, reason: `instantiating loops.wasm failed (is the memory shared?): ${message}`, calls };
+  }
+  // Read per call: a growable memory's buffer changes when it grows (the Arena's never does).
+  const inMem = (a: ArrayBufferView) => a.buffer === memory.buffer;
+  const use = (wasm: boolean): boolean => {
+    if (wasm) calls.wasm++;
+    else calls.js++;
+    return wasm;
+  };
+  const kernels: LoopKernels = {
+    name: 'simd',
+    decode(B, d, rowPtr, col, val, W_dec, out) {
+      if (use(inMem(rowPtr) && inMem(col) && inMem(val) && inMem(W_dec) && inMem(out))) {
+        ex.decodeActive(B, d, rowPtr.byteOffset, col.byteOffset, val.byteOffset, W_dec.byteOffset, out.byteOffset);
+      } else {
+        decodeActive(B, d, rowPtr, col, val, W_dec, out);
+      }
+    },
+    gradPre(B, d, rowPtr, col, G, W_dec, spars, gPre, gb_enc) {
+      if (use(inMem(rowPtr) && inMem(col) && inMem(G) && inMem(W_dec) && inMem(spars) && inMem(gPre) && inMem(gb_enc))) {
+        ex.gradPreActive(
+          B, d, rowPtr.byteOffset, col.byteOffset, G.byteOffset, W_dec.byteOffset, spars.byteOffset, gPre.byteOffset,
+          gb_enc.byteOffset,
+        );
+      } else {
+        gradPreActive(B, d, rowPtr, col, G, W_dec, spars, gPre, gb_enc);
+      }
+    },
+    weightGrads(i0, i1, d, m, cscPtr, cscRow, cscEntry, gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, accE, accD) {
+      const wasm =
+        inMem(cscPtr) && inMem(cscRow) && inMem(cscEntry) && inMem(gPre) && inMem(val) && inMem(xc) && inMem(G) &&
+        inMem(W_dec) && inMem(decay) && inMem(gW_enc) && inMem(gW_dec) && inMem(accE) && inMem(accD);
+      if (use(wasm)) {
+        ex.weightGradsRange(
+          i0, i1, d, m, cscPtr.byteOffset, cscRow.byteOffset, cscEntry.byteOffset, gPre.byteOffset, val.byteOffset,
+          xc.byteOffset, G.byteOffset, W_dec.byteOffset, decay.byteOffset, gW_enc.byteOffset, gW_dec.byteOffset,
+          accE.byteOffset, accD.byteOffset,
+        );
+      } else {
+        weightGradsRange(i0, i1, d, m, cscPtr, cscRow, cscEntry, gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, accE, accD);
+      }
+    },
+    adam(param, grad, mom, vel, start, len, c: AdamStepConsts) {
+      if (use(inMem(param) && inMem(grad) && inMem(mom) && inMem(vel))) {
+        ex.adamRun(
+          param.byteOffset, grad.byteOffset, mom.byteOffset, vel.byteOffset, start, len,
+          c.beta1, c.beta2, c.eps, c.stepSize, c.sqrtBc2, c.gradScale,
+        );
+      } else {
+        adamRun(param, grad, mom, vel, start, len, c);
+      }
+    },
+  };
+  return { kernels, reason: '', calls };
+}
+
+/** loadSimdLoopsResult without the reason: the SIMD kernels, or null (use jsLoops). */
+export function loadSimdLoops(memory: WebAssembly.Memory): LoopKernels | null {
+  return loadSimdLoopsResult(memory).kernels;
+}

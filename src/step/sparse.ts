@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import type { AdamState } from './adam.js';
+import type { StepStats } from '../sae/gradients.js';
+import { hostView, tensorFromHost } from './kernels/host-io.js';
+import type { PhaseTimer } from '../util/phase-timer.js';
+import type { SaeParams } from '../sae/params.js';
+import { SparseWorkspace, sparseBackward, type SparseResult } from './sparse-gradients.js';
+import { applyGradients, type StepConfig } from './dense.js';
+
+/** A training step that also reports the batch's L0 on the host (for kernel selection). */
+export interface HostL0Step {
+  (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats;
+  /** Mean active features per row of the last batch (NaN before the first step). */
+  lastL0(): number;
+}
+
+/**
+ * The sparse training step: the encoder product is dense (tfjs, plain layout); the decoder, the
+ * residual's gradient and both weight gradients run on the host over the active entries of f
+ * only (sparse-gradients.ts). Then the same recipe constraint and Adam update as denseTrainStep.
+ * Equivalent to denseTrainStep up to float32 summation order. Owns reusable host buffers.
+ */
+export function createSparseTrainStep(): HostL0Step {
+  const ws = new SparseWorkspace();
+  let l0 = Number.NaN;
+  const step = (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats => {
+    const [B, d] = x.shape;
+    const m = params.m;
+    // Pre-activations; the ReLU is applied by the host scan (f = pre where pre > 0), saving a pass.
+    const f = tf.tidy(() => tf.fused.matMul({ a: tf.sub(x, params.b_dec), b: params.W_enc, bias: params.b_enc }) as tf.Tensor2D);
+    timer?.lap('encode');
+    let r: SparseResult;
+    try {
+      // No tfjs allocation between taking the views and the end of sparseBackward (see hostView).
+      r = sparseBackward(ws, {
+        B,
+        d,
+        m,
+        x: hostView(x),
+        f: hostView(f),
+        W_enc: hostView(params.W_enc),
+        W_dec: hostView(params.W_dec),
+        b_dec: hostView(params.b_dec),
+        l1Coefficient: cfg.l1Coefficient,
+        penalty: cfg.recipe.sparsityPenalty,
+      }, timer);
+    } finally {
+      f.dispose();
+    }
+    l0 = r.l0;
+    const grads = {
+      W_enc: tensorFromHost<tf.Rank.R2>(r.W_enc, [d, m]),
+      b_enc: tensorFromHost<tf.Rank.R1>(r.b_enc, [m]),
+      W_dec: tensorFromHost<tf.Rank.R2>(r.W_dec, [m, d]),
+      b_dec: tensorFromHost<tf.Rank.R1>(r.b_dec, [d]),
+    };
+    const stats: StepStats = {
+      loss: tf.scalar(r.loss),
+      mse: tf.scalar(r.mse),
+      l1: tf.scalar(r.l1),
+      l0: tf.scalar(r.l0),
+      totalVariance: tf.scalar(r.totalVariance),
+      sse: tf.scalar(r.sse),
+      firedCounts: tensorFromHost<tf.Rank.R1>(r.firedCounts, [m]),
+    };
+    timer?.lap('bookkeeping');
+    applyGradients(params, adam, grads, cfg);
+    timer?.lap('optimizer');
+    return stats;
+  };
+  return Object.assign(step, { lastL0: () => l0 });
+}

@@ -1,0 +1,128 @@
+import { Arena } from '../kernels/arena.js';
+
+/** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
+export const DEFAULT_SPARSE_CAPACITY = 0.25;
+
+/** Where one array lives in the shared memory (byte offset, element count, element type). */
+export interface ArraySpec {
+  offset: number;
+  length: number;
+  type: 'f32' | 'i32' | 'f64';
+}
+
+/** One worker's feature range and its private buffers (still in shared memory, for the SIMD loops). */
+export interface SliceSpec {
+  i0: number;
+  i1: number;
+  /** Active entries the slice's buffers hold. */
+  capacity: number;
+  arrays: Record<SliceArray, ArraySpec>;
+}
+
+/** The shared arrays: the SAE's host state in the canonical layout, step buffers and reductions. */
+export const STATE_ARRAYS = [
+  'W_enc', 'b_enc', 'W_dec', 'b_dec',
+  'mW_enc', 'mb_enc', 'mW_dec', 'mb_dec',
+  'vW_enc', 'vb_enc', 'vW_dec', 'vb_dec',
+  'gW_enc', 'gb_enc', 'gW_dec', 'gb_dec',
+  'x', 'xc', 'G', 'fired', 'spars', 'decay',
+] as const;
+export type StateArray = (typeof STATE_ARRAYS)[number];
+
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm'] as const;
+export type SliceArray = (typeof SLICE_ARRAYS)[number];
+
+export interface SharedLayout {
+  B: number;
+  d: number;
+  m: number;
+  arrays: Record<StateArray, ArraySpec>;
+  slices: SliceSpec[];
+}
+
+/** Typed views of the arrays of one record. */
+export function viewsOf(memory: WebAssembly.Memory, specs: Record<string, ArraySpec>): Record<string, Float32Array | Int32Array | Float64Array> {
+  const out: Record<string, Float32Array | Int32Array | Float64Array> = {};
+  for (const [name, s] of Object.entries(specs)) {
+    const C = s.type === 'f32' ? Float32Array : s.type === 'i32' ? Int32Array : Float64Array;
+    out[name] = new C(memory.buffer as ArrayBuffer, s.offset, s.length);
+  }
+  return out;
+}
+
+/** The state arrays' views, typed. */
+export interface StateViews {
+  W_enc: Float32Array; b_enc: Float32Array; W_dec: Float32Array; b_dec: Float32Array;
+  mW_enc: Float32Array; mb_enc: Float32Array; mW_dec: Float32Array; mb_dec: Float32Array;
+  vW_enc: Float32Array; vb_enc: Float32Array; vW_dec: Float32Array; vb_dec: Float32Array;
+  gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array; gb_dec: Float32Array;
+  x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
+}
+
+export interface SliceViews {
+  partial: Float32Array;
+  rowPtr: Int32Array;
+  col: Int32Array;
+  val: Float32Array;
+  gPre: Float32Array;
+  cscPtr: Int32Array;
+  cscNext: Int32Array;
+  cscRow: Int32Array;
+  cscEntry: Int32Array;
+  accE: Float32Array;
+  accD: Float32Array;
+  bdecPart: Float32Array;
+  fSum: Float64Array;
+  decNorm: Float64Array;
+}
+
+/**
+ * Feature ranges for k workers: contiguous, sizes differing by at most one, in order.
+ * Capacity: active entries each slice can hold, as a fraction of B x slice width (the step
+ * falls back to one thread for a batch that exceeds it).
+ */
+export function planLayout(B: number, d: number, m: number, workers: number, capacityFraction: number): { layout: SharedLayout; arena: Arena } {
+  const { state, ranges, sliceSizes } = sizes(B, d, m, workers, capacityFraction);
+  const arena = new Arena(layoutBytes(B, d, m, workers, capacityFraction));
+  const alloc = (n: number, type: ArraySpec['type']): ArraySpec => {
+    const a = type === 'f32' ? arena.f32(n) : type === 'i32' ? arena.i32(n) : arena.f64(n);
+    return { offset: a.byteOffset, length: n, type };
+  };
+  const arrays = Object.fromEntries(Object.entries(state).map(([k, [n, t]]) => [k, alloc(n, t)])) as Record<StateArray, ArraySpec>;
+  const slices = ranges.map(([i0, i1], k) => ({
+    i0,
+    i1,
+    capacity: sliceSizes[k]!.capacity,
+    arrays: Object.fromEntries(Object.entries(sliceSizes[k]!.s).map(([n, [len, t]]) => [n, alloc(len, t)])) as Record<SliceArray, ArraySpec>,
+  }));
+  return { layout: { B, d, m, arrays, slices }, arena };
+}
+
+/** Bytes of the shared memory planLayout allocates (for memory bounds). */
+export function layoutBytes(B: number, d: number, m: number, workers: number, capacityFraction: number): number {
+  const { state, sliceSizes } = sizes(B, d, m, workers, capacityFraction);
+  const all = [...Object.values(state), ...sliceSizes.flatMap(({ s }) => Object.values(s))];
+  return Arena.bytesFor(all.map(([n, t]) => n * (t === 'f64' ? 8 : 4)));
+}
+
+function sizes(B: number, d: number, m: number, workers: number, capacityFraction: number) {
+  const state: Record<StateArray, [number, ArraySpec['type']]> = {
+    W_enc: [d * m, 'f32'], b_enc: [m, 'f32'], W_dec: [m * d, 'f32'], b_dec: [d, 'f32'],
+    mW_enc: [d * m, 'f32'], mb_enc: [m, 'f32'], mW_dec: [m * d, 'f32'], mb_dec: [d, 'f32'],
+    vW_enc: [d * m, 'f32'], vb_enc: [m, 'f32'], vW_dec: [m * d, 'f32'], vb_dec: [d, 'f32'],
+    gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'], gb_dec: [d, 'f32'],
+    x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
+  };
+  const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);
+  const sliceSizes = ranges.map(([i0, i1]) => {
+    const mk = i1 - i0;
+    const capacity = Math.max(64, Math.ceil(B * mk * capacityFraction));
+    const s: Record<SliceArray, [number, ArraySpec['type']]> = {
+      partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
+      cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
+      accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
+    };
+    return { capacity, s };
+  });
+  return { state, ranges, sliceSizes };
+}

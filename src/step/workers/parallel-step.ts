@@ -1,0 +1,175 @@
+import * as tf from '@tensorflow/tfjs';
+import { adamConsts, adamRun, type AdamState } from '../adam.js';
+import { clipScale, sumSquares } from '../clip.js';
+import type { StepStats } from '../../sae/gradients.js';
+import { PARAM_NAMES, paramShape, type ParamName, type SaeParams } from '../../sae/params.js';
+import { centre, hostColumnSums, residual } from '../sparse-gradients.js';
+import type { StepConfig } from '../dense.js';
+import { hostView, tensorFromHost } from '../kernels/host-io.js';
+import type { PhaseTimer } from '../../util/phase-timer.js';
+import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { WorkerPool } from './pool.js';
+
+export interface ParallelStepOptions {
+  /** Largest batch (rows) the shared buffers hold. */
+  batchSize: number;
+  d: number;
+  m: number;
+  workers: number;
+  /** The tfjs backend each worker initialises (the main thread's). */
+  backend: string;
+  /** Use the WebAssembly SIMD loops where they load. */
+  simd: boolean;
+  /** Active entries a slice holds, as a fraction of batch x slice width (more: one-thread fallback). */
+  capacityFraction?: number;
+}
+
+/**
+ * The training step (sparse or dense) on worker threads, each owning a contiguous slice of the features (its
+ * columns of W_enc, entries of b_enc, rows of W_dec and their Adam moments). Features interact
+ * only through the reconstruction and b_dec, so a step is three phases with the main thread
+ * reducing in between: encode (each worker: its encoder product, scan, partial reconstruction),
+ * backward (main: residual G from the partials in worker order; workers: their gradients),
+ * update (main: b_dec's gradient and Adam, the clipping norm; workers: Adam on their slice).
+ * The state lives in one shared memory; after every step it is copied into the tfjs variables,
+ * so params and adam are current for checkpoints and resampling (as with the other kernels).
+ * Anything else that writes them must call invalidate(). Deterministic for a fixed worker count;
+ * equal to the one-thread sparse step up to float32 summation order.
+ */
+export class ParallelStep {
+  private stale = true;
+  private readonly s: StateViews;
+  private readonly slices: SliceViews[];
+
+  private constructor(
+    private readonly pool: WorkerPool,
+    private readonly layout: SharedLayout,
+    memory: WebAssembly.Memory,
+    readonly loops: string,
+  ) {
+    this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
+    this.slices = layout.slices.map((sl) => viewsOf(memory, sl.arrays) as unknown as SliceViews);
+  }
+
+  static async create(o: ParallelStepOptions): Promise<ParallelStep> {
+    const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? DEFAULT_SPARSE_CAPACITY);
+    const pool = new WorkerPool(o.workers);
+    try {
+      const replies = await pool.all((k) => ({ kind: 'init', memory: arena.memory, layout, slice: k, backend: o.backend, simd: o.simd }));
+      return new ParallelStep(pool, layout, arena.memory, replies[0]!.loops);
+    } catch (e) {
+      await pool.dispose();
+      throw e;
+    }
+  }
+
+  get workers(): number {
+    return this.pool.size;
+  }
+
+  /** params or adam were written by someone else: reload them before the next step. */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /**
+   * One step; null (with params and adam untouched) if the batch does not fit the shared
+   * buffers (more rows, or more active entries than a slice holds): the caller runs another kernel.
+   * `dense`: each worker runs the dense formulation on its slice (never declines for entries).
+   */
+  async step(
+    params: SaeParams,
+    adam: AdamState,
+    x: tf.Tensor2D,
+    cfg: StepConfig,
+    timer?: PhaseTimer,
+    dense = false,
+  ): Promise<StepStats | null> {
+    const { d, m } = this.layout;
+    const rows = x.shape[0];
+    if (rows > this.layout.B) return null;
+    const s = this.s;
+    if (this.stale) this.download(params, adam);
+    s.x.set(hostView(x));
+    const totalVariance = centre(rows, d, s.x, s.b_dec, s.xc);
+
+    const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense }));
+    timer?.lap('encode');
+    if (enc.some((r) => r.nnz < 0)) return null;
+    const nnz = enc.reduce((a, r) => a + r.nnz, 0);
+    const sse = residual(rows, d, this.slices.map((v) => v.partial), s.b_dec, s.x, s.G);
+    hostColumnSums(rows, d, s.G, s.gb_dec);
+    timer?.lap('decode');
+
+    const penalty = cfg.recipe.sparsityPenalty;
+    const project = cfg.recipe.decoderConstraint === 'unit-norm';
+    const back = await this.pool.all(() => ({ kind: 'backward', rows, l1Coefficient: cfg.l1Coefficient, penalty, project }));
+    for (const v of this.slices) for (let j = 0; j < d; j++) s.gb_dec[j]! += v.bdecPart[j]!;
+    timer?.lap('backward');
+
+    const clip = cfg.recipe.gradClip;
+    const gradScale = clip === null ? 1 : clipScale(sumSquares(s.gb_dec, 0, d, back.reduce((a, r) => a + r.sumSquares, 0)), clip);
+    adam.tick();
+    const consts = adamConsts(adam.t, cfg.lr, cfg.adam, gradScale);
+    const updated = this.pool.all(() => ({ kind: 'update', consts, renorm: project }));
+    adamRun(s.b_dec, s.gb_dec, s.mb_dec, s.vb_dec, 0, d, consts);
+    await updated;
+    this.upload(params, adam);
+    timer?.lap('optimizer');
+
+    const l1 = back.reduce((a, r) => a + r.l1Sum, 0) / rows;
+    const mse = sse / rows;
+    const stats: StepStats = {
+      loss: tf.scalar(mse + cfg.l1Coefficient * l1),
+      mse: tf.scalar(mse),
+      l1: tf.scalar(l1),
+      l0: tf.scalar(nnz / rows),
+      totalVariance: tf.scalar(totalVariance),
+      sse: tf.scalar(sse),
+      firedCounts: tensorFromHost<tf.Rank.R1>(s.fired.subarray(0, m), [m]),
+    };
+    timer?.lap('bookkeeping');
+    return stats;
+  }
+
+  /** Live tensors in each worker (for leak tests). */
+  async workerTensors(): Promise<number[]> {
+    return (await this.pool.all(() => ({ kind: 'tensors' }))).map((r) => r.count);
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.dispose();
+  }
+
+  private hostArrays(n: ParamName): { p: Float32Array; m: Float32Array; v: Float32Array } {
+    const s = this.s as unknown as Record<string, Float32Array>;
+    return { p: s[n]!, m: s[`m${n}`]!, v: s[`v${n}`]! };
+  }
+
+  private download(params: SaeParams, adam: AdamState): void {
+    for (const n of PARAM_NAMES) {
+      const h = this.hostArrays(n);
+      h.p.set(params.get(n).dataSync() as Float32Array);
+      h.m.set(adam.m[n].dataSync() as Float32Array);
+      h.v.set(adam.v[n].dataSync() as Float32Array);
+    }
+    this.stale = false;
+  }
+
+  private upload(params: SaeParams, adam: AdamState): void {
+    const { d, m } = this.layout;
+    for (const n of PARAM_NAMES) {
+      const h = this.hostArrays(n);
+      const shape = paramShape(n, d, m);
+      for (const [dst, src] of [
+        [params.get(n), h.p],
+        [adam.m[n], h.m],
+        [adam.v[n], h.v],
+      ] as const) {
+        const t = tensorFromHost(src, shape);
+        dst.assign(t);
+        t.dispose();
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import type { SparsityPenalty } from '../../sae/gradients.js';
+import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
+import type { AdamStepConsts } from '../adam.js';
+import { sumSquares } from '../clip.js';
+import { projectRows, unitNormRows } from '../decoder-constraint.js';
+import { scanActive, transposeActive, type LoopKernels } from '../kernels/loops.js';
+import { withEncoderPre } from './encoder-product.js';
+import { DenseSlice } from './slice-dense.js';
+import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+
+/**
+ * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
+ * writes only the shared arrays its phase documents, and only its features' entries of the
+ * per-feature and per-parameter arrays, so workers run a phase concurrently without locks.
+ * Runs in a worker thread (worker.ts) or, for tests, in the calling thread.
+ */
+export class SliceCompute {
+  private readonly s: StateViews;
+  private readonly v: SliceViews;
+  private readonly i0: number;
+  private readonly i1: number;
+  private readonly capacity: number;
+  /** The slice's columns of W_enc, gathered contiguous [d, mk] for the encoder product. */
+  private readonly wSlice: Float32Array;
+  private readonly dense: DenseSlice;
+  /** The formulation of the current step (set by encode). */
+  private denseStep = false;
+
+  constructor(
+    memory: WebAssembly.Memory,
+    private readonly layout: SharedLayout,
+    slice: number,
+    private readonly loops: LoopKernels,
+  ) {
+    const spec = layout.slices[slice]!;
+    this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
+    this.v = viewsOf(memory, spec.arrays) as unknown as SliceViews;
+    this.i0 = spec.i0;
+    this.i1 = spec.i1;
+    this.capacity = spec.capacity;
+    this.wSlice = new Float32Array(layout.d * (spec.i1 - spec.i0));
+    this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
+  }
+
+  /**
+   * pre = xc W_enc[:, slice] + b_enc[slice] (tfjs, plain layout), the scan for active entries and
+   * the slice's partial reconstruction sum_{i in slice} f_i W_dec[i]. Returns nnz, or -1 if the
+   * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
+   */
+  encode(rows: number, dense: boolean): { nnz: number; ms: { encode: number; decode: number } } {
+    const { d, m } = this.layout;
+    const { i0, i1 } = this;
+    const mk = i1 - i0;
+    const t0 = performance.now();
+    this.denseStep = dense;
+    if (dense) {
+      for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
+      return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
+    }
+    const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, () => this.preScratch(rows * mk), (pre) =>
+      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+    );
+    const t1 = performance.now();
+    if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
+    return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
+  }
+
+  private scratch = new Float32Array(0);
+
+  /** Host room for a blocked encoder product's [rows, mk] output (grown on demand). */
+  private preScratch(n: number): Float32Array {
+    if (this.scratch.length < n) this.scratch = new Float32Array(n);
+    return this.scratch;
+  }
+
+  /**
+   * Given G = dL/dx_hat (shared), the slice's gradients: dL/dpre at its active entries, gb_enc,
+   * gW_enc columns and gW_dec rows (projected tangent to the unit sphere when `project`), and its
+   * share of b_dec's gradient, -(W_enc gb_enc) over the slice, in bdecPart. Returns the slice's
+   * summed sparsity penalty and the squared norm of its gradients (for global-norm clipping).
+   */
+  backward(rows: number, l1Coefficient: number, penalty: SparsityPenalty, project: boolean): { l1Sum: number; sumSquares: number } {
+    const { d, m } = this.layout;
+    const { i0, i1, s, v } = this;
+    const l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
+    if (this.denseStep) {
+      this.dense.backward(rows);
+    } else {
+      s.gb_enc.fill(0, i0, i1);
+      this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
+      transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
+      this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
+    }
+    v.bdecPart.fill(0);
+    encoderTermOfBDec(i0, i1, d, m, s.W_enc, s.gb_enc, v.bdecPart, -1);
+    if (project) projectRows(s.gW_dec, s.W_dec, i0, i1, d);
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq = sumSquares(s.gW_enc, j * m + i0, j * m + i1, sq);
+    sq = sumSquares(s.gb_enc, i0, i1, sq);
+    sq = sumSquares(s.gW_dec, i0 * d, i1 * d, sq);
+    return { l1Sum, sumSquares: sq };
+  }
+
+  /** Adam on the slice's W_enc columns, b_enc entries and W_dec rows; then unit decoder rows if `renorm`. */
+  update(consts: AdamStepConsts, renorm: boolean): void {
+    const { d, m } = this.layout;
+    const { i0, i1, s } = this;
+    const mk = i1 - i0;
+    for (let j = 0; j < d; j++) this.loops.adam(s.W_enc, s.gW_enc, s.mW_enc, s.vW_enc, j * m + i0, mk, consts);
+    this.loops.adam(s.b_enc, s.gb_enc, s.mb_enc, s.vb_enc, i0, mk, consts);
+    this.loops.adam(s.W_dec, s.gW_dec, s.mW_dec, s.vW_dec, i0 * d, mk * d, consts);
+    if (renorm) unitNormRows(s.W_dec, i0, i1, d);
+  }
+}

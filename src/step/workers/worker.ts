@@ -1,0 +1,44 @@
+/**
+ * Worker-thread entry of the parallel sparse step: owns one feature slice (SliceCompute) with its
+ * own tfjs backend, and answers the step kernel's requests (protocol.ts) one at a time.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parentPort } from 'node:worker_threads';
+import type { BackendChoice } from '../../backend/choices.js';
+import { initBackend } from '../../backend/select.js';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { SliceCompute } from './slice-compute.js';
+import { loadLoops } from './load-loops.js';
+
+let compute: SliceCompute | null = null;
+
+function reply(r: WorkerReply): void {
+  parentPort!.postMessage(r);
+}
+
+async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  switch (req.kind) {
+    case 'init': {
+      await initBackend(req.backend as BackendChoice);
+      const { loops, note } = loadLoops(req.memory, req.simd);
+      compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
+      return { kind: 'init', loops: note };
+    }
+    case 'encode':
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense) };
+    case 'backward':
+      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project) };
+    case 'update':
+      compute!.update(req.consts, req.renorm);
+      return { kind: 'update' };
+    case 'tensors':
+      return { kind: 'tensors', count: tf.memory().numTensors };
+  }
+}
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  handle(req).then(reply, (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    reply({ kind: 'error', message: err.message, stack: err.stack });
+  });
+});
