@@ -4,7 +4,8 @@ import { initBackend, type BackendChoice } from '../backend/select.js';
 import { RunError } from '../errors.js';
 import { fsError, writeFileAtomic } from '../io/atomic.js';
 import { batchWindows, readHooks } from './batches.js';
-import { readTextDocuments, readTokenDocuments, windows, type TextSplit, type TokenDocument, type TokenWindow } from './documents.js';
+import { readTextDocuments, readTokenDocuments, type TextSplit, type TokenDocument, type TokenWindow } from './documents.js';
+import { planHarvest, type HarvestJob, type HarvestSplit, type SplitCounts } from './harvest-split.js';
 import { ShardBuffer, shardName } from './harvest-shards.js';
 import type { LlamaModel } from './llama.js';
 import { loadModel } from './load.js';
@@ -24,6 +25,8 @@ export interface HarvestOptions {
   shardRows: number;
   /** Leave BOS positions out of the output (their activations are outliers). */
   excludeBos: boolean;
+  /** Fraction of documents (whole, chosen by a seeded hash of doc_id) written to `eval/` instead. */
+  evalFraction: number;
   backend?: BackendChoice;
   onProgress?: (p: HarvestProgress) => void;
 }
@@ -36,8 +39,11 @@ export interface HarvestProgress {
 
 export interface HarvestResult {
   out: string;
-  /** Folder per hook (the out folder itself for one hook). */
+  /** Folder per hook (the out folder itself for one hook); the eval split is its `eval/` subfolder. */
   folders: Record<string, string>;
+  evalFraction: number;
+  /** Documents and rows of each split (the whole harvest, resumed part included). */
+  splits: Record<HarvestSplit, SplitCounts>;
   shards: number;
   rows: number;
   /** Rows already written by an earlier, interrupted run of the same command. */
@@ -51,7 +57,10 @@ export const HARVEST_STATE = 'harvest.json';
 interface HarvestState {
   format: 1;
   settings: Record<string, unknown>;
+  /** Shards written to the train folder (the hook folder itself) and to its eval/ subfolder. */
   shardsDone: number;
+  evalShardsDone: number;
+  /** Rows written, counted along the train-then-eval stream. */
   rowsDone: number;
   finished: boolean;
 }
@@ -67,6 +76,7 @@ function settingsOf(o: HarvestOptions, model: LlamaModel): Record<string, unknow
     maxTokens: o.maxTokens ?? null,
     shardRows: o.shardRows,
     excludeBos: o.excludeBos,
+    evalFraction: o.evalFraction,
     dModel: model.config.dModel,
   };
 }
@@ -81,6 +91,9 @@ function priorState(out: string, settings: Record<string, unknown>): HarvestStat
     throw new RunError(`${out}: the folder exists and is not a harvest (no ${HARVEST_STATE}; it holds ${visible.slice(0, 3).join(', ')}${visible.length > 3 ? ', ...' : ''}).`, 'Choose a new --out folder, or empty this one.');
   }
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as HarvestState;
+  // Harvests made before --eval-fraction existed had none.
+  state.settings = { evalFraction: 0, ...state.settings };
+  state.evalShardsDone ??= 0;
   const diff = Object.keys(settings).filter((k) => JSON.stringify(settings[k]) !== JSON.stringify(state.settings[k]));
   if (diff.length > 0) {
     const k = diff[0]!;
@@ -116,25 +129,40 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
     const settings = settingsOf(o, model);
     const prior = priorState(o.out, settings);
     const folders = Object.fromEntries(o.hooks.map((h) => [h, o.hooks.length === 1 ? o.out : path.join(o.out, h)]));
+    const folderOf = (h: string, split: HarvestSplit): string => (split === 'train' ? folders[h]! : path.join(folders[h]!, 'eval'));
+    const splitsUsed: HarvestSplit[] = o.evalFraction > 0 ? ['train', 'eval'] : ['train'];
     try {
-      for (const f of Object.values(folders)) fs.mkdirSync(f, { recursive: true });
+      for (const h of o.hooks) for (const s of splitsUsed) fs.mkdirSync(folderOf(h, s), { recursive: true });
     } catch (err) {
       throw fsError(err, o.out, 'create the output folder');
     }
-    const state: HarvestState = prior ?? { format: 1, settings, shardsDone: 0, rowsDone: 0, finished: false };
-    const resumedRows = state.rowsDone;
-    if (state.finished) return { out: o.out, folders, shards: state.shardsDone, rows: state.rowsDone, resumedRows, seconds: 0, tokensPerSecond: 0 };
-    for (const f of Object.values(folders)) cleanUp(f, state.shardsDone);
-    writeState(o.out, state);
-
     const bos = model.tokenizer.bos;
     const isBos = (w: { tokens: Int32Array }, t: number): boolean => t === 0 && w.tokens[0] === bos;
     const rowsOf = (w: { tokens: Int32Array }): number => w.tokens.length - (o.excludeBos && isBos(w, 0) ? 1 : 0);
-    let totalRows = 0;
-    for (const w of windows(docs, o.context, bos)) totalRows += rowsOf(w);
-    if (o.maxTokens !== undefined) totalRows = Math.min(totalRows, o.maxTokens);
+    const plan = planHarvest(docs, o.context, bos, rowsOf, o.evalFraction, o.maxTokens);
+    const totalRows = plan.totalRows;
 
-    const meta = (hook: string): Record<string, string> => {
+    const state: HarvestState = prior ?? { format: 1, settings, shardsDone: 0, evalShardsDone: 0, rowsDone: 0, finished: false };
+    const resumedRows = state.rowsDone;
+    const result = (rows: number, seconds: number): HarvestResult => ({
+      out: o.out,
+      folders,
+      evalFraction: o.evalFraction,
+      splits: plan.counts,
+      shards: state.shardsDone + state.evalShardsDone,
+      rows,
+      resumedRows,
+      seconds,
+      tokensPerSecond: seconds > 0 ? (rows - resumedRows) / seconds : 0,
+    });
+    if (state.finished) return result(state.rowsDone, 0);
+    for (const h of o.hooks) {
+      cleanUp(folderOf(h, 'train'), state.shardsDone);
+      if (o.evalFraction > 0) cleanUp(folderOf(h, 'eval'), state.evalShardsDone);
+    }
+    writeState(o.out, state);
+
+    const meta = (hook: string, split: HarvestSplit): Record<string, string> => {
       const p = model.hook(hook);
       return {
         model: path.basename(o.model).replace(/\.gguf$/i, ''),
@@ -149,58 +177,67 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
         layer_indexing: '0-based transformer block index',
         tokenizer: `from the GGUF (sentencepiece, vocab ${model.config.vocabSize})`,
         source: `sae harvest of ${path.basename((o.text ?? o.tokens)!)}`,
+        split,
+        eval_fraction: String(o.evalFraction),
       };
     };
-    const buffers = o.hooks.map((h) => new ShardBuffer(folders[h]!, model.config.dModel, o.shardRows, meta(h), (id) => model.tokenizer.piece(id)));
+    const piece = (id: number): string => model.tokenizer.piece(id);
+    const buffers: Record<HarvestSplit, ShardBuffer[]> = {
+      train: o.hooks.map((h) => new ShardBuffer(folderOf(h, 'train'), model.config.dModel, o.shardRows, meta(h, 'train'), piece)),
+      eval: o.evalFraction > 0 ? o.hooks.map((h) => new ShardBuffer(folderOf(h, 'eval'), model.config.dModel, o.shardRows, meta(h, 'eval'), piece)) : [],
+    };
     let rows = state.rowsDone;
-    const flush = (): void => {
-      for (const b of buffers) b.flush(state.shardsDone);
-      state.shardsDone += 1;
+    const flush = (split: HarvestSplit): void => {
+      if (buffers[split][0]!.length === 0) return;
+      for (const b of buffers[split]) b.flush(split === 'train' ? state.shardsDone : state.evalShardsDone);
+      if (split === 'train') state.shardsDone += 1;
+      else state.evalShardsDone += 1;
       state.rowsDone = rows;
       writeState(o.out, state);
     };
     // Resuming: windows wholly before the resume point are skipped without running the model; the
     // window it falls in drops its first rows. (Counted here, not in the batch loop: batching reads ahead.)
+    const jobOf = new Map<TokenWindow, HarvestJob>();
     const dropRows = new Map<TokenWindow, number>();
     const toRun = (function* (): Generator<TokenWindow> {
       let skip = state.rowsDone;
-      let budget = totalRows;
-      for (const w of windows(docs, o.context, bos)) {
-        const r = rowsOf(w);
-        if (skip >= r) {
-          skip -= r;
-          budget -= r;
+      for (const job of plan.jobs) {
+        if (skip >= job.rows) {
+          skip -= job.rows;
           continue;
         }
-        if (budget <= 0) return;
-        if (skip > 0) dropRows.set(w, skip);
-        budget -= r;
+        if (skip > 0) dropRows.set(job.window, skip);
         skip = 0;
-        yield w;
+        jobOf.set(job.window, job);
+        yield job.window;
       }
     })();
     for (const batch of batchWindows(toRun, model.config.nHeads)) {
       const { longest, acts } = await readHooks(model, batch, o.hooks);
       batch.forEach((w, i) => {
+        const job = jobOf.get(w)!;
+        // The stream holds every train window before the first eval one: the train split ends here.
+        if (job.split === 'eval') flush('train');
         let drop = dropRows.get(w) ?? 0;
-        for (let t = 0; t < w.tokens.length && rows < totalRows; t++) {
+        for (let t = 0, kept = 0; t < w.tokens.length && kept < job.rows; t++) {
           if (o.excludeBos && isBos(w, t)) continue;
+          kept++;
           if (drop > 0) {
             drop--;
             continue;
           }
-          buffers.forEach((b, h) => b.push(acts[h]!, (i * longest + t) * model.config.dModel, w.tokens[t]!, w.docId, t));
+          buffers[job.split].forEach((b, h) => b.push(acts[h]!, (i * longest + t) * model.config.dModel, w.tokens[t]!, w.docId, t));
           rows++;
-          if (buffers[0]!.full) flush();
+          if (buffers[job.split][0]!.full) flush(job.split);
         }
+        jobOf.delete(w);
       });
       o.onProgress?.({ rows, totalRows, seconds: (Date.now() - started) / 1000 });
     }
-    if (buffers[0]!.length > 0) flush();
+    for (const s of splitsUsed) flush(s);
     state.finished = true;
     writeState(o.out, state);
-    const seconds = (Date.now() - started) / 1000;
-    return { out: o.out, folders, shards: state.shardsDone, rows, resumedRows, seconds, tokensPerSecond: (rows - resumedRows) / seconds };
+    return result(rows, (Date.now() - started) / 1000);
   } finally {
     model.dispose();
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURE_EVAL, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { FIXTURE_EVAL, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
 import { STORIES_260K } from '../model/model-files.js';
 
@@ -120,5 +120,78 @@ describe('sae harvest', () => {
     const h = await runCli(['harvest', '--model', STORIES_260K, '--text', latin1, '--hook', 'blocks.7.hook_resid_post', '--out', o]);
     expect(h.stderr).toMatch(/there is no block 7/);
     expect(fs.existsSync(o)).toBe(false);
+  });
+});
+
+/** Column `name` of every shard in `folder` (not its subfolders), in shard order. */
+function column(folder: string, name: string): number[] {
+  return fs.readdirSync(folder).filter((f) => f.endsWith('.arrow')).sort().flatMap((f) => Array.from(tableFromIPC(fs.readFileSync(path.join(folder, f))).getChild(name)!.toArray() as Int32Array));
+}
+
+describe('sae harvest --eval-fraction', () => {
+  const text = path.join(dir, 'many-stories.txt');
+  const words = ['the', 'cat', 'dog', 'sun', 'ran', 'big', 'little', 'happy', 'tree', 'girl', 'boy', 'played', 'saw'];
+  // 300 short documents, word choices from a fixed LCG so the file is the same every run.
+  let x = 7;
+  const next = (n: number): number => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+  fs.writeFileSync(text, Array.from({ length: 300 }, () => Array.from({ length: 3 + next(10) }, () => words[next(words.length)]).join(' ') + '.').join('\n') + '\n');
+  const out = path.join(dir, 'split-acts');
+  const args = ['harvest', '--model', STORIES_260K, '--text', text, '--hook', HOOK, '--out', out, '--shard-rows', '500', '--backend', 'wasm'];
+  let trainDocs: number[] = [];
+  let evalDocs: number[] = [];
+
+  it('holds out whole documents, about the fraction asked, in eval/ with split metadata', async () => {
+    const r = await runCli([...args, '--eval-fraction', '0.2']);
+    expect(r.status, r.stderr).toBe(0);
+    trainDocs = [...new Set(column(out, 'doc_id'))];
+    evalDocs = [...new Set(column(path.join(out, 'eval'), 'doc_id'))];
+    // Disjoint by document, together every document, and every token of a document on one side.
+    expect(trainDocs.filter((d) => evalDocs.includes(d))).toEqual([]);
+    expect([...trainDocs, ...evalDocs].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(evalDocs.length / 300).toBeGreaterThan(0.12);
+    expect(evalDocs.length / 300).toBeLessThan(0.28);
+    const trainRows = column(out, 'doc_id').length;
+    const evalRows = column(path.join(out, 'eval'), 'doc_id').length;
+    expect(r.stderr).toContain(`split (--eval-fraction 0.2, whole documents): train ${trainDocs.length} documents / ${trainRows} tokens, eval ${evalDocs.length} documents / ${evalRows} tokens`);
+    expect(r.stderr).toContain(`"data": { "train": ${JSON.stringify(path.join(out, '*.arrow'))}, "eval": ${JSON.stringify(path.join(out, 'eval', '*.arrow'))} }`);
+    const first = (f: string): Map<string, string> => tableFromIPC(fs.readFileSync(f)).schema.metadata;
+    expect(first(path.join(out, 'shard-00000.arrow')).get('split')).toBe('train');
+    expect(first(path.join(out, 'eval', 'shard-00000.arrow')).get('split')).toBe('eval');
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'harvest.json'), 'utf8')).settings.evalFraction).toBe(0.2);
+  });
+
+  it('continues an interrupted split harvest the same way, and refuses another fraction', async () => {
+    const before = { train: column(out, 'token_id'), eval: column(path.join(out, 'eval'), 'token_id'), evalDoc: column(path.join(out, 'eval'), 'doc_id') };
+    const stateFile = path.join(out, 'harvest.json');
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    // Killed inside the train split, then (second round) inside the eval split.
+    for (const at of [{ shardsDone: 2, evalShardsDone: 0, rowsDone: 1000 }, { shardsDone: state.shardsDone, evalShardsDone: 1, rowsDone: before.train.length + 500 }]) {
+      fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...at, finished: false }));
+      const r = await runCli([...args, '--eval-fraction', '0.2']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`continued after ${at.rowsDone} rows`);
+      expect(column(out, 'token_id')).toEqual(before.train);
+      expect(column(path.join(out, 'eval'), 'token_id')).toEqual(before.eval);
+      expect(column(path.join(out, 'eval'), 'doc_id')).toEqual(before.evalDoc);
+    }
+    const other = await runCli([...args, '--eval-fraction', '0.1']);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/holds a harvest made with other settings \(evalFraction: 0.2 there, 0.1 now\)/);
+    const bad = await runCli([...args.slice(0, -6), '--out', path.join(dir, 'never'), '--eval-fraction', '1']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/eval-fraction/i);
+  });
+
+  it('sae train reads the printed data.train / data.eval globs', async () => {
+    const cfg = writeConfig(dir, {
+      data: { train: path.join(out, '*.arrow'), eval: path.join(out, 'eval', '*.arrow'), shuffleBuffer: 1024 },
+      sae: { expansion: 2, l1: 0.01 },
+      train: { steps: 10, batchSize: 128, logEvery: 5 },
+      output: { dir: path.join(dir, 'runs') },
+    }, 'split.json');
+    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu']);
+    expect(r.status, r.stderr).toBe(0);
+    const evalRows = column(path.join(out, 'eval'), 'doc_id').length;
+    expect(r.stderr).toMatch(new RegExp(`held-out \\(${evalRows} rows\\): explained variance`));
   });
 });

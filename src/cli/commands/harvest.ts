@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
@@ -16,6 +17,7 @@ const HarvestFlags = z.object({
   maxTokens: z.coerce.number().int().positive().optional(),
   shardRows: z.coerce.number().int().positive().default(65536),
   excludeBos: z.boolean().default(false),
+  evalFraction: z.coerce.number().min(0).lt(1).default(0),
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   json: z.boolean().default(false),
 });
@@ -34,6 +36,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'stop after this many rows')
     .option('--shard-rows <n>', 'rows per shard file', '65536')
     .option('--exclude-bos', 'leave BOS positions out')
+    .option('--eval-fraction <f>', 'hold out this fraction of the documents (whole, by a seeded hash of doc_id) as shards in <out>/eval/', '0')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
@@ -50,6 +53,7 @@ export function register(program: Command): void {
         ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
         shardRows: o.shardRows,
         excludeBos: o.excludeBos,
+        evalFraction: o.evalFraction,
         backend: o.backend,
         onProgress: (p) => bar.update(p.rows, p.totalRows, p.seconds),
       });
@@ -57,5 +61,13 @@ export function register(program: Command): void {
       if (o.json) return printJson(r);
       if (r.resumedRows === r.rows) log(`${r.out}: harvest already complete (${r.rows} rows in ${r.shards} shards).`);
       else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s`);
+      if (r.evalFraction > 0) {
+        const { train, eval: held } = r.splits;
+        log(`split (--eval-fraction ${r.evalFraction}, whole documents): train ${train.documents} documents / ${train.rows} tokens, eval ${held.documents} documents / ${held.rows} tokens`);
+        for (const [hook, folder] of Object.entries(r.folders)) {
+          const glob = (f: string): string => path.join(f, '*.arrow');
+          log(`config for ${hook} (for a config file in the current folder): "data": { "train": ${JSON.stringify(glob(folder))}, "eval": ${JSON.stringify(glob(path.join(folder, 'eval')))} }`);
+        }
+      }
     });
 }
