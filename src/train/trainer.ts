@@ -4,11 +4,11 @@ import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } 
 import { describeAdapter } from '../backend/webgpu.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CheckpointError, ConfigError, InterruptedError, RunError } from '../errors.js';
+import { ConfigError, InterruptedError, RunError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { degenerateWarnings } from '../eval/degenerate.js';
 
-import { configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
+import { assertSameConfig, configDigest, loadLatestCheckpoint } from '../io/checkpoint/checkpoint.js';
 import { checkpointDue } from '../io/checkpoint/schedule.js';
 import { claimRunDir } from '../io/run-dir-claim.js';
 import { checkRunFitsBackend } from './backend-fit.js';
@@ -146,13 +146,7 @@ async function trainLocked(
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
   const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
-  const known = new Set([digest, storedDigest, ...priorDigests]);
-  if (checkpoint && !known.has(checkpoint.configDigest)) {
-    throw new CheckpointError(
-      `${runDir}: the newest checkpoint (step ${checkpoint.step}) was written with a different config than ${runFile(runDir, 'config')}`,
-      'Restore the original config.json of the run, or start a new run.',
-    );
-  }
+  if (checkpoint) assertSameConfig(checkpoint, [digest, storedDigest, ...priorDigests], runDir);
   let info: RunInfo;
   let state: LoopState;
   let params: SaeParams;

@@ -246,12 +246,16 @@ export function loadLatestCheckpoint(runDir: string, onWarning?: (message: strin
   return null;
 }
 
-/** Refuse to resume a checkpoint written under a different config. */
-export function assertSameConfig(state: CheckpointState, digest: string, runDir: string): void {
-  if (state.configDigest === digest) return;
+/**
+ * Refuse to resume a checkpoint written under a config other than the accepted ones: the run's
+ * config now, and the earlier configs of a run extended with `--set train.steps` (run.json's
+ * priorConfigDigests).
+ */
+export function assertSameConfig(state: CheckpointState, accepted: Iterable<string>, runDir: string): void {
+  if (new Set(accepted).has(state.configDigest)) return;
   throw new CheckpointError(
     `${runDir}: the newest checkpoint (step ${state.step}) was written with a different config than ${RUN_FILES.config} ` +
-      `(digest ${state.configDigest.slice(0, 12)}, now ${digest.slice(0, 12)})`,
+      `(digest ${state.configDigest.slice(0, 12)})`,
     `Restore the original ${RUN_FILES.config} of the run, or start a new run.`,
   );
 }

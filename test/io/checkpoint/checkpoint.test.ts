@@ -237,7 +237,8 @@ describe('checkpoints', () => {
 
   it('assertSameConfig refuses a different digest with a CheckpointError', () => {
     const s = makeState(10);
-    expect(() => assertSameConfig(s, s.configDigest, run)).not.toThrow();
-    expect(() => assertSameConfig(s, configDigest({ other: true }), run)).toThrow(CheckpointError);
+    expect(() => assertSameConfig(s, [s.configDigest], run)).not.toThrow();
+    expect(() => assertSameConfig(s, [configDigest({ other: true }), s.configDigest], run)).not.toThrow();
+    expect(() => assertSameConfig(s, [configDigest({ other: true })], run)).toThrow(CheckpointError);
   });
 });
