@@ -46,11 +46,7 @@ export async function resampleDead(
   rng: Rng,
   opts: ResampleOptions,
 ): Promise<ResampleResult> {
-  checkDead(dead, params.m);
-  if (dead.length === 0) return nothingDead(params.m);
-  const scorer = new PoolScorer(params, dead.length, opts.centre, rng, opts.chunkRows);
-  await scorer.add(pool);
-  return finishResample(params, adam, dead, scorer, opts);
+  return resampleDeadFrom(params, adam, dead, [pool], rng, opts);
 }
 
 /** resampleDead over a pool streamed in batches (only dead.length inputs are held in memory). */
