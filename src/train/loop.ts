@@ -128,6 +128,7 @@ async function steps(
     if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
 
     const now = performance.now();
+    hooks.onStep?.({ step, kernel: ran, seconds: (now - tPrev) / 1000, l0: v.l0 });
     state.step = step;
     state.tokens += batch.rows;
     addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
