@@ -51,8 +51,12 @@ export interface LoopContext {
   scale: number;
   schedule: ResampleSchedule;
   hooks: TrainHooks;
-  /** Called after every step; writes a checkpoint when due (the trainer decides). */
-  afterStep: (state: LoopState, stepDone: { final: boolean }) => Promise<void>;
+  /**
+   * Called after every step; writes a checkpoint when due (the trainer decides). The step engine
+   * may hold the newest weights in its workers: `sync` writes them into params and adam, and
+   * must be awaited before reading those.
+   */
+  afterStep: (state: LoopState, stepDone: { final: boolean; sync: () => Promise<void> }) => Promise<void>;
 }
 
 /**
@@ -85,6 +89,11 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   });
   try {
     await steps(ctx, state, engine, lrSchedule, adamHyper);
+    await engine.sync();
+  } catch (err) {
+    // Whatever stopped the loop (an interrupt writes a checkpoint next), params and adam get the last step.
+    await engine.sync().catch(() => {});
+    throw err;
   } finally {
     await engine.dispose();
   }
@@ -164,10 +173,11 @@ async function steps(
     }
 
     if (resampleAt.has(step) && !final) {
+      await engine.sync();
       await resample(ctx, state, step, log);
       engine.invalidate();
     }
-    await ctx.afterStep(state, { final });
+    await ctx.afterStep(state, { final, sync: () => engine.sync() });
     tPrev = performance.now();
     if (final) break;
     const stop = hooks.stopRequested?.();
