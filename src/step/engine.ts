@@ -30,10 +30,24 @@ import { ParallelStep } from './workers/parallel-step.js';
 
 export type { KernelKind } from './choose.js';
 
-/** train.workers 'auto': one worker per core, up to 8; 1 on tfjs-node, whose kernels are multi-threaded already. */
-export function defaultWorkers(backend: string = tf.getBackend()): number {
+/** Workers 'auto' starts on any width (one per core up to this). */
+export const AUTO_WORKERS_ANY_WIDTH = 8;
+/** Most workers 'auto' starts (each costs ~40 MiB of runtime). */
+export const MAX_AUTO_WORKERS = 16;
+/**
+ * Beyond AUTO_WORKERS_ANY_WIDTH, features each worker must get: on 16 cores A (m = 1024) gained
+ * nothing from 8 to 16 workers, B (8192) and C (12288) did (the issue's table).
+ */
+export const MIN_FEATURES_PER_EXTRA_WORKER = 512;
+
+/**
+ * train.workers 'auto': one worker per core, up to 8 on any width and up to 16 where every worker
+ * gets at least MIN_FEATURES_PER_EXTRA_WORKER features; 1 on tfjs-node, whose kernels are multi-threaded already.
+ */
+export function defaultWorkers(backend: string = tf.getBackend(), m = Infinity, cores = os.availableParallelism()): number {
   if (backend === 'tensorflow') return 1;
-  return Math.max(1, Math.min(8, os.availableParallelism()));
+  const byWidth = Math.max(AUTO_WORKERS_ANY_WIDTH, Math.floor(m / MIN_FEATURES_PER_EXTRA_WORKER));
+  return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS, byWidth));
 }
 
 /**

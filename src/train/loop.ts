@@ -78,7 +78,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const engine = createStepEngine({
     kind: cfg.train.kernel,
-    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers),
+    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers(tf.getBackend(), plan.m) : cfg.train.workers),
     simd: cfg.train.simd,
     batchSize: cfg.train.batchSize,
     d: plan.d,
