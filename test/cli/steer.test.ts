@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AttributionResult } from '../../src/interventions/attribute.js';
+import type { SteerResult } from '../../src/interventions/steer.js';
+import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { randomWeights } from '../helpers/tensors.js';
+import { makeFakeRun } from '../io/fake-run.js';
+import { STORIES_260K } from '../model/model-files.js';
+
+const dir = tmpDir('sae-steer-cli-');
+const run = makeFakeRun(path.join(dir, 'run'), randomWeights(64, 256, 7));
+afterAll(() => rmTmp(dir));
+
+const common = ['--model', STORIES_260K, '--run', run, '--backend', 'wasm'];
+
+/** One error paragraph on stderr, exit 1, no stack trace. */
+async function fails(args: string[], message: RegExp): Promise<void> {
+  const r = await runCli(args);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/^error: /);
+  expect(r.stderr).toMatch(/\nhint: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr).toMatch(message);
+}
+
+describe('sae steer', () => {
+  it('prints the steered and unsteered continuations with the per-position KL, and JSON', async () => {
+    const r = await runCli(['steer', ...common, '--prompt', 'Once upon a time', '--tokens', '8', '--add', '4=30', '--compare']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/add 4=30 at all positions \(BOS left alone\), greedy/);
+    expect(r.stdout).toMatch(/^unsteered: Once upon a time/m);
+    expect(r.stdout).toMatch(/^steered: {3}Once upon a time/m);
+    expect(r.stdout).toMatch(/ {4}0 {2}"<s>" +0\.0000/);
+    const j = await runCli(['steer', ...common, '--prompt', 'Once upon a time', '--tokens', '8', '--scale', '4=1', '--compare', '--json']);
+    const res = JSON.parse(j.stdout) as SteerResult;
+    expect(res.steered.ids).toEqual(res.unsteered!.ids);
+    expect(res.promptKl!.map((k) => k.kl)).toEqual([0, 0, 0, 0, 0]);
+    expect(res.edits).toEqual([{ kind: 'scale', feature: 4, value: 1 }]);
+  });
+
+  it('refuses a feature index out of range, an empty prompt and a run that does not fit the model', async () => {
+    await fails(['steer', ...common, '--prompt', 'Hi', '--ablate', '256'], /feature 256 does not exist in .*: the dictionary has 256 features \(0-255\)/);
+    await fails(['steer', ...common, '--prompt', '', '--ablate', '1'], /--prompt is empty/);
+    const narrow = makeFakeRun(path.join(dir, 'narrow'), randomWeights(32, 64));
+    await fails(['steer', '--model', STORIES_260K, '--run', narrow, '--prompt', 'Hi'], /width at blocks\.2\.hook_resid_post is 64, but the dictionary of .* has width 32/);
+  });
+});
+
+describe('sae attribute', () => {
+  it('prints a table of features with estimated and measured effects on the target', async () => {
+    const r = await runCli(['attribute', ...common, '--prompt', 'Lily went to the park. She saw', '--top', '5', '--json']);
+    expect(r.status).toBe(0);
+    const res = JSON.parse(r.stdout) as AttributionResult;
+    expect(res.rows).toHaveLength(5);
+    expect(res.target.chosen).toBe('model');
+    for (const row of res.rows) {
+      expect(row.activation).toBeGreaterThan(0);
+      expect(row.estimatedEffect).toBeCloseTo(-row.attribution, 9);
+      expect(row.measuredEffect).not.toBeNull();
+      expect(row.topTokens).toBeNull(); // this run has no feature statistics
+    }
+    expect(res.rows[0]!.attribution).toBeGreaterThanOrEqual(res.rows[4]!.attribution);
+    const t = await runCli(['attribute', ...common, '--prompt', 'Lily went to the park. She saw', '--target', ' Lily', '--top', '3']);
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/target: " Lily" \(given\), log p = -\d+\.\d{3}/);
+    expect(t.stdout).toMatch(/feature +pos +token +activation +est\. dlogp +measured dlogp/);
+  });
+
+  it('explains a target that is not one token', async () => {
+    await fails(['attribute', ...common, '--prompt', 'Lily went to the park.', '--target', ' Lily went'], /--target " Lily went" is not a single token of this model: it tokenizes as 3 tokens, " Lily" " w" "ent"/);
+  });
+});

@@ -1,0 +1,93 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attributions, measureAblations } from '../../src/interventions/attribute.js';
+import { perturbedLogProbs, setDelta } from '../../src/interventions/perturb.js';
+import { encodePrompt, openSession, type InterventionSession } from '../../src/interventions/session.js';
+import { Rng } from '../../src/util/rng.js';
+import { rmTmp, tmpDir } from '../helpers/cli.js';
+import { STORIES_260K } from '../model/model-files.js';
+import { trainSmallRun } from './trained-run.js';
+
+const dir = tmpDir('sae-attribute-');
+let s: InterventionSession;
+beforeAll(async () => {
+  const run = await trainSmallRun(path.join(dir, 'run'));
+  s = await openSession({ run, model: STORIES_260K, backend: 'wasm' });
+});
+afterAll(() => {
+  s?.dispose();
+  rmTmp(dir);
+});
+
+const PROMPTS = [
+  'Lily went to the park. She saw',
+  'Once upon a time, there was a little boy named',
+  'Tom and Sue were friends. One day, Tom',
+  'The cat sat on the',
+  'She was very happy and said, "Thank',
+  'Ben had a red ball. He liked to',
+  'The sun was shining and the birds were',
+  'Mom said, "Time for bed." Lily went to her',
+];
+
+/** The model's top next token after `tokens`. */
+function topToken(tokens: number[]): number {
+  return tf.tidy(() => tf.argMax(tf.reshape(tf.slice(s.model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'))!, [0, tokens.length - 1, 0], [1, 1, -1]), [-1])).dataSync()[0]!);
+}
+
+describe('attribution at the SAE hook', () => {
+  it('activation x gradient matches finite differences of log p(target) along each decoder direction', async () => {
+    const tokens = encodePrompt(s.model, PROMPTS[0]!);
+    const target = topToken(tokens);
+    const { logp, rows } = await attributions(s, tokens, target, false);
+    const T = tokens.length;
+    const d = s.weights.d;
+    const h = 0.02;
+    const checked = [...rows.slice(0, 4), ...rows.slice(-2)];
+    const deltas = new Float32Array(checked.length * 2 * T * d);
+    checked.forEach((r, k) => {
+      const dir = s.weights.W_dec.subarray(r.feature * d, (r.feature + 1) * d);
+      setDelta(deltas, T, d, 2 * k, r.position, dir, -h);
+      setDelta(deltas, T, d, 2 * k + 1, r.position, dir, h);
+    });
+    const lp = perturbedLogProbs(s.model, s.hook.name, tokens, deltas, checked.length * 2);
+    const at = tf.tidy(() => tf.reshape(tf.slice(lp, [0, T - 1, target], [checked.length * 2, 1, 1]), [-1]).dataSync());
+    lp.dispose();
+    checked.forEach((r, k) => {
+      const fd = (at[2 * k]! - at[2 * k + 1]!) / (2 * h);
+      const grad = r.attribution / r.activation;
+      expect(Math.abs(fd - grad)).toBeLessThan(2e-4 + 0.01 * Math.abs(grad));
+    });
+    expect(logp).toBeLessThan(0);
+    expect(rows.length).toBeGreaterThan(20);
+  });
+
+  it('ablating the top-ranked feature lowers log p(target) more than ablating a random active feature (8 prompts, fixed seed)', async () => {
+    const rng = new Rng(1);
+    let wins = 0;
+    const gaps: number[] = [];
+    for (const prompt of PROMPTS) {
+      const tokens = encodePrompt(s.model, prompt);
+      const target = topToken(tokens);
+      const { logp, rows } = await attributions(s, tokens, target, false);
+      const random = rows[1 + rng.int(rows.length - 1)]!;
+      const [top, other] = await measureAblations(s, tokens, target, logp, [rows[0]!, random]);
+      if (top! < other!) wins++;
+      gaps.push(other! - top!);
+    }
+    expect(wins).toBeGreaterThanOrEqual(7);
+    expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeGreaterThan(0.01);
+  });
+
+  it('measures each ablation as its own forward pass would', async () => {
+    const tokens = encodePrompt(s.model, PROMPTS[3]!);
+    const target = topToken(tokens);
+    const { logp, rows } = await attributions(s, tokens, target, false);
+    const batched = await measureAblations(s, tokens, target, logp, rows.slice(0, 3), 2);
+    for (let k = 0; k < 3; k++) {
+      const [alone] = await measureAblations(s, tokens, target, logp, [rows[k]!]);
+      expect(batched[k]!).toBeCloseTo(alone!, 5);
+    }
+  });
+});
