@@ -103,3 +103,4 @@ export * from './interventions/gradient.js';
 export * from './interventions/perturb.js';
 export * from './interventions/attribute.js';
 export * from './interventions/attribute-format.js';
+export * from './interventions/feature-effects.js';

@@ -2,18 +2,22 @@ import * as tf from '@tensorflow/tfjs';
 import type { LlamaModel } from '../model/llama.js';
 
 /**
- * Next-token log-probabilities of `batch` copies of one token sequence, copy b with `deltas[b]`
- * added to the activation at `hook` (an ablation with the error term kept is delta = -f_i W_dec[i]
- * at the positions it applies to). tokens [T], deltas [batch, T, d] -> [batch, T, vocab]
+ * Next-token log-probabilities with `deltas` added to the activation at `hook` (an ablation with
+ * the error term kept is delta = -f_i W_dec[i] at the positions it applies to).
+ * tokens [batch, T] (int32), deltas [batch, T, d] -> [batch, T, vocab]
  */
-export function perturbedLogProbs(model: LlamaModel, hook: string, tokens: readonly number[], deltas: Float32Array, batch: number): tf.Tensor3D {
+export function logProbsWithDeltas(model: LlamaModel, hook: string, tokens: tf.Tensor2D, deltas: Float32Array): tf.Tensor3D {
   return tf.tidy(() => {
-    const T = tokens.length;
-    const input = tf.tile(tf.tensor2d(Array.from(tokens), [1, T], 'int32'), [batch, 1]);
+    const [batch, T] = tokens.shape;
     const delta = tf.tensor3d(deltas, [batch, T, model.config.dModel]);
-    const logits = model.forward(input, { hooks: { [hook]: (x) => tf.add(x, delta) as tf.Tensor3D } })!;
+    const logits = model.forward(tokens, { hooks: { [hook]: (x) => tf.add(x, delta) as tf.Tensor3D } })!;
     return tf.logSoftmax(logits) as tf.Tensor3D;
   });
+}
+
+/** logProbsWithDeltas over `batch` copies of one sequence. tokens [T], deltas [batch, T, d] -> [batch, T, vocab] */
+export function perturbedLogProbs(model: LlamaModel, hook: string, tokens: readonly number[], deltas: Float32Array, batch: number): tf.Tensor3D {
+  return tf.tidy(() => logProbsWithDeltas(model, hook, tf.tile(tf.tensor2d(Array.from(tokens), [1, tokens.length], 'int32'), [batch, 1]), deltas));
 }
 
 /** Write -scale * direction into deltas [.., T, d] at row `b`, position `p`. direction [d] */

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.js';
 import { ConfigError, ModelError } from '../errors.js';
-import { readFinalWeights } from '../io/run-dir.js';
+import { openRun, readFinalWeights } from '../io/run-dir.js';
+import { readTextDocuments, readTokenDocuments, type TextSplit, type TokenDocument } from '../model/documents.js';
 import { hookNameFrom, UNKNOWN_HOOK } from '../io/saelens.js';
 import type { HookPoint } from '../model/hooks.js';
 import type { LlamaModel } from '../model/llama.js';
@@ -72,4 +73,18 @@ export function encodePrompt(model: LlamaModel, prompt: string): number[] {
     throw new ConfigError('--prompt is empty: there is nothing for the model to read.', 'Give some text, e.g. --prompt "Once upon a time".');
   }
   return model.tokenizer.encode(prompt);
+}
+
+/** Documents of a token source: a UTF-8 text file (.txt, one document per line or paragraph) or an Arrow file with token_id/doc_id/pos. */
+export function readDocuments(file: string, model: LlamaModel, split: TextSplit = 'lines'): TokenDocument[] {
+  return /\.(txt|text)$/i.test(file) ? readTextDocuments(file, model.tokenizer, split) : readTokenDocuments(file, model.config.vocabSize);
+}
+
+/** The run's held-out data (else its training data): where its features fired during training. */
+export function runDataFile(run: string): string {
+  const data = (openRun(run).config as { data?: { eval?: unknown; train?: unknown } } | null)?.data;
+  const first = (v: unknown): string | undefined => (Array.isArray(v) && typeof v[0] === 'string' ? v[0] : typeof v === 'string' ? v : undefined);
+  const file = first(data?.eval) ?? first(data?.train);
+  if (!file) throw new ConfigError(`${run}: its config names no data to measure on.`, 'Pass a token source with --data (an Arrow file with token_id/doc_id/pos, or a .txt file).');
+  return file;
 }

@@ -1,14 +1,27 @@
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/select.js';
+import { computeFeatureStats } from '../../src/features/stats.js';
+import { writeFeatureStats } from '../../src/features/table.js';
+import type { FeatureOutputEffects } from '../../src/interventions/feature-effects.js';
 import type { AttributionResult } from '../../src/interventions/attribute.js';
 import type { SteerResult } from '../../src/interventions/steer.js';
-import { rmTmp, runCli, tmpDir } from '../helpers/cli.js';
-import { randomWeights } from '../helpers/tensors.js';
+import { FIXTURE_EVAL, rmTmp, runCli, tmpDir } from '../helpers/cli.js';
+import { randomData, randomWeights } from '../helpers/tensors.js';
+import { dumpSource, makeDump } from '../features/fixture.js';
 import { makeFakeRun } from '../io/fake-run.js';
 import { STORIES_260K } from '../model/model-files.js';
 
-const dir = tmpDir('sae-steer-cli-');
-const run = makeFakeRun(path.join(dir, 'run'), randomWeights(64, 256, 7));
+// `sae steer`, `sae attribute`, `sae features N --model` on a hand-built run (random dictionary of
+// width 64 with statistics over random rows): the plumbing, output and errors; the numbers are
+// checked on a trained dictionary in test/interventions/.
+const dir = tmpDir('sae-interventions-cli-');
+const weights = randomWeights(64, 256, 7);
+const run = makeFakeRun(path.join(dir, 'run'), weights);
+beforeAll(async () => {
+  await initBackend('cpu');
+  writeFeatureStats(run, await computeFeatureStats(weights, dumpSource(makeDump(randomData(200, 64, 3), 64), [64]), { topK: 3, contextTokens: 2, denseThreshold: 0.5 }));
+});
 afterAll(() => rmTmp(dir));
 
 const common = ['--model', STORIES_260K, '--run', run, '--backend', 'wasm'];
@@ -57,7 +70,7 @@ describe('sae attribute', () => {
       expect(row.activation).toBeGreaterThan(0);
       expect(row.estimatedEffect).toBeCloseTo(-row.attribution, 9);
       expect(row.measuredEffect).not.toBeNull();
-      expect(row.topTokens).toBeNull(); // this run has no feature statistics
+      expect(Array.isArray(row.topTokens)).toBe(true);
     }
     expect(res.rows[0]!.attribution).toBeGreaterThanOrEqual(res.rows[4]!.attribution);
     const t = await runCli(['attribute', ...common, '--prompt', 'Lily went to the park. She saw', '--target', ' Lily', '--top', '3']);
@@ -68,5 +81,21 @@ describe('sae attribute', () => {
 
   it('explains a target that is not one token', async () => {
     await fails(['attribute', ...common, '--prompt', 'Lily went to the park.', '--target', ' Lily went'], /--target " Lily went" is not a single token of this model: it tokenizes as 3 tokens, " Lily" " w" "ent"/);
+  });
+});
+
+describe('sae features N --model', () => {
+  it("adds the feature's direct and measured output effects to its card", async () => {
+    const r = await runCli(['features', run, '3', '--model', STORIES_260K, '--data', FIXTURE_EVAL, '--max-tokens', '300', '--backend', 'wasm']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^feature 3 of /);
+    expect(r.stdout).toMatch(/output effects through stories260K\.gguf \(blocks\.2\.hook_resid_post\):/);
+    expect(r.stdout).toMatch(/ {4}promotes {3}"/);
+    expect(r.stdout).toMatch(/ablated where it fires|never fired in/);
+    const j = await runCli(['features', run, '3', '--model', STORIES_260K, '--data', FIXTURE_EVAL, '--max-tokens', '300', '--backend', 'wasm', '--json']);
+    const card = JSON.parse(j.stdout) as { index: number; outputEffects: FeatureOutputEffects };
+    expect(card.index).toBe(3);
+    expect(card.outputEffects.direct.promoted).toHaveLength(10);
+    expect(card.outputEffects.measured.tokens).toBeGreaterThanOrEqual(300);
   });
 });

@@ -4,15 +4,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributions, measureAblations } from '../../src/interventions/attribute.js';
 import { perturbedLogProbs, setDelta } from '../../src/interventions/perturb.js';
 import { encodePrompt, openSession, type InterventionSession } from '../../src/interventions/session.js';
+import { editHooks } from '../../src/interventions/hooks.js';
+import { featureOutputEffects } from '../../src/interventions/feature-effects.js';
+import { klRows } from '../../src/interventions/kl.js';
+import { readTokenDocuments } from '../../src/model/documents.js';
+import { decoderTokenEffects } from '../../src/report/token-effects.js';
 import { Rng } from '../../src/util/rng.js';
-import { rmTmp, tmpDir } from '../helpers/cli.js';
+import { FIXTURE_EVAL, rmTmp, tmpDir } from '../helpers/cli.js';
 import { STORIES_260K } from '../model/model-files.js';
 import { trainSmallRun } from './trained-run.js';
 
-const dir = tmpDir('sae-attribute-');
+// Attribution, feature effects and the handles comparison on one small trained dictionary
+// (training it once per file keeps the suite fast).
+const dir = tmpDir('sae-interventions-');
 let s: InterventionSession;
+let run: string;
 beforeAll(async () => {
-  const run = await trainSmallRun(path.join(dir, 'run'));
+  run = await trainSmallRun(path.join(dir, 'run'));
   s = await openSession({ run, model: STORIES_260K, backend: 'wasm' });
 });
 afterAll(() => {
@@ -89,5 +97,40 @@ describe('attribution at the SAE hook', () => {
       const [alone] = await measureAblations(s, tokens, target, logp, [rows[k]!]);
       expect(batched[k]!).toBeCloseTo(alone!, 5);
     }
+  });
+});
+
+describe('feature output effects', () => {
+  it('measures the ablation where the feature fires as steering with --ablate there does, and the direct effect as the report does', async () => {
+    // The feature that fires most often on the first 300 tokens.
+    const docs = readTokenDocuments(FIXTURE_EVAL, s.model.config.vocabSize);
+    const tokens = Array.from(docs[0]!.tokens.subarray(0, 300));
+    let x: tf.Tensor2D | null = null;
+    tf.tidy(() => void s.model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'), { hooks: { [s.hook.name]: (a) => void (x = tf.keep(tf.reshape(a, [tokens.length, 64]) as tf.Tensor2D)) } }));
+    const f = tf.tidy(() => tf.relu(tf.add(tf.matMul(tf.sub(x!, s.sae.b_dec), s.sae.W_enc), s.sae.b_enc)).arraySync() as number[][]);
+    x!.dispose();
+    const m = s.weights.m;
+    const fires = Array.from({ length: m }, (_, i) => f.filter((row, p) => p > 0 && row[i]! > 0).length);
+    const feature = fires.indexOf(Math.max(...fires));
+
+    const e = await featureOutputEffects({ run, model: STORIES_260K, feature, data: FIXTURE_EVAL, context: 300, maxTokens: 300, top: 5, backend: 'wasm' });
+    expect(e.measured.positions).toBe(fires[feature]);
+    expect(e.measured.tokens).toBe(300);
+    // The same ablation through the steering path (editActivation with --ablate at the firing positions).
+    const mask = Float32Array.from(f, (row, p) => (p > 0 && row[feature]! > 0 ? 1 : 0));
+    const kl = tf.tidy(() => {
+      const input = tf.tensor2d(tokens, [1, tokens.length], 'int32');
+      const lp = (hooks: ReturnType<typeof editHooks>) => tf.logSoftmax(tf.squeeze(s.model.forward(input, { hooks })!, [0])) as tf.Tensor2D;
+      return tf.sum(tf.mul(klRows(lp({}), lp(editHooks(s.sae, s.hook.name, [{ kind: 'ablate', feature, value: 0 }], mask))), tf.tensor1d(mask))).dataSync()[0]!;
+    });
+    expect(e.measured.meanKl!).toBeGreaterThan(0);
+    expect(e.measured.meanKl!).toBeCloseTo(kl / fires[feature]!, 4);
+    expect(e.measured.lowered).toHaveLength(5);
+    expect(e.measured.lowered[0]!.change).toBeLessThan(0);
+    expect(e.measured.raised[0]!.change).toBeGreaterThan(e.measured.raised[4]!.change - 1e-12);
+
+    const [direct] = decoderTokenEffects(s.weights.W_dec.subarray(feature * 64, (feature + 1) * 64), 1, 64, s.model.weights.outputNorm, s.model.weights.wOut, 5);
+    expect(e.direct.promoted.map((t) => t.token)).toEqual(direct!.promoted.map((t) => s.model.tokenizer.piece(t.id)));
+    expect(e.direct.suppressed[0]!.logit).toBeCloseTo(direct!.suppressed[0]!.logit, 5);
   });
 });
