@@ -104,3 +104,5 @@ export * from './interventions/perturb.js';
 export * from './interventions/attribute.js';
 export * from './interventions/attribute-format.js';
 export * from './interventions/feature-effects.js';
+export * from './interventions/concentration.js';
+export * from './interventions/handles.js';

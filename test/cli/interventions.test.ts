@@ -99,3 +99,13 @@ describe('sae features N --model', () => {
     expect(card.outputEffects.measured.tokens).toBeGreaterThanOrEqual(300);
   });
 });
+
+describe('sae eval --model --interventions', () => {
+  it('adds the features-vs-basis-directions comparison to the downstream report', async () => {
+    const r = await runCli(['eval', run, '--model', STORIES_260K, '--data', FIXTURE_EVAL, '--context', '32', '--max-tokens', '100', '--interventions', '--intervention-positions', '2', '--backend', 'wasm']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/CE with SAE/);
+    expect(r.stdout).toMatch(/features vs basis directions as handles at blocks\.2\.hook_resid_post of stories260K\.gguf: 2 positions sampled/);
+    expect(r.stdout).toMatch(/top-5 share of \|dlogp\| +\d\.\d{3} \[/);
+  });
+});

@@ -6,6 +6,7 @@ import { perturbedLogProbs, setDelta } from '../../src/interventions/perturb.js'
 import { encodePrompt, openSession, type InterventionSession } from '../../src/interventions/session.js';
 import { editHooks } from '../../src/interventions/hooks.js';
 import { featureOutputEffects } from '../../src/interventions/feature-effects.js';
+import { compareHandles } from '../../src/interventions/handles.js';
 import { klRows } from '../../src/interventions/kl.js';
 import { readTokenDocuments } from '../../src/model/documents.js';
 import { decoderTokenEffects } from '../../src/report/token-effects.js';
@@ -132,5 +133,29 @@ describe('feature output effects', () => {
     const [direct] = decoderTokenEffects(s.weights.W_dec.subarray(feature * 64, (feature + 1) * 64), 1, 64, s.model.weights.outputNorm, s.model.weights.wOut, 5);
     expect(e.direct.promoted.map((t) => t.token)).toEqual(direct!.promoted.map((t) => s.model.tokenizer.piece(t.id)));
     expect(e.direct.suppressed[0]!.logit).toBeCloseTo(direct!.suppressed[0]!.logit, 5);
+  });
+});
+
+describe('features vs basis directions as handles', () => {
+  it('intervenes on every active feature and every outlying coordinate at the sampled positions, reproducibly', async () => {
+    const o = { run, model: STORIES_260K, data: FIXTURE_EVAL, context: 32, maxTokens: 200, positions: 4, backend: 'wasm' as const };
+    const r = await compareHandles(o);
+    expect(r.positions).toBe(4);
+    expect(r.tokens).toBeGreaterThanOrEqual(200);
+    expect(r.maxEntropy).toBeCloseTo(Math.log(512), 12);
+    expect(r.meanNormChange).toBeGreaterThan(0);
+    for (const h of [r.features, r.neurons]) {
+      expect(h.units).toBeGreaterThan(0);
+      expect(h.interventions).toBeGreaterThanOrEqual(h.units);
+      for (const sp of [h.topShareLogp, h.topShareProb]) {
+        expect(sp.p25).toBeGreaterThanOrEqual(5 / 512 - 1e-9);
+        expect(sp.p75).toBeLessThanOrEqual(1);
+        expect(sp.p25).toBeLessThanOrEqual(sp.median);
+      }
+      expect(h.entropyLogp.p75).toBeLessThanOrEqual(Math.log(512) + 1e-9);
+      expect(h.kl.median).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.neurons.units).toBeLessThanOrEqual(64);
+    expect(await compareHandles(o)).toEqual(r);
   });
 });
