@@ -49,6 +49,8 @@ export async function readHooks(model: LlamaModel, batch: readonly TokenWindow[]
   try {
     model.forward(tokens, {
       stopAfter: deepest.name,
+      fast: true,
+      lengths: batch.map((w) => w.tokens.length),
       hooks: Object.fromEntries(hooks.map((h) => [h, (x: tf.Tensor3D) => void captured.set(h, tf.keep(x))])),
     });
     const acts = await Promise.all(hooks.map((h) => captured.get(h)!.data() as Promise<Float32Array>));

@@ -1,0 +1,239 @@
+/**
+ * AssemblyScript, not TypeScript: compiled by `asc` at build time (package.json "build") to
+ * dist/model/fast/wasm/kernels.wasm, and excluded from tsc.
+ *
+ * The no-gradient forward path's loops in WebAssembly SIMD (../forward.ts runs a Llama block with
+ * them): products, RMSNorm, SwiGLU and causal grouped-query attention, with float32 accumulation
+ * and a polynomial exp within ~1e-7 relative. The tfjs path (../../llama.ts) is the reference; the
+ * attention's plain version is ../attention-reference.ts. The module owns its memory (exported);
+ * the caller places every array at a byte address of its choosing above the first 64 KiB.
+ * Loads and stores need no alignment.
+ */
+
+// Cephes' expf: exp(x) = 2^n exp(r), r = x - n ln2 in [-ln2/2, ln2/2], a degree-6 polynomial for exp(r).
+@inline function exp4(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(-87.0));
+  const xc = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // exp of a masked (-inf) or far-below-max score is exactly 0, as in the tfjs path.
+  return v128.bitselect(f32x4.splat(0.0), f32x4.mul(y, pow2n), under);
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/**
+ * c [n, outD] = a [n, inD] w [inD, outD], four rows by eight columns at a time (eight v128
+ * accumulators: the x86 backend has sixteen registers).
+ */
+export function matmul(n: i32, inD: i32, outD: i32, a: usize, w: usize, c: usize): void {
+  const o8 = outD & ~7;
+  const rowA = <usize>inD << 2;
+  const rowW = <usize>outD << 2;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a0 = a + <usize>i * rowA;
+    const a1 = a0 + rowA;
+    const a2 = a1 + rowA;
+    const a3 = a2 + rowA;
+    const c0 = c + <usize>i * rowW;
+    for (let j = 0; j < o8; j += 8) {
+      const col = <usize>j << 2;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      let wp = w + col;
+      for (let k = 0; k < inD; k++) {
+        const w0 = v128.load(wp);
+        const w1 = v128.load(wp, 16);
+        const ko = <usize>k << 2;
+        let x = v128.load32_splat(a0 + ko);
+        s00 = f32x4.add(s00, f32x4.mul(x, w0));
+        s01 = f32x4.add(s01, f32x4.mul(x, w1));
+        x = v128.load32_splat(a1 + ko);
+        s10 = f32x4.add(s10, f32x4.mul(x, w0));
+        s11 = f32x4.add(s11, f32x4.mul(x, w1));
+        x = v128.load32_splat(a2 + ko);
+        s20 = f32x4.add(s20, f32x4.mul(x, w0));
+        s21 = f32x4.add(s21, f32x4.mul(x, w1));
+        x = v128.load32_splat(a3 + ko);
+        s30 = f32x4.add(s30, f32x4.mul(x, w0));
+        s31 = f32x4.add(s31, f32x4.mul(x, w1));
+        wp += rowW;
+      }
+      const c1 = c0 + rowW;
+      const c2 = c1 + rowW;
+      const c3 = c2 + rowW;
+      v128.store(c0 + col, s00);
+      v128.store(c0 + col, s01, 16);
+      v128.store(c1 + col, s10);
+      v128.store(c1 + col, s11, 16);
+      v128.store(c2 + col, s20);
+      v128.store(c2 + col, s21, 16);
+      v128.store(c3 + col, s30);
+      v128.store(c3 + col, s31, 16);
+    }
+    for (let r = 0; r < 4; r++) matmulTail(a + <usize>(i + r) * rowA, w, c + <usize>(i + r) * rowW, inD, outD, o8);
+  }
+  for (; i < n; i++) {
+    const ar = a + <usize>i * rowA;
+    const cr = c + <usize>i * rowW;
+    for (let j = 0; j < o8; j += 8) {
+      const col = <usize>j << 2;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let wp = w + col;
+      for (let k = 0; k < inD; k++) {
+        const x = v128.load32_splat(ar + (<usize>k << 2));
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(wp)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(wp, 16)));
+        wp += rowW;
+      }
+      v128.store(cr + col, s0);
+      v128.store(cr + col, s1, 16);
+    }
+    matmulTail(ar, w, cr, inD, outD, o8);
+  }
+}
+
+/** Columns from..outD of one row of the product (widths that are not a multiple of 8). */
+@inline function matmulTail(ar: usize, w: usize, cr: usize, inD: i32, outD: i32, from: i32): void {
+  for (let j = from; j < outD; j++) {
+    let s: f32 = 0;
+    for (let k = 0; k < inD; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(w + ((<usize>k * <usize>outD + <usize>j) << 2));
+    store<f32>(cr + (<usize>j << 2), s);
+  }
+}
+
+/** out [n, d] = x / sqrt(mean(x^2) + eps) * w, per row. */
+export function rmsNorm(n: i32, d: i32, x: usize, w: usize, eps: f32, out: usize): void {
+  const d4 = d & ~3;
+  for (let i = 0; i < n; i++) {
+    const xr = x + ((<usize>i * <usize>d) << 2);
+    const or = out + ((<usize>i * <usize>d) << 2);
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j < d4; j += 4) {
+      const v = v128.load(xr + (<usize>j << 2));
+      acc = f32x4.add(acc, f32x4.mul(v, v));
+    }
+    let ss = hsum(acc);
+    for (; j < d; j++) {
+      const v = load<f32>(xr + (<usize>j << 2));
+      ss += v * v;
+    }
+    const scale = <f32>1.0 / Mathf.sqrt(ss / <f32>d + eps);
+    const sv = f32x4.splat(scale);
+    for (j = 0; j < d4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(or + o, f32x4.mul(f32x4.mul(v128.load(xr + o), sv), v128.load(w + o)));
+    }
+    for (; j < d; j++) store<f32>(or + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) * scale * load<f32>(w + (<usize>j << 2)));
+  }
+}
+
+/** out [n, f] = silu(gate) * up for gu [n, 2f] = [gate | up] per row; silu(g) = g / (1 + exp(-g)). */
+export function swiglu(n: i32, f: i32, gu: usize, out: usize): void {
+  const f4 = f & ~3;
+  const one = f32x4.splat(1.0);
+  for (let i = 0; i < n; i++) {
+    const g = gu + ((<usize>i * <usize>(2 * f)) << 2);
+    const u = g + (<usize>f << 2);
+    const or = out + ((<usize>i * <usize>f) << 2);
+    let j = 0;
+    for (; j < f4; j += 4) {
+      const o = <usize>j << 2;
+      const gv = v128.load(g + o);
+      const sig = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
+      v128.store(or + o, f32x4.mul(f32x4.mul(gv, sig), v128.load(u + o)));
+    }
+    for (; j < f; j++) {
+      const gv = load<f32>(g + (<usize>j << 2));
+      store<f32>(or + (<usize>j << 2), (gv / (<f32>1.0 + Mathf.exp(-gv))) * load<f32>(u + (<usize>j << 2)));
+    }
+  }
+}
+
+/**
+ * q [batch, seq, nHeads * hd], k and v [batch, nKvHeads, past + seq, hd] -> out [batch, seq,
+ * nHeads * hd]. scratch: (2 hd + 1) * keys4 floats, keys4 = past + seq rounded up to 4.
+ */
+export function attention(batch: i32, seq: i32, past: i32, nHeads: i32, nKvHeads: i32, hd: i32, q: usize, k: usize, v: usize, out: usize, scratch: usize): void {
+  const keys = past + seq;
+  const keys4 = (keys + 3) & ~3;
+  const group = nHeads / nKvHeads;
+  const qDim = nHeads * hd;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
+  // Keys (pre-scaled) and values transposed to [hd, keys4]: four keys per v128 load.
+  const kT = scratch;
+  const vT = scratch + ((<usize>(hd * keys4)) << 2);
+  const p = vT + ((<usize>(hd * keys4)) << 2);
+  const rowBytes = <usize>keys4 << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let g = 0; g < nKvHeads; g++) {
+      const src = (<usize>((b * nKvHeads + g) * keys * hd)) << 2;
+      for (let j = 0; j < keys4; j++) {
+        for (let d = 0; d < hd; d++) {
+          const dst = <usize>d * rowBytes + (<usize>j << 2);
+          const from = src + (<usize>(j * hd + d) << 2);
+          store<f32>(kT + dst, j < keys ? load<f32>(k + from) * scale : 0);
+          store<f32>(vT + dst, j < keys ? load<f32>(v + from) : 0);
+        }
+      }
+      for (let hh = 0; hh < group; hh++) {
+        const h = g * group + hh;
+        for (let i = 0; i < seq; i++) {
+          const qo = q + (<usize>((b * seq + i) * qDim + h * hd) << 2);
+          const oo = out + (<usize>((b * seq + i) * qDim + h * hd) << 2);
+          const seen = past + i + 1;
+          const n4 = (seen + 3) & ~3;
+          let vmax = f32x4.splat(-Infinity);
+          for (let j = 0; j < n4; j += 4) {
+            const col = <usize>j << 2;
+            let acc = f32x4.splat(0);
+            for (let d = 0; d < hd; d++) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(qo + (<usize>d << 2)), v128.load(kT + <usize>d * rowBytes + col)));
+            }
+            v128.store(p + col, acc);
+            if (j + 4 > seen) {
+              for (let t = seen; t < j + 4; t++) store<f32>(p + (<usize>t << 2), -Infinity);
+              acc = v128.load(p + col);
+            }
+            vmax = f32x4.max(vmax, acc);
+          }
+          const m = f32x4.splat(hmax(vmax));
+          let vsum = f32x4.splat(0);
+          for (let j = 0; j < n4; j += 4) {
+            const col = <usize>j << 2;
+            const e = exp4(f32x4.sub(v128.load(p + col), m));
+            v128.store(p + col, e);
+            vsum = f32x4.add(vsum, e);
+          }
+          const inv = <f32>1.0 / hsum(vsum);
+          for (let d = 0; d < hd; d++) {
+            const row = vT + <usize>d * rowBytes;
+            let acc = f32x4.splat(0);
+            for (let j = 0; j < n4; j += 4) {
+              const col = <usize>j << 2;
+              acc = f32x4.add(acc, f32x4.mul(v128.load(p + col), v128.load(row + col)));
+            }
+            store<f32>(oo + (<usize>d << 2), hsum(acc) * inv);
+          }
+        }
+      }
+    }
+  }
+}
