@@ -28,6 +28,8 @@ export interface ForwardOptions {
   fast?: boolean;
   /** Fast path: the real length of each sequence; its right padding is skipped (logits there are 0). */
   lengths?: readonly number[];
+  /** Fast path: milliseconds per phase are added into this record (the bench's time split). */
+  phases?: Record<string, number>;
 }
 
 /** RMSNorm (Zhang & Sennrich 2019) as llama.cpp computes it: x / sqrt(mean(x^2) + eps) * w. x [n, d] */
@@ -77,7 +79,7 @@ export class LlamaModel {
       this.fastPath ??= FastLlama.create(c, this.weights, this.rope).fast;
       if (this.fastPath) {
         const ids = tokens.dataSync() as Int32Array;
-        const result = this.fastPath.forward({ ids, batch, seq, lengths: options.lengths, hooks, points, stop, cache: options.cache });
+        const result = this.fastPath.forward({ ids, batch, seq, lengths: options.lengths, hooks, points, stop, cache: options.cache, phases: options.phases });
         if (options.cache) options.cache.length = past + seq;
         return result;
       }

@@ -20,6 +20,8 @@ export interface FastForwardCall {
   /** hookOrder of the last point to run (Infinity: the whole model and the logits). */
   stop: number;
   cache?: KvCache;
+  /** When given, milliseconds per phase are added into it (the bench's time split). */
+  phases?: Record<string, number>;
 }
 
 interface BlockPointers {
@@ -32,12 +34,12 @@ interface BlockPointers {
 }
 
 /**
- * The no-gradient forward pass of a Llama model in our own loops: the block's products, RMSNorm,
- * SwiGLU and causal attention in WebAssembly SIMD (wasm/kernels.ts), rotary embeddings, the
- * embedding lookup and residual adds on the host, sequences packed without their padding. It reads
- * the same weights as the tfjs path (LlamaModel.forward, the reference) and calls the same hooks
- * with tfjs tensors of the padded shape, so a hook cannot tell the two apart; it is ~10-30x faster
- * on small models because tfjs's per-op cost and batched products (head size 8) dominate there.
+ * The no-gradient forward pass of a Llama model in our own loops: products, RMSNorm, SwiGLU,
+ * rotary embeddings, residual adds and causal attention in WebAssembly SIMD (wasm/kernels.ts), the
+ * sequences packed without their padding. It reads the same weights as the tfjs path
+ * (LlamaModel.forward, the reference) and calls the same hooks with tfjs tensors of the padded
+ * shape, so a hook cannot tell the two apart. On small models it is many times faster: there
+ * tfjs's per-op cost and its batched products (head size 8) dominate.
  */
 export class FastLlama {
   private readonly blocks: BlockPointers[] = [];
@@ -45,8 +47,9 @@ export class FastLlama {
   private readonly wOut: number;
   private readonly weightsEnd: number;
   private readonly embedding: Float32Array;
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
+  /** Rotary tables [positions, qDim] (rope.ts). */
+  private readonly cos: number;
+  private readonly sin: number;
 
   private constructor(private readonly k: KernelExports, private readonly c: LlamaConfig, weights: LlamaWeights, rope: RopeTables) {
     const layout = new KernelLayout(k, 65536);
@@ -54,7 +57,7 @@ export class FastLlama {
     weights.blocks.forEach((b, l) => {
       for (const [name, t] of Object.entries(b)) tensors.push([`${l}.${name}`, t as tf.Tensor]);
     });
-    tensors.push(['outputNorm', weights.outputNorm], ['wOut', weights.wOut]);
+    tensors.push(['outputNorm', weights.outputNorm], ['wOut', weights.wOut], ['cos', rope.cos], ['sin', rope.sin]);
     for (const [name, t] of tensors) layout.reserve(name, t.size);
     const placed = layout.commit();
     for (const [name, t] of tensors) placed[name]!.view.set(t.dataSync() as Float32Array);
@@ -64,10 +67,10 @@ export class FastLlama {
     }
     this.outputNorm = placed['outputNorm']!.ptr;
     this.wOut = placed['wOut']!.ptr;
+    this.cos = placed['cos']!.ptr;
+    this.sin = placed['sin']!.ptr;
     this.weightsEnd = layout.end;
     this.embedding = weights.tokenEmbedding.dataSync() as Float32Array;
-    this.cos = rope.cos.dataSync() as Float32Array;
-    this.sin = rope.sin.dataSync() as Float32Array;
   }
 
   /** The fast path for this model, or null (and why) where its kernels cannot run. */
@@ -80,7 +83,16 @@ export class FastLlama {
   forward(call: FastForwardCall): tf.Tensor3D | null {
     const c = this.c;
     const k = this.k;
-    const { batch, seq, ids, hooks, points, stop, cache } = call;
+    const { batch, seq, ids, hooks, points, stop, cache, phases } = call;
+    let last = performance.now();
+    // Charge the time since the previous mark to `phase` (only when timing is asked for).
+    const mark = phases
+      ? (phase: string): void => {
+          const now = performance.now();
+          phases[phase] = (phases[phase] ?? 0) + now - last;
+          last = now;
+        }
+      : (): void => {};
     const lengths = call.lengths ?? new Array<number>(batch).fill(seq);
     if (cache && lengths.some((l) => l !== seq)) throw new ModelError('the KV cache needs sequences of equal length.', 'Pass no lengths with a cache.');
     const past = cache?.length ?? 0;
@@ -105,6 +117,7 @@ export class FastLlama {
     for (const [name, size] of Object.entries(sizes)) layout.reserve(name, size);
     const a = layout.commit();
     const x = a['x']!.view;
+    mark('host');
 
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < lengths[b]!; t++) {
@@ -117,6 +130,7 @@ export class FastLlama {
       const name = `blocks.${layer}.hook_${kind}`;
       const fn = hooks[name];
       if (!fn) return;
+      mark('host');
       const padded = new Float32Array(batch * seq * d);
       for (let b = 0; b < batch; b++) padded.set(buf.subarray(starts[b]! * d, starts[b + 1]! * d), b * seq * d);
       tf.tidy(() => {
@@ -128,19 +142,23 @@ export class FastLlama {
         const values = replaced.dataSync() as Float32Array;
         for (let b = 0; b < batch; b++) buf.set(values.subarray(b * seq * d, (b * seq + lengths[b]!) * d), starts[b]! * d);
       });
+      mark('hooks');
     };
     const done = (layer: number, kind: HookKind): boolean => hookOrder({ name: '', layer, kind }) >= stop;
-    const addInto = (dst: Float32Array, src: Float32Array): void => {
-      for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
-    };
 
     for (let l = 0; l < c.nLayers; l++) {
       const w = this.blocks[l]!;
       hook(x, l, 'resid_pre');
       if (done(l, 'resid_pre')) return null;
       k.rmsNorm(n, d, a['x']!.ptr, w.attnNorm, c.normEps, a['h']!.ptr);
+      mark('norms and SwiGLU');
       k.matmul(n, d, width, a['h']!.ptr, w.wQkv, a['qkv']!.ptr);
-      this.rotate(a['qkv']!.view, a['q']!.view, a['kk']!.view, a['vv']!.view, lengths, starts, past);
+      mark('products');
+      for (let b = 0; b < batch; b++) {
+        const at = (name: string, rowWidth: number): number => a[name]!.ptr + starts[b]! * rowWidth * 4;
+        k.rope(lengths[b]!, past, c.nHeads, c.nKvHeads, hd, at('qkv', width), this.cos, this.sin, at('q', qDim), at('kk', kvDim), at('vv', kvDim));
+      }
+      mark('host');
       if (cache) {
         const [kT, vT] = [a['kk']!, a['vv']!].map((t) => tf.tensor4d(t.view.slice(), [batch, c.nKvHeads, seq, hd]));
         tf.tidy(() => {
@@ -158,57 +176,37 @@ export class FastLlama {
           k.attention(1, len, 0, c.nHeads, c.nKvHeads, hd, at('q', qDim), at('kk', kvDim), at('vv', kvDim), at('att', qDim), a['scratch']!.ptr);
         }
       }
+      mark('attention');
       k.matmul(n, qDim, d, a['att']!.ptr, w.wO, a['o']!.ptr);
+      mark('products');
       hook(a['o']!.view, l, 'attn_out');
       if (done(l, 'attn_out')) return null;
-      addInto(x, a['o']!.view);
+      k.addInto(n * d, a['x']!.ptr, a['o']!.ptr);
+      mark('host');
       k.rmsNorm(n, d, a['x']!.ptr, w.ffnNorm, c.normEps, a['h']!.ptr);
+      mark('norms and SwiGLU');
       k.matmul(n, d, 2 * f, a['h']!.ptr, w.wGateUp, a['gu']!.ptr);
+      mark('products');
       k.swiglu(n, f, a['gu']!.ptr, a['act']!.ptr);
+      mark('norms and SwiGLU');
       k.matmul(n, f, d, a['act']!.ptr, w.wDown, a['o']!.ptr);
+      mark('products');
       hook(a['o']!.view, l, 'mlp_out');
       if (done(l, 'mlp_out')) return null;
-      addInto(x, a['o']!.view);
+      k.addInto(n * d, a['x']!.ptr, a['o']!.ptr);
+      mark('host');
       hook(x, l, 'resid_post');
       if (done(l, 'resid_post')) return null;
     }
     k.rmsNorm(n, d, a['x']!.ptr, this.outputNorm, c.normEps, a['h']!.ptr);
     k.matmul(n, d, c.vocabSize, a['h']!.ptr, this.wOut, a['logits']!.ptr);
+    mark('products');
     const V = c.vocabSize;
     const logits = new Float32Array(batch * seq * V);
     const packed = a['logits']!.view;
     for (let b = 0; b < batch; b++) logits.set(packed.subarray(starts[b]! * V, starts[b + 1]! * V), b * seq * V);
-    return tf.tensor3d(logits, [batch, seq, V]);
-  }
-
-  /**
-   * Rotary embeddings from the packed projections qkv [n, Q | QR | K | KR | V] (weights.ts):
-   * q [n, qDim] token-major; k and v head-major per sequence, [kvHeads, length, headDim] each.
-   */
-  private rotate(qkv: Float32Array, q: Float32Array, kk: Float32Array, vv: Float32Array, lengths: readonly number[], starts: readonly number[], past: number): void {
-    const c = this.c;
-    const hd = c.headDim;
-    const qDim = c.nHeads * hd;
-    const kvDim = c.nKvHeads * hd;
-    const width = 2 * qDim + 3 * kvDim;
-    const { cos, sin } = this;
-    for (let b = 0; b < lengths.length; b++) {
-      const len = lengths[b]!;
-      const s0 = starts[b]!;
-      for (let t = 0; t < len; t++) {
-        const r = s0 + t;
-        const row = r * width;
-        const pos = (past + t) * qDim;
-        for (let j = 0; j < qDim; j++) q[r * qDim + j] = qkv[row + j]! * cos[pos + j]! + qkv[row + qDim + j]! * sin[pos + j]!;
-        for (let g = 0; g < c.nKvHeads; g++) {
-          const dst = s0 * kvDim + (g * len + t) * hd;
-          const src = row + 2 * qDim + g * hd;
-          for (let e = 0; e < hd; e++) {
-            kk[dst + e] = qkv[src + e]! * cos[pos + g * hd + e]! + qkv[src + kvDim + e]! * sin[pos + g * hd + e]!;
-            vv[dst + e] = qkv[src + 2 * kvDim + e]!;
-          }
-        }
-      }
-    }
+    const out = tf.tensor3d(logits, [batch, seq, V]);
+    mark('host');
+    return out;
   }
 }

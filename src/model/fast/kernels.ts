@@ -12,6 +12,8 @@ export interface KernelExports {
   matmul(n: number, inD: number, outD: number, a: number, w: number, c: number): void;
   rmsNorm(n: number, d: number, x: number, w: number, eps: number, out: number): void;
   swiglu(n: number, f: number, gu: number, out: number): void;
+  addInto(len: number, x: number, y: number): void;
+  rope(len: number, past: number, nHeads: number, nKvHeads: number, hd: number, qkv: number, cos: number, sin: number, q: number, k: number, v: number): void;
   attention(batch: number, seq: number, past: number, nHeads: number, nKvHeads: number, hd: number, q: number, k: number, v: number, out: number, scratch: number): void;
 }
 

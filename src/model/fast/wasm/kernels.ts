@@ -167,6 +167,54 @@ export function swiglu(n: i32, f: i32, gu: usize, out: usize): void {
   }
 }
 
+/** x [len] += y [len]. */
+export function addInto(len: i32, x: usize, y: usize): void {
+  const l4 = len & ~3;
+  let i = 0;
+  for (; i < l4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.add(v128.load(x + o), v128.load(y + o)));
+  }
+  for (; i < len; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) + load<f32>(y + (<usize>i << 2)));
+}
+
+/** dst [len] = a [len] * c [len] + b [len] * s [len] (a rotary embedding, weights.ts's layout). */
+@inline function rotateRow(len: i32, dst: usize, a: usize, b: usize, c: usize, s: usize): void {
+  const l4 = len & ~3;
+  let i = 0;
+  for (; i < l4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(a + o), v128.load(c + o)), f32x4.mul(v128.load(b + o), v128.load(s + o))));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(a + o) * load<f32>(c + o) + load<f32>(b + o) * load<f32>(s + o));
+  }
+}
+
+/**
+ * Rotary embeddings for one sequence of `len` rows of the packed projections qkv [len, Q | QR | K |
+ * KR | V] at positions past.., with tables cos/sin [positions, qDim]: q [len, qDim] token-major,
+ * k and v [kvHeads, len, hd] head-major.
+ */
+export function rope(len: i32, past: i32, nHeads: i32, nKvHeads: i32, hd: i32, qkv: usize, cos: usize, sin: usize, q: usize, k: usize, v: usize): void {
+  const qDim = nHeads * hd;
+  const kvDim = nKvHeads * hd;
+  const width = 2 * qDim + 3 * kvDim;
+  for (let t = 0; t < len; t++) {
+    const row = qkv + ((<usize>t * <usize>width) << 2);
+    const tab = (<usize>(past + t) * <usize>qDim) << 2;
+    rotateRow(qDim, q + ((<usize>t * <usize>qDim) << 2), row, row + (<usize>qDim << 2), cos + tab, sin + tab);
+    for (let g = 0; g < nKvHeads; g++) {
+      const dst = (<usize>((g * len + t) * hd)) << 2;
+      const src = row + (<usize>(2 * qDim + g * hd) << 2);
+      const gt = tab + (<usize>(g * hd) << 2);
+      rotateRow(hd, k + dst, src, src + (<usize>kvDim << 2), cos + gt, sin + gt);
+      memory.copy(v + dst, src + (<usize>(2 * kvDim) << 2), <usize>hd << 2);
+    }
+  }
+}
+
 /**
  * q [batch, seq, nHeads * hd], k and v [batch, nKvHeads, past + seq, hd] -> out [batch, seq,
  * nHeads * hd]. scratch: (2 hd + 1) * keys4 floats, keys4 = past + seq rounded up to 4.
