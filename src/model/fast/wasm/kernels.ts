@@ -39,55 +39,25 @@
 
 /**
  * c [n, outD] = a [n, inD] w [inD, outD], four rows by eight columns at a time (eight v128
- * accumulators: the x86 backend has sixteen registers).
+ * accumulators: the x86 backend has sixteen registers). For a large `w`, rows go in chunks of
+ * ~64 KiB of `a` and each eight-column strip of `w` serves a whole chunk while it sits in L1 (a
+ * [768, 2048] `w` would otherwise stream from memory for every four rows).
  */
 export function matmul(n: i32, inD: i32, outD: i32, a: usize, w: usize, c: usize): void {
   const o8 = outD & ~7;
   const rowA = <usize>inD << 2;
   const rowW = <usize>outD << 2;
+  // A w of up to 128 KiB stays in L2 anyway: then four rows at a time keep `a`'s rows in L1.
+  const chunk = inD * outD <= 32768 ? 4 : max(4, (16384 / inD) & ~3);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const a0 = a + <usize>i * rowA;
-    const a1 = a0 + rowA;
-    const a2 = a1 + rowA;
-    const a3 = a2 + rowA;
-    const c0 = c + <usize>i * rowW;
+  while (i + 4 <= n) {
+    const iEnd = i + min(chunk, (n - i) & ~3);
     for (let j = 0; j < o8; j += 8) {
       const col = <usize>j << 2;
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-      let wp = w + col;
-      for (let k = 0; k < inD; k++) {
-        const w0 = v128.load(wp);
-        const w1 = v128.load(wp, 16);
-        const ko = <usize>k << 2;
-        let x = v128.load32_splat(a0 + ko);
-        s00 = f32x4.add(s00, f32x4.mul(x, w0));
-        s01 = f32x4.add(s01, f32x4.mul(x, w1));
-        x = v128.load32_splat(a1 + ko);
-        s10 = f32x4.add(s10, f32x4.mul(x, w0));
-        s11 = f32x4.add(s11, f32x4.mul(x, w1));
-        x = v128.load32_splat(a2 + ko);
-        s20 = f32x4.add(s20, f32x4.mul(x, w0));
-        s21 = f32x4.add(s21, f32x4.mul(x, w1));
-        x = v128.load32_splat(a3 + ko);
-        s30 = f32x4.add(s30, f32x4.mul(x, w0));
-        s31 = f32x4.add(s31, f32x4.mul(x, w1));
-        wp += rowW;
-      }
-      const c1 = c0 + rowW;
-      const c2 = c1 + rowW;
-      const c3 = c2 + rowW;
-      v128.store(c0 + col, s00);
-      v128.store(c0 + col, s01, 16);
-      v128.store(c1 + col, s10);
-      v128.store(c1 + col, s11, 16);
-      v128.store(c2 + col, s20);
-      v128.store(c2 + col, s21, 16);
-      v128.store(c3 + col, s30);
-      v128.store(c3 + col, s31, 16);
+      for (let r = i; r < iEnd; r += 4) block4x8(a + <usize>r * rowA, rowA, w + col, rowW, inD, c + <usize>r * rowW + col);
     }
-    for (let r = 0; r < 4; r++) matmulTail(a + <usize>(i + r) * rowA, w, c + <usize>(i + r) * rowW, inD, outD, o8);
+    for (let r = i; r < iEnd; r++) matmulTail(a + <usize>r * rowA, w, c + <usize>r * rowW, inD, outD, o8);
+    i = iEnd;
   }
   for (; i < n; i++) {
     const ar = a + <usize>i * rowA;
@@ -107,6 +77,45 @@ export function matmul(n: i32, inD: i32, outD: i32, a: usize, w: usize, c: usize
     }
     matmulTail(ar, w, cr, inD, outD, o8);
   }
+}
+
+/** c[0..4, 0..8] = a[0..4, :] w[:, 0..8]: rows of a at stride rowA, of w and c at stride rowW. */
+@inline function block4x8(a0: usize, rowA: usize, w: usize, rowW: usize, inD: i32, c0: usize): void {
+  const a1 = a0 + rowA;
+  const a2 = a1 + rowA;
+  const a3 = a2 + rowA;
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  let wp = w;
+  for (let k = 0; k < inD; k++) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, 16);
+    const ko = <usize>k << 2;
+    let x = v128.load32_splat(a0 + ko);
+    s00 = f32x4.add(s00, f32x4.mul(x, w0));
+    s01 = f32x4.add(s01, f32x4.mul(x, w1));
+    x = v128.load32_splat(a1 + ko);
+    s10 = f32x4.add(s10, f32x4.mul(x, w0));
+    s11 = f32x4.add(s11, f32x4.mul(x, w1));
+    x = v128.load32_splat(a2 + ko);
+    s20 = f32x4.add(s20, f32x4.mul(x, w0));
+    s21 = f32x4.add(s21, f32x4.mul(x, w1));
+    x = v128.load32_splat(a3 + ko);
+    s30 = f32x4.add(s30, f32x4.mul(x, w0));
+    s31 = f32x4.add(s31, f32x4.mul(x, w1));
+    wp += rowW;
+  }
+  const c1 = c0 + rowW;
+  const c2 = c1 + rowW;
+  const c3 = c2 + rowW;
+  v128.store(c0, s00);
+  v128.store(c0, s01, 16);
+  v128.store(c1, s10);
+  v128.store(c1, s11, 16);
+  v128.store(c2, s20);
+  v128.store(c2, s21, 16);
+  v128.store(c3, s30);
+  v128.store(c3, s31, 16);
 }
 
 /** Columns from..outD of one row of the product (widths that are not a multiple of 8). */
@@ -217,68 +226,150 @@ export function rope(len: i32, past: i32, nHeads: i32, nKvHeads: i32, hd: i32, q
 
 /**
  * q [batch, seq, nHeads * hd], k and v [batch, nKvHeads, past + seq, hd] -> out [batch, seq,
- * nHeads * hd]. scratch: (2 hd + 1) * keys4 floats, keys4 = past + seq rounded up to 4.
+ * nHeads * hd]. scratch: (hd + 4) * keys8 floats, keys8 = past + seq rounded up to 8.
+ * Blocks of four query rows (one head) by eight keys, as a product: q k^T into four score rows,
+ * keys after a row's own position set to -inf (exp gives exactly 0), then p v over the keys the
+ * block's last row sees, eight output columns at a time.
  */
 export function attention(batch: i32, seq: i32, past: i32, nHeads: i32, nKvHeads: i32, hd: i32, q: usize, k: usize, v: usize, out: usize, scratch: usize): void {
   const keys = past + seq;
-  const keys4 = (keys + 3) & ~3;
+  const keys8 = (keys + 7) & ~7;
   const group = nHeads / nKvHeads;
   const qDim = nHeads * hd;
+  const qRow = <usize>qDim << 2;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
-  // Keys (pre-scaled) and values transposed to [hd, keys4]: four keys per v128 load.
+  const rowBytes = <usize>keys8 << 2;
   const kT = scratch;
-  const vT = scratch + ((<usize>(hd * keys4)) << 2);
-  const p = vT + ((<usize>(hd * keys4)) << 2);
-  const rowBytes = <usize>keys4 << 2;
+  const P = kT + <usize>hd * rowBytes;
+  const hd4 = hd & ~3;
+  const hd8 = hd & ~7;
   for (let b = 0; b < batch; b++) {
     for (let g = 0; g < nKvHeads; g++) {
       const src = (<usize>((b * nKvHeads + g) * keys * hd)) << 2;
-      for (let j = 0; j < keys4; j++) {
+      const vb = v + src;
+      for (let j = 0; j < keys8; j++) {
         for (let d = 0; d < hd; d++) {
-          const dst = <usize>d * rowBytes + (<usize>j << 2);
-          const from = src + (<usize>(j * hd + d) << 2);
-          store<f32>(kT + dst, j < keys ? load<f32>(k + from) * scale : 0);
-          store<f32>(vT + dst, j < keys ? load<f32>(v + from) : 0);
+          store<f32>(kT + <usize>d * rowBytes + (<usize>j << 2), j < keys ? load<f32>(k + src + (<usize>(j * hd + d) << 2)) * scale : 0);
         }
       }
       for (let hh = 0; hh < group; hh++) {
         const h = g * group + hh;
-        for (let i = 0; i < seq; i++) {
-          const qo = q + (<usize>((b * seq + i) * qDim + h * hd) << 2);
-          const oo = out + (<usize>((b * seq + i) * qDim + h * hd) << 2);
-          const seen = past + i + 1;
-          const n4 = (seen + 3) & ~3;
-          let vmax = f32x4.splat(-Infinity);
-          for (let j = 0; j < n4; j += 4) {
+        for (let i0 = 0; i0 < seq; i0 += 4) {
+          const rows = min(4, seq - i0);
+          const q0 = q + <usize>(b * seq + i0) * qRow + (<usize>(h * hd) << 2);
+          const q1 = rows > 1 ? q0 + qRow : q0;
+          const q2 = rows > 2 ? q1 + qRow : q0;
+          const q3 = rows > 3 ? q2 + qRow : q0;
+          const nLast = past + i0 + rows;
+          const n8 = (nLast + 7) & ~7;
+          for (let j = 0; j < n8; j += 8) {
             const col = <usize>j << 2;
-            let acc = f32x4.splat(0);
+            let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+            let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+            let kp = kT + col;
             for (let d = 0; d < hd; d++) {
-              acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(qo + (<usize>d << 2)), v128.load(kT + <usize>d * rowBytes + col)));
+              const k0 = v128.load(kp);
+              const k1 = v128.load(kp, 16);
+              const dd = <usize>d << 2;
+              let x = v128.load32_splat(q0 + dd);
+              s00 = f32x4.add(s00, f32x4.mul(x, k0));
+              s01 = f32x4.add(s01, f32x4.mul(x, k1));
+              x = v128.load32_splat(q1 + dd);
+              s10 = f32x4.add(s10, f32x4.mul(x, k0));
+              s11 = f32x4.add(s11, f32x4.mul(x, k1));
+              x = v128.load32_splat(q2 + dd);
+              s20 = f32x4.add(s20, f32x4.mul(x, k0));
+              s21 = f32x4.add(s21, f32x4.mul(x, k1));
+              x = v128.load32_splat(q3 + dd);
+              s30 = f32x4.add(s30, f32x4.mul(x, k0));
+              s31 = f32x4.add(s31, f32x4.mul(x, k1));
+              kp += rowBytes;
             }
-            v128.store(p + col, acc);
-            if (j + 4 > seen) {
-              for (let t = seen; t < j + 4; t++) store<f32>(p + (<usize>t << 2), -Infinity);
-              acc = v128.load(p + col);
-            }
-            vmax = f32x4.max(vmax, acc);
+            const p0 = P + col;
+            v128.store(p0, s00);
+            v128.store(p0, s01, 16);
+            v128.store(p0 + rowBytes, s10);
+            v128.store(p0 + rowBytes, s11, 16);
+            v128.store(p0 + 2 * rowBytes, s20);
+            v128.store(p0 + 2 * rowBytes, s21, 16);
+            v128.store(p0 + 3 * rowBytes, s30);
+            v128.store(p0 + 3 * rowBytes, s31, 16);
           }
-          const m = f32x4.splat(hmax(vmax));
-          let vsum = f32x4.splat(0);
-          for (let j = 0; j < n4; j += 4) {
-            const col = <usize>j << 2;
-            const e = exp4(f32x4.sub(v128.load(p + col), m));
-            v128.store(p + col, e);
-            vsum = f32x4.add(vsum, e);
-          }
-          const inv = <f32>1.0 / hsum(vsum);
-          for (let d = 0; d < hd; d++) {
-            const row = vT + <usize>d * rowBytes;
-            let acc = f32x4.splat(0);
-            for (let j = 0; j < n4; j += 4) {
-              const col = <usize>j << 2;
-              acc = f32x4.add(acc, f32x4.mul(v128.load(p + col), v128.load(row + col)));
+          // Softmax of each row over the keys it sees; the rest of its block becomes exactly 0.
+          let inv0: f32 = 0, inv1: f32 = 0, inv2: f32 = 0, inv3: f32 = 0;
+          for (let r = 0; r < rows; r++) {
+            const pr = P + <usize>r * rowBytes;
+            const seen = past + i0 + r + 1;
+            for (let t = seen; t < n8; t++) store<f32>(pr + (<usize>t << 2), -Infinity);
+            let vmax = f32x4.splat(-Infinity);
+            for (let j = 0; j < n8; j += 4) vmax = f32x4.max(vmax, v128.load(pr + (<usize>j << 2)));
+            const m = f32x4.splat(hmax(vmax));
+            let vsum = f32x4.splat(0);
+            for (let j = 0; j < n8; j += 4) {
+              const o = pr + (<usize>j << 2);
+              const e = exp4(f32x4.sub(v128.load(o), m));
+              v128.store(o, e);
+              vsum = f32x4.add(vsum, e);
             }
-            store<f32>(oo + (<usize>d << 2), hsum(acc) * inv);
+            const inv = <f32>1.0 / hsum(vsum);
+            if (r == 0) inv0 = inv;
+            else if (r == 1) inv1 = inv;
+            else if (r == 2) inv2 = inv;
+            else inv3 = inv;
+          }
+          if (rows < 4) for (let r = rows; r < 4; r++) memory.fill(P + <usize>r * rowBytes, 0, <usize>n8 << 2);
+          const o0 = out + <usize>(b * seq + i0) * qRow + (<usize>(h * hd) << 2);
+          const o1 = o0 + qRow;
+          const o2 = o1 + qRow;
+          const o3 = o2 + qRow;
+          let c = 0;
+          for (; c < hd8; c += 8) {
+            let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+            let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+            let vp = vb + (<usize>c << 2);
+            const vStride = <usize>hd << 2;
+            for (let j = 0; j < nLast; j++) {
+              const v0 = v128.load(vp);
+              const v1 = v128.load(vp, 16);
+              const jo = P + (<usize>j << 2);
+              let x = v128.load32_splat(jo);
+              a00 = f32x4.add(a00, f32x4.mul(x, v0));
+              a01 = f32x4.add(a01, f32x4.mul(x, v1));
+              x = v128.load32_splat(jo + rowBytes);
+              a10 = f32x4.add(a10, f32x4.mul(x, v0));
+              a11 = f32x4.add(a11, f32x4.mul(x, v1));
+              x = v128.load32_splat(jo + 2 * rowBytes);
+              a20 = f32x4.add(a20, f32x4.mul(x, v0));
+              a21 = f32x4.add(a21, f32x4.mul(x, v1));
+              x = v128.load32_splat(jo + 3 * rowBytes);
+              a30 = f32x4.add(a30, f32x4.mul(x, v0));
+              a31 = f32x4.add(a31, f32x4.mul(x, v1));
+              vp += vStride;
+            }
+            const co = <usize>c << 2;
+            v128.store(o0 + co, f32x4.mul(a00, f32x4.splat(inv0)));
+            v128.store(o0 + co, f32x4.mul(a01, f32x4.splat(inv0)), 16);
+            if (rows > 1) {
+              v128.store(o1 + co, f32x4.mul(a10, f32x4.splat(inv1)));
+              v128.store(o1 + co, f32x4.mul(a11, f32x4.splat(inv1)), 16);
+            }
+            if (rows > 2) {
+              v128.store(o2 + co, f32x4.mul(a20, f32x4.splat(inv2)));
+              v128.store(o2 + co, f32x4.mul(a21, f32x4.splat(inv2)), 16);
+            }
+            if (rows > 3) {
+              v128.store(o3 + co, f32x4.mul(a30, f32x4.splat(inv3)));
+              v128.store(o3 + co, f32x4.mul(a31, f32x4.splat(inv3)), 16);
+            }
+          }
+          for (; c < hd; c++) {
+            for (let r = 0; r < rows; r++) {
+              const pr = P + <usize>r * rowBytes;
+              let s: f32 = 0;
+              for (let j = 0; j < nLast; j++) s += load<f32>(pr + (<usize>j << 2)) * load<f32>(vb + (<usize>(j * hd + c) << 2));
+              const inv = r == 0 ? inv0 : r == 1 ? inv1 : r == 2 ? inv2 : inv3;
+              store<f32>(out + <usize>(b * seq + i0 + r) * qRow + (<usize>(h * hd + c) << 2), s * inv);
+            }
           }
         }
       }
