@@ -52,6 +52,8 @@ export interface HandlesReport {
   hook: string;
   /** Sampled positions and tokens read. */
   positions: number;
+  /** Where they are: the document, the position in its window (windows after a document's first start with BOS), the token. */
+  sampled: { docId: number; position: number; token: string }[];
   tokens: number;
   topK: number;
   /** log(vocab): the entropy of a change spread evenly over the vocabulary. */
@@ -206,8 +208,10 @@ export async function compareHandles(o: HandlesOptions): Promise<HandlesReport> 
     const topK = o.topK ?? 5;
     let normSum = 0;
     let used = 0;
+    const sampled: HandlesReport['sampled'] = [];
     for (const [k, b, p] of candidates.slice(0, wanted)) {
       const w = batches[k]![b]!;
+      sampled.push({ docId: w.docId, position: p, token: model.tokenizer.piece(w.tokens[p]!) });
       const o2 = (b * longest[k]! + p) * d;
       const R = await interveneAt(s, Array.from(w.tokens.subarray(0, p + 1)), acts[k]!.subarray(o2, o2 + d), moments, topK, features, neurons);
       if (R > 0) {
@@ -221,6 +225,7 @@ export async function compareHandles(o: HandlesOptions): Promise<HandlesReport> 
       data: o.data,
       hook: s.hook.name,
       positions: used,
+      sampled,
       tokens: read,
       topK,
       maxEntropy: Math.log(model.config.vocabSize),

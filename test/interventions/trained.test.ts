@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,5 +158,39 @@ describe('features vs basis directions as handles', () => {
     }
     expect(r.neurons.units).toBeLessThanOrEqual(64);
     expect(await compareHandles(o)).toEqual(r);
+  });
+
+  it('ablates exactly the active features and moves exactly the outlying coordinates, by the features\' mean norm', async () => {
+    const lines = ['Lily went to the park. She saw a big dog.', 'Tom had a red ball and he liked to play with it.', 'Once upon a time, there was a little cat.'];
+    const text = path.join(dir, 'three.txt');
+    fs.writeFileSync(text, lines.join('\n') + '\n');
+    const r = await compareHandles({ run, model: STORIES_260K, data: text, context: 64, positions: 1, seed: 5, backend: 'wasm' });
+    expect(r.sampled).toHaveLength(1);
+    const { docId, position } = r.sampled[0]!;
+    // Activations at the hook of every line, read independently.
+    const acts = lines.map((l) => {
+      const ids = s.model.tokenizer.encode(l);
+      let x: tf.Tensor2D | null = null;
+      tf.tidy(() => void s.model.forward(tf.tensor2d(ids, [1, ids.length], 'int32'), { stopAfter: s.hook.name, hooks: { [s.hook.name]: (a) => void (x = tf.keep(tf.reshape(a, [ids.length, 64]) as tf.Tensor2D)) } }));
+      const rows = (x!.arraySync() as number[][]).slice(1); // BOS excluded
+      x!.dispose();
+      return { ids, rows };
+    });
+    expect(r.sampled[0]!.token).toBe(s.model.tokenizer.piece(acts[docId]!.ids[position]!));
+    const all = acts.flatMap((a) => a.rows);
+    const mean = Array.from({ length: 64 }, (_, j) => all.reduce((t, row) => t + row[j]!, 0) / all.length);
+    const std = Array.from({ length: 64 }, (_, j) => Math.sqrt(all.reduce((t, row) => t + row[j]! ** 2, 0) / all.length - mean[j]! ** 2));
+    const x = acts[docId]!.rows[position - 1]!;
+    const outlying = x.filter((v, j) => Math.abs(v - mean[j]!) > std[j]!).length;
+    const { W_enc, b_enc, W_dec, b_dec, m } = s.weights;
+    const norms: number[] = [];
+    for (let i = 0; i < m; i++) {
+      let pre = b_enc[i]!;
+      for (let j = 0; j < 64; j++) pre += (x[j]! - b_dec[j]!) * W_enc[j * m + i]!;
+      if (pre > 0) norms.push(pre * Math.hypot(...W_dec.subarray(i * 64, (i + 1) * 64)));
+    }
+    expect(r.features.interventions).toBe(norms.length);
+    expect(r.neurons.interventions).toBe(outlying);
+    expect(r.meanNormChange).toBeCloseTo(norms.reduce((a, b) => a + b, 0) / norms.length, 4);
   });
 });
