@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { activate, RELU, type Activation } from './activation.js';
 
 /** Tensors of an SAE (variables or plain tensors) in the canonical layout. */
 export interface SaeTensors {
@@ -10,6 +11,8 @@ export interface SaeTensors {
   W_dec: tf.Tensor2D;
   /** b_dec [d] */
   b_dec: tf.Tensor1D;
+  /** The encoder's nonlinearity (absent: ReLU). */
+  activation?: Activation;
 }
 
 /** Pre-activations: (x - b_dec) W_enc + b_enc.  x [B, d] -> [B, m] */
@@ -17,9 +20,9 @@ export function preActivations(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, sae.b_dec), sae.W_enc), sae.b_enc));
 }
 
-/** f = ReLU((x - b_dec) W_enc + b_enc).  x [B, d] -> f [B, m] */
+/** f = act((x - b_dec) W_enc + b_enc), act the dictionary's activation (ReLU by default).  x [B, d] -> f [B, m] */
 export function encode(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.relu(preActivations(sae, x)));
+  return tf.tidy(() => activate(preActivations(sae, x), sae.activation ?? RELU));
 }
 
 /** x_hat = f W_dec + b_dec.  f [B, m] -> [B, d] */

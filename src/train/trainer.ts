@@ -18,6 +18,7 @@ import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '.
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { resolveRecipe } from '../sae/recipe.js';
+import { inferenceActivation, resolveArchitecture } from '../sae/architecture.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
@@ -113,6 +114,8 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}`);
 
   const plan = await planRun(cfg);
+  // sae.k against the width: a ConfigError before the run directory exists.
+  resolveArchitecture(cfg.sae, { d: plan.d, m: plan.m, totalSteps: plan.totalSteps, batchSize: cfg.train.batchSize });
   checkDownstreamEval(cfg, plan);
   checkRunFitsBackend(cfg, plan);
   checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
@@ -142,6 +145,7 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const out = new RunWriter(runDir);
   const recipe = resolveRecipe(cfg);
+  const architecture = resolveArchitecture(cfg.sae, { d: plan.d, m: plan.m, totalSteps: plan.totalSteps, batchSize: cfg.train.batchSize });
   let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
@@ -215,6 +219,7 @@ async function trainLocked(
       monitor: new ResampleMonitor(plan.m, schedule.deadWindow),
       resampleRng: new Rng(cfg.train.seed).fork('resample'),
       kernel: { current: 'dense', lastL0: null },
+      threshold: null,
     };
     const now = new Date().toISOString();
     info = {
@@ -235,6 +240,7 @@ async function trainLocked(
       evalRows: plan.evalRows,
       seed: cfg.train.seed,
       recipe,
+      ...(architecture.name !== 'relu' ? { architecture } : {}),
     };
   }
   out.info({ ...info, updatedAt: new Date().toISOString() });
@@ -258,6 +264,7 @@ async function trainLocked(
         params,
         adam,
         recipe,
+        architecture,
         scale,
         schedule,
         hooks,
@@ -268,6 +275,7 @@ async function trainLocked(
       state,
     );
     for (const rec of state.monitor.finish(state.step)) out.resample(rec);
+    params.activation = inferenceActivation(architecture, plan.m, state.threshold);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, out, weights);
     checkBackendErrors('the final evaluation and statistics');

@@ -5,8 +5,11 @@ import type { SharedLayout } from './layout.js';
 /** Messages from the step kernel to a worker; each is answered by one WorkerReply. */
 export type WorkerRequest =
   | { kind: 'init'; memory: WebAssembly.Memory; layout: SharedLayout; slice: number; backend: string; simd: boolean }
-  /** Encoder product, ReLU and (sparse) scan for the slice's features, then its partial reconstruction. */
-  | { kind: 'encode'; rows: number; dense: boolean }
+  /**
+   * Encoder product, ReLU and (sparse) scan for the slice's features, then its partial reconstruction.
+   * rowThreshold [rows] (TopK / BatchTopK): the scan keeps pre > rowThreshold[b] (sae/activation.ts).
+   */
+  | { kind: 'encode'; rows: number; dense: boolean; rowThreshold?: Float32Array }
   /** Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection). */
   | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean }
   /** Adam on the slice's parameters, then (Towards Monosemanticity) unit-norm decoder rows. */

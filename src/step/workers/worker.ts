@@ -25,7 +25,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       return { kind: 'init', loops: note };
     }
     case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows, req.dense) };
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.rowThreshold) };
     case 'backward':
       return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project) };
     case 'update':
