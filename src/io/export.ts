@@ -97,7 +97,8 @@ function guardOut(out: string, runDir: string): void {
 function listFiles(target: string): { files: string[]; bytes: number } {
   const st = fs.statSync(target);
   if (!st.isDirectory()) return { files: [path.basename(target)], bytes: st.size };
-  const files = fs.readdirSync(target).sort();
+  // Recursive: sparsify's layout has a folder per hook.
+  const files = (fs.readdirSync(target, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(target, f)).isFile()).sort();
   return { files, bytes: files.reduce((s, f) => s + fs.statSync(path.join(target, f)).size, 0) };
 }
 
