@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkBackendErrors, describeBackend, initBackend, type BackendChoice } from '../backend/select.js';
 import { describeAdapter } from '../backend/webgpu.js';
+import { chooseBackend, type BackendRequest } from '../backend/resume-choice.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError, InterruptedError, RunError } from '../errors.js';
+import { BackendError, ConfigError, InterruptedError, RunError, ToolkitError } from '../errors.js';
 import type { EvalMetrics } from '../eval/evaluate-sae.js';
 import { degenerateWarnings } from '../eval/degenerate.js';
 
@@ -109,9 +110,11 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   }
   const stored = resuming ? readRunConfig(runDir) : req.config!;
   const cfg = resuming && req.extendSteps !== undefined ? { ...stored, train: { ...stored.train, steps: req.extendSteps } } : stored;
-  const backend = await initBackend(req.backend ?? cfg.runtime.backend);
+  const request = chooseBackend(req.backend, cfg.runtime.backend, resuming ? recordedBackend(runDir) : undefined);
+  const backend = await loadBackend(request);
   // One short line; why the preferred backends did not load only with --verbose.
-  log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}`);
+  const recorded = request.source === 'recorded' ? ' (the backend this run was trained on)' : '';
+  log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}${recorded}`);
 
   const plan = await planRun(cfg);
   // sae.k against the width: a ConfigError before the run directory exists.
@@ -129,6 +132,27 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
     return await trainLocked(req, cfg, configDigest(stored), plan, runDir, backend.name, device, hooks, log);
   } finally {
     lock.release();
+  }
+}
+
+/** The backend a run directory says it trained on; undefined when run.json does not say. */
+function recordedBackend(runDir: string): string | undefined {
+  try {
+    return readRunInfo(runDir).backend;
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadBackend(request: BackendRequest): Promise<Awaited<ReturnType<typeof initBackend>>> {
+  try {
+    return await initBackend(request.choice);
+  } catch (err) {
+    if (request.source !== 'recorded' || !(err instanceof ToolkitError)) throw err;
+    throw new BackendError(
+      `This run was trained on the ${request.choice} backend, which does not load here: ${err.message}`,
+      `Resume it where ${request.choice} works, or pass --backend auto (or wasm, cpu) to continue on another backend; the continuation is then not bit-exact with an uninterrupted run.`,
+    );
   }
 }
 

@@ -104,10 +104,12 @@ describe.skipIf(!RUN_WEBGPU)('sae train --backend webgpu', () => {
     p.child.kill('SIGKILL');
     const killed = await p.done;
     expect(killed.signal).toBe('SIGKILL');
-    const r = await runCli(['train', '--resume', run, '--backend', 'webgpu']);
+    // No --backend: the resumed run continues on the backend recorded in run.json.
+    const r = await runCli(['train', '--resume', run]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming .* from step \d+ of 60/);
     expect(r.stderr).toMatch(/on webgpu \(resumed from step \d+\)/);
+    expect(r.stderr).toMatch(/\(the backend this run was trained on\)/);
     const [a, b] = [weightsOf(gpuRun), weightsOf(run)];
     for (const name of Object.keys(a)) expect(bits(b[name]!.data as Float32Array), name).toEqual(bits(a[name]!.data as Float32Array));
   }, 300_000);
