@@ -114,6 +114,15 @@ export function resolveArchitecture(
   };
 }
 
+/**
+ * The window (steps) after which a latent counts as dead in progress lines: AuxK's when it is on
+ * and resampling is off (the latents it feeds), else resampling's.
+ */
+export function displayDeadWindow(a: ResolvedArchitecture, resampling: { enabled: boolean; deadWindow: number }): { steps: number; what: string } {
+  if (a.name !== 'relu' && a.auxK && !resampling.enabled) return { steps: a.auxK.deadSteps, what: 'the AuxK window, sae.auxK.deadTokens' };
+  return { steps: resampling.deadWindow, what: 'the resampling window' };
+}
+
 /** k at a step (1-based): linear from kStart down to k over the first kAnnealSteps steps, then k. */
 export function kAt(a: Extract<ResolvedArchitecture, { k: number }>, step: number): number {
   if (a.kAnnealSteps === 0 || step >= a.kAnnealSteps) return a.k;

@@ -9,7 +9,7 @@ import type { MetricsRecord } from '../io/run-layout.js';
 import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
-import { nextThreshold, stepActivation, type ResolvedArchitecture } from '../sae/architecture.js';
+import { displayDeadWindow, nextThreshold, stepActivation, type ResolvedArchitecture } from '../sae/architecture.js';
 import type { StepArchitecture } from '../sae/gradients.js';
 import { disposeStats, type StepConfig } from '../step/dense.js';
 import type { Rng } from '../util/rng.js';
@@ -156,7 +156,7 @@ async function steps(
         l1: m.l1,
         explainedVariance: m.explainedVariance,
         l0: m.l0,
-        deadFraction: state.tracker.deadFraction(step, Math.min(schedule.deadWindow, step)),
+        deadFraction: state.tracker.deadFraction(step, Math.min(displayDeadWindow(ctx.architecture, schedule).steps, step)),
         tokensPerSecond: m.tokensPerSecond,
         elapsedSeconds: elapsed,
         split: 'train',

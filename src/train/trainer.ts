@@ -19,7 +19,7 @@ import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '.
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { resolveRecipe } from '../sae/recipe.js';
-import { inferenceActivation, resolveArchitecture } from '../sae/architecture.js';
+import { displayDeadWindow, inferenceActivation, resolveArchitecture } from '../sae/architecture.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
@@ -172,6 +172,7 @@ async function trainLocked(
   const architecture = resolveArchitecture(cfg.sae, { d: plan.d, m: plan.m, totalSteps: plan.totalSteps, batchSize: cfg.train.batchSize });
   let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
+  const deadShown = displayDeadWindow(architecture, schedule);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
   const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
   if (checkpoint) assertSameConfig(checkpoint, [digest, storedDigest, ...priorDigests], runDir);
@@ -220,7 +221,7 @@ async function trainLocked(
         (schedule.enabled
           ? `\nresampling: ${schedule.steps.length} event(s) at step ${formatSteps(schedule.steps)}, dead window ${schedule.deadWindow} steps, scoring ${schedule.samples} rows per event`
           : '\nresampling: off') +
-        `\n'dead' in progress lines: no firing in the last ${schedule.deadWindow} steps (the resampling window); in the held-out summary: none on those rows`,
+        `\n'dead' in progress lines: no firing in the last ${deadShown.steps} steps (${deadShown.what}); in the held-out summary: none on those rows`,
     );
     const init = await initialise(cfg, plan, recipe, log);
     if (cfg.sae.l1 === 'auto') {

@@ -31,6 +31,7 @@ describe('sae.architecture topk', () => {
     const r = await runCli(['train', '--config', config({ architecture: 'topk', k: 8, auxK: { deadTokens: 1024 } }, 'topk'), '--backend', 'wasm']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^resampling: off$/m);
+    expect(r.stderr).toMatch(/no firing in the last 4 steps \(the AuxK window, sae\.auxK\.deadTokens\)/);
     expect(r.stderr).toMatch(/step 30\/30 .* L0 8\.0 /);
   }, 120_000);
 
