@@ -268,6 +268,9 @@ async function trainLocked(
       ...(architecture.name !== 'relu' ? { architecture } : {}),
     };
   }
+  // What encode() applies while training (resampling scores with it): TopK per row for both
+  // (batchtopk's threshold exists only once averaged); the dictionary's own at the end.
+  if (architecture.name !== 'relu') params.activation = { kind: 'topk', k: architecture.k };
   out.info({ ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
@@ -306,7 +309,7 @@ async function trainLocked(
     checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
-    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics, architecture.name !== 'relu') };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
     let thrown = err;
