@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { tokenProgress } from '../token-progress.js';
 import { log, printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, evaluateRun, formatEvalReport, evaluateRunWithModel, formatModelEval } from '../../index.js';
+import { BACKEND_CHOICES, ConfigError, compareHandles, evaluateRun, formatEvalReport, evaluateRunWithModel, formatHandles, formatModelEval } from '../../index.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),
@@ -21,6 +21,9 @@ const EvalFlags = z.object({
   maxTokens: z.coerce.number().int().positive().optional(),
   includeBos: z.boolean().default(false),
   split: z.enum(['lines', 'paragraphs']).default('lines'),
+  interventions: z.boolean().default(false),
+  interventionPositions: z.coerce.number().int().positive().default(32),
+  seed: z.coerce.number().int().default(1),
 });
 
 export function register(program: Command): void {
@@ -42,8 +45,12 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'with --model: evaluate about this many tokens')
     .option('--include-bos', 'with --model: splice and count BOS positions too (excluded by default, as SAELens does)')
     .option('--split <how>', 'with --model and a .txt file: documents are lines | paragraphs', 'lines')
+    .option('--interventions', 'with --model: also compare single SAE features with single basis directions as handles (how concentrated the effect of ablating one is on the next-token distribution)')
+    .option('--intervention-positions <n>', 'with --interventions: positions sampled for interventions', '32')
+    .option('--seed <n>', 'with --interventions: seed for sampling the positions', '1')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(EvalFlags, raw, 'eval');
+      if (o.interventions && !o.model) throw new ConfigError('sae eval --interventions needs --model: the interventions run the language model.', `E.g. \`sae eval ${run} --model m.gguf --data held-out.arrow --interventions\`.`);
       if (o.model) {
         const bar = tokenProgress('eval');
         const report = await evaluateRunWithModel(run, {
@@ -58,8 +65,22 @@ export function register(program: Command): void {
           onProgress: (done, total, s) => bar.update(done, total, s),
         });
         bar.done();
-        if (o.json) printJson(report);
-        else printText(formatModelEval(report));
+        const handles = o.interventions
+          ? await compareHandles({
+              run,
+              model: o.model,
+              data: o.data[0]!,
+              split: o.split,
+              context: o.context,
+              positions: o.interventionPositions,
+              seed: o.seed,
+              backend: o.backend,
+              ...(o.hook ? { hook: o.hook } : {}),
+              ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+            })
+          : null;
+        if (o.json) printJson(handles ? { ...report, interventions: handles } : report);
+        else printText(handles ? `${formatModelEval(report)}\n${formatHandles(handles)}` : formatModelEval(report));
         return;
       }
       const report = await evaluateRun({

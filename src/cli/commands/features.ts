@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { ConfigError, formatFeatureCard, formatFeatureList, FEATURE_SORT_KEYS, describeFeature, listFeatures } from '../../index.js';
+import { BACKEND_CHOICES, ConfigError, formatFeatureCard, formatFeatureEffects, formatFeatureList, FEATURE_SORT_KEYS, describeFeature, featureOutputEffects, listFeatures } from '../../index.js';
 
 const intString = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 
@@ -11,6 +11,12 @@ const FeaturesOptions = z.strictObject({
   limit: intString.pipe(z.number().int().positive()).optional(),
   ascending: z.boolean().default(false),
   json: z.boolean().default(false),
+  model: z.string().min(1).optional(),
+  data: z.string().min(1).optional(),
+  context: intString.pipe(z.number().int().min(2)).default(256),
+  maxTokens: intString.pipe(z.number().int().positive()).default(4096),
+  hook: z.string().min(1).optional(),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
 });
 
 export function register(program: Command): void {
@@ -23,17 +29,36 @@ export function register(program: Command): void {
     .option('--ascending', 'smallest first, e.g. --sort frequency --ascending for the rarest features')
     .option('--limit <n>', 'show at most this many features')
     .option('--json', 'machine-readable output on stdout')
-    .action((run: string, index: string | undefined, raw: Record<string, unknown>) => {
+    .option('--model <gguf>', "with <index>: the feature's effect on the model's output: tokens its decoder direction promotes/suppresses, and what ablating it where it fires changes")
+    .option('--data <file>', "with --model: token source to measure the ablation on (Arrow with token_id/doc_id/pos, or .txt; default the run's held-out data)")
+    .option('--context <n>', 'with --model: tokens per window', '256')
+    .option('--max-tokens <n>', 'with --model: read about this many tokens of the data', '4096')
+    .option('--hook <name>', "with --model: the hook (default: the run's)")
+    .option('--backend <name>', 'with --model: tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
+    .action(async (run: string, index: string | undefined, raw: Record<string, unknown>) => {
       const opts = parseFlags(FeaturesOptions, raw, 'features');
       if (index !== undefined) {
         if (!/^\d+$/.test(index)) {
           throw new ConfigError(`sae features: <index> must be a feature number (0, 1, ...), got '${index}'.`, 'See `sae features --help`.');
         }
         const card = describeFeature(run, Number(index));
-        if (opts.json) printJson(card);
-        else printText(formatFeatureCard(card));
+        const effects = opts.model
+          ? await featureOutputEffects({
+              run,
+              model: opts.model,
+              feature: Number(index),
+              context: opts.context,
+              maxTokens: opts.maxTokens,
+              backend: opts.backend,
+              ...(opts.data ? { data: opts.data } : {}),
+              ...(opts.hook ? { hook: opts.hook } : {}),
+            })
+          : null;
+        if (opts.json) printJson(effects ? { ...card, outputEffects: effects } : card);
+        else printText(effects ? `${formatFeatureCard(card)}\n${formatFeatureEffects(effects)}` : formatFeatureCard(card));
         return;
       }
+      if (opts.model) throw new ConfigError('sae features: --model needs a feature <index>: output effects are shown on one feature\'s card.', `E.g. \`sae features ${run} 42 --model m.gguf\`.`);
       const listing = listFeatures(run, { sort: opts.sort, limit: opts.limit, ascending: opts.ascending });
       if (opts.json) printJson(listing);
       else printText(formatFeatureList(listing));

@@ -12,6 +12,8 @@ import { register as inspect } from './inspect.js';
 import { register as model } from './model.js';
 import { register as harvest } from './harvest.js';
 import { register as report } from './report.js';
+import { register as steer } from './steer.js';
+import { register as attribute } from './attribute.js';
 
 export function registerCommands(program: Command): void {
   train(program);
@@ -26,4 +28,6 @@ export function registerCommands(program: Command): void {
   model(program);
   harvest(program);
   report(program);
+  steer(program);
+  attribute(program);
 }
