@@ -32,6 +32,7 @@ export function splitArgs(line) {
 export function normalise(text) {
   return text
     .replace(/\b\d+ tok\/s/g, 'N tok/s')
+    .replace(/\b\d+ tokens\/s/g, 'N tokens/s')
     .replace(/\beta \S+/g, 'eta T')
     .replace(/ in (\d+m)?\d+(\.\d+)?s on /g, ' in T on ')
     .replace(/[ \t]+$/gm, '');
@@ -53,15 +54,16 @@ export function findBlocks(lines) {
 }
 
 /**
- * Plain progress lines (`step 25/500 ...`) come at most every few seconds of wall-clock time, so
- * which of them appear depends on the machine: all but a run's last are left out.
+ * Plain progress lines (`step 25/500 ...`, `harvest [###...] 700/2048 tokens ...`) come at most
+ * every few seconds of wall-clock time, so which of them appear depends on the machine: all but a
+ * run's last are left out.
  */
 export function dropTimedProgress(lines) {
-  const progress = /^step (\d+)\/(\d+) /;
+  const progress = /^(?:step (\d+)\/(\d+) |\w+ \[[#.]+\] (\d+)\/(\d+) tokens )/;
   const out = [];
   for (const line of lines) {
     const m = progress.exec(line);
-    if (m && m[1] !== m[2]) continue;
+    if (m && (m[1] ?? m[3]) !== (m[2] ?? m[4])) continue;
     out.push(line);
   }
   return out;

@@ -89,6 +89,7 @@ export * from './report/open-page.js';
 export * from './report/kernel-used.js';
 export * from './eval/evaluate-model.js';
 export * from './model/harvest.js';
+export * from './model/compare-activations.js';
 export * from './model/inspect.js';
 export * from './train/memory-estimate.js';
 export * from './train/summary.js';

@@ -5,7 +5,9 @@
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
- *     [--no-data] [--data-only] [--no-loops]
+ *     [--no-data] [--data-only] [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
+ * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
+ * random models) runs last, in its own process; `--model-only` runs only that.
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop bench; each row adds the GPU phases, memory and adapter.
  */
@@ -19,6 +21,7 @@ import { defaultWorkers, type KernelKind } from '../step/engine.js';
 import { GPU_CONFIGS, SHAPES, type BenchRegime, type BenchSpec } from './configs.js';
 import { runDataBench } from './data-bench.js';
 import { formatReport, type BenchReport } from './report.js';
+import { formatModelBench, runModelChild } from './model.js';
 import { runTrainBench, type TrainBenchResult } from './train-bench.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
@@ -58,6 +61,10 @@ async function main(): Promise<number> {
       'no-data': { type: 'boolean', default: false },
       'data-only': { type: 'boolean', default: false },
       'no-loops': { type: 'boolean', default: false },
+      'no-model': { type: 'boolean', default: false },
+      'model-only': { type: 'boolean', default: false },
+      'no-large-models': { type: 'boolean', default: false },
+      'model-quick': { type: 'boolean', default: false },
       child: { type: 'string' },
     },
   });
@@ -95,7 +102,8 @@ async function main(): Promise<number> {
     data: [],
     loops: [],
   };
-  if (!values['data-only']) {
+  const modelOnly = values['model-only'];
+  if (!values['data-only'] && !modelOnly) {
     for (const c of configs) {
       for (const regime of regimes) {
         for (const kernel of kernels) {
@@ -113,13 +121,14 @@ async function main(): Promise<number> {
       }
     }
   }
-  if (!values['no-data']) {
+  if (!values['no-data'] && !modelOnly) {
     log('bench: data path ...');
     report.data = await runDataBench();
   }
-  if (!values['no-loops'] && !values['data-only'] && !gpu) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
-  if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(formatReport(report));
+  if (!values['no-loops'] && !values['data-only'] && !gpu && !modelOnly) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
+  const model = !values['no-model'] && !values['data-only'] ? await runModelChild({ large: !values['no-large-models'], quick: values['model-quick'] }, log) : undefined;
+  if (values.json) process.stdout.write(JSON.stringify({ ...report, ...(model ? { model } : {}) }, null, 2) + '\n');
+  else process.stdout.write(formatReport(report) + (model ? '\n' + formatModelBench(model) + '\n' : ''));
   return 0;
 }
 

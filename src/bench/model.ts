@@ -1,13 +1,17 @@
 /**
- * `npm run bench` (model part): forward-pass throughput of the GGUF Llama on tfjs.
- *   - stories260K harvesting blocks.2.hook_resid_post (stops after block 2) at several contexts,
- *     with the time split by kernel (tf.profile) and the read-back;
- *   - stories260K spliced evaluation (four forward passes per batch: clean, SAE, zero, mean);
+ * `npm run bench` (model part; `--no-model` leaves it out, `--model-only` runs only it):
+ * forward-pass throughput of the GGUF Llama.
+ *   - stories260K harvesting blocks.2.hook_resid_post (stops after block 2) at several contexts on
+ *     the fast no-gradient path (what `sae harvest` runs), with its time split by phase; at context
+ *     256 also the tfjs path (the differentiable reference) for before/after;
+ *   - stories260K spliced evaluation (`sae eval --model`: four forward passes per batch: clean,
+ *     SAE, zero, mean);
  *   - randomly initialised 15M- and 110M-parameter Llamas (llama2.c's stories15M/110M shapes),
  *     written as GGUF by the bench itself: harvest at the middle block and full forward.
  *
- *   node dist/bench/model.js [--json] [--no-large]
+ *   node dist/bench/model.js [--json] [--no-large] [--quick]
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +31,7 @@ import { Rng } from '../util/rng.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = path.join(REPO, 'fixtures', 'stories260K.gguf');
 const TOKENS = path.join(REPO, 'fixtures', 'stories260k-L2-eval-2k.arrow');
+const HOOK = 'blocks.2.hook_resid_post';
 
 export interface ModelBenchRow {
   model: string;
@@ -35,7 +40,7 @@ export interface ModelBenchRow {
   tokens: number;
   seconds: number;
   tokensPerSecond: number;
-  /** Share of kernel time by kernel (top entries), from one profiled batch. */
+  /** Share of the time by phase (fast path). */
   split?: Record<string, number>;
 }
 
@@ -43,36 +48,32 @@ function rss(): number {
   return process.resourceUsage().maxRSS / 1024; // kB -> MiB
 }
 
-/** Harvest-style passes over `ws` for at least `minSeconds`; the first batch is warm-up. */
-async function harvestRate(model: LlamaModel, name: string, ws: TokenWindow[], hook: string, context: number, minSeconds: number): Promise<ModelBenchRow> {
+/**
+ * Harvest-style passes over `ws` (readHooks, as `sae harvest` reads a batch) for at least
+ * `minSeconds`; the first batch is warm-up. The fast path reports its time split by phase.
+ */
+async function harvestRate(model: LlamaModel, name: string, ws: TokenWindow[], hook: string, context: number, minSeconds: number, fast = true): Promise<ModelBenchRow> {
   const batches = [...batchWindows(ws, model.config.nHeads)];
-  await readHooks(model, batches[0]!, [hook]);
+  const read = async (b: TokenWindow[], phases?: Record<string, number>): Promise<void> => {
+    if (fast) await readHooks(model, b, [hook], phases);
+    else tf.tidy(() => void model.forward(paddedTokens(b), { stopAfter: hook }));
+  };
+  await read(batches[0]!);
   let tokens = 0;
+  const phases: Record<string, number> = {};
   const t0 = performance.now();
   do {
     for (const b of batches) {
-      await readHooks(model, b, [hook]);
+      await read(b, phases);
       tokens += b.reduce((s, w) => s + w.tokens.length, 0);
     }
   } while ((performance.now() - t0) / 1000 < minSeconds);
   const seconds = (performance.now() - t0) / 1000;
-  const profile = await tf.profile(() => {
-    tf.tidy(() => void model.forward(paddedTokens(batches[0]!), { stopAfter: hook }));
-  });
-  const byKernel: Record<string, number> = {};
-  let total = 0;
-  for (const k of profile.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    byKernel[k.name] = (byKernel[k.name] ?? 0) + ms;
-    total += ms;
-  }
-  const split = Object.fromEntries(
-    Object.entries(byKernel)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 4)
-      .map(([k, v]) => [k, Math.round((100 * v) / total) / 100]),
-  );
-  return { model: name, task: `harvest ${hook}`, context, tokens, seconds, tokensPerSecond: tokens / seconds, split };
+  const total = Object.values(phases).reduce((a, b) => a + b, 0);
+  // What readHooks adds around the forward pass: token upload, hook read-back.
+  phases['read-back'] = Math.max(0, seconds * 1000 - total);
+  const split = fast ? Object.fromEntries(Object.entries(phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((100 * v) / (seconds * 1000)) / 100])) : undefined;
+  return { model: name, task: `harvest ${hook}${fast ? '' : ' (tfjs path)'}`, context, tokens, seconds, tokensPerSecond: tokens / seconds, split };
 }
 
 function randomWindows(n: number, length: number, vocab: number, seed: number): TokenWindow[] {
@@ -95,7 +96,7 @@ export async function largeModel(shape: LlamaShape, name: string, windowsCount: 
       const rows: ModelBenchRow[] = [await harvestRate(model, name, ws, hook, context, 0)];
       rows[0]!.task += ` (load ${loadSeconds.toFixed(1)} s)`;
       const t0 = performance.now();
-      const logits = tf.tidy(() => model.forward(paddedTokens(ws))!);
+      const logits = tf.tidy(() => model.forward(paddedTokens(ws), { fast: true })!);
       await logits.data();
       logits.dispose();
       const seconds = (performance.now() - t0) / 1000;
@@ -109,13 +110,22 @@ export async function largeModel(shape: LlamaShape, name: string, windowsCount: 
   }
 }
 
-export async function runModelBench(opts: { large: boolean }): Promise<{ rows: ModelBenchRow[]; peakRssMiB: number; parameters: Record<string, number> }> {
+/**
+ * The model bench. `quick` (for tests): one context (64), one pass per measurement, no large
+ * models.
+ */
+export async function runModelBench(opts: { large: boolean; quick?: boolean }): Promise<{ rows: ModelBenchRow[]; peakRssMiB: number; parameters: Record<string, number> }> {
+  const quick = opts.quick ?? false;
+  const contexts = quick ? [64] : [64, 128, 256, 512];
+  const reference = quick ? 64 : 256;
   await initBackend('wasm');
   const rows: ModelBenchRow[] = [];
   const model = loadModel(MODEL);
   const docs = readTokenDocuments(TOKENS, model.config.vocabSize);
   try {
-    for (const context of [64, 128, 256, 512]) rows.push(await harvestRate(model, 'stories260K', [...windows(docs, context, model.tokenizer.bos)], 'blocks.2.hook_resid_post', context, 5));
+    const ws = (context: number): TokenWindow[] => [...windows(docs, context, model.tokenizer.bos)];
+    for (const context of contexts) rows.push(await harvestRate(model, 'stories260K', ws(context), HOOK, context, quick ? 0 : 5));
+    rows.push(await harvestRate(model, 'stories260K', ws(reference), HOOK, reference, quick ? 0 : 3, false));
   } finally {
     model.dispose();
   }
@@ -123,19 +133,19 @@ export async function runModelBench(opts: { large: boolean }): Promise<{ rows: M
   const m = 512;
   const rng = new Rng(5);
   const dictionary = { d, m, W_enc: rng.fillNormal(new Float32Array(d * m)).map((x) => x * 0.1), b_enc: new Float32Array(m), W_dec: rng.fillNormal(new Float32Array(m * d)).map((x) => x * 0.1), b_dec: new Float32Array(d) };
-  for (const context of [128, 512]) {
-    const r = await evaluateWithModel(dictionary, 'blocks.2.hook_resid_post', { model: MODEL, data: TOKENS, context, backend: 'wasm' });
+  for (const context of quick ? [64] : [256, 512]) {
+    const r = await evaluateWithModel(dictionary, HOOK, { model: MODEL, data: TOKENS, context, backend: 'wasm', maxTokens: quick ? 256 : undefined });
     rows.push({ model: 'stories260K', task: 'spliced evaluation (4 forwards)', context, tokens: r.tokens, seconds: r.seconds, tokensPerSecond: r.tokens / r.seconds });
   }
-  if (opts.large) {
+  if (opts.large && !quick) {
     rows.push(...(await largeModel(STORIES_15M, 'random-15M', 4, 256)));
     rows.push(...(await largeModel(STORIES_110M, 'random-110M', 1, 256)));
   }
   return { rows, peakRssMiB: rss(), parameters: { 'stories260K': 292_800, 'random-15M': llamaParameterCount(STORIES_15M), 'random-110M': llamaParameterCount(STORIES_110M) } };
 }
 
-export function formatModelBench(r: Awaited<ReturnType<typeof runModelBench>>): string {
-  const lines = ['model forward (wasm backend)', '| model | task | context | tokens | s | tokens/s | kernel time split |', '| --- | --- | --- | --- | --- | --- | --- |'];
+export function formatModelBench(r: ModelBenchResult): string {
+  const lines = ['model forward (fast path; tfjs wasm backend for the reference row)', '| model | task | context | tokens | s | tokens/s | time split |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const x of r.rows) {
     const split = x.split ? Object.entries(x.split).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(', ') : '';
     lines.push(`| ${x.model} | ${x.task} | ${x.context} | ${x.tokens} | ${x.seconds.toFixed(1)} | ${Math.round(x.tokensPerSecond)} | ${split} |`);
@@ -144,8 +154,23 @@ export function formatModelBench(r: Awaited<ReturnType<typeof runModelBench>>): 
   return lines.join('\n');
 }
 
+export type ModelBenchResult = Awaited<ReturnType<typeof runModelBench>>;
+
+/** The model bench in its own process (its own peak RSS and wasm heaps), for main.ts. */
+export function runModelChild(opts: { large: boolean; quick: boolean }, log: (s: string) => void): Promise<ModelBenchResult> {
+  log(`bench: language model forward (stories260K${opts.large && !opts.quick ? ', random 15M and 110M' : ''}) ...`);
+  return new Promise((resolve, reject) => {
+    const args = [fileURLToPath(import.meta.url), '--json', ...(opts.large ? [] : ['--no-large']), ...(opts.quick ? ['--quick'] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as ModelBenchResult) : reject(new Error(`the model benchmark exited with ${code}`))));
+  });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, 'no-large': { type: 'boolean', default: false } } });
-  const r = await runModelBench({ large: !values['no-large'] });
+  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, 'no-large': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } } });
+  const r = await runModelBench({ large: !values['no-large'], quick: values.quick });
   process.stdout.write(values.json ? JSON.stringify(r, null, 2) + '\n' : formatModelBench(r) + '\n');
 }

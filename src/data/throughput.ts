@@ -17,7 +17,8 @@ export interface Throughput {
   rowsPerSecond: number;
 }
 
-const DEFAULT_COLS: ColumnOptions = { column: 'activation', columns: { tokenId: 'token_id', token: 'token', docId: 'doc_id', pos: 'pos' } };
+/** The column names `sae harvest` writes (and the shipped activation files use). */
+export const DEFAULT_COLS: ColumnOptions = { column: 'activation', columns: { tokenId: 'token_id', token: 'token', docId: 'doc_id', pos: 'pos' } };
 
 /** Rows per second of the training data path (Arrow -> shuffled Float32 batches), one epoch. */
 export async function measureDataThroughput(patterns: string[], opts: ThroughputOptions = {}): Promise<Throughput> {

@@ -59,10 +59,11 @@ function positionMask(batch: readonly TokenWindow[], longest: number, bos: numbe
 }
 
 /**
- * Masked sums of cross-entropy per variant and KL(clean || variant), one forward pass per variant.
+ * Masked sums of cross-entropy per variant and KL(clean || variant), one (fast, no-gradient)
+ * forward pass per variant.
  * The replacement is applied only where `spliceMask` is 1 (BOS positions keep their activation).
  */
-function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.Tensor2D, mask: tf.Tensor2D, spliceMask: tf.Tensor3D, targets: tf.Tensor2D, mean: tf.Tensor1D): tf.Tensor1D {
+function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.Tensor2D, lengths: number[], mask: tf.Tensor2D, spliceMask: tf.Tensor3D, targets: tf.Tensor2D, mean: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const d = model.config.dModel;
     const replace = (v: Variant) => (x: tf.Tensor3D): tf.Tensor3D | void => {
@@ -71,7 +72,7 @@ function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.
       const r = v === 'sae' ? saeForward(sae, flat).xHat : v === 'zero' ? tf.zerosLike(flat) : tf.add(tf.zerosLike(flat), mean);
       return tf.add(tf.mul(tf.reshape(r, x.shape), spliceMask), tf.mul(x, tf.sub(1, spliceMask))) as tf.Tensor3D;
     };
-    const logProbs = VARIANTS.map((v) => tf.logSoftmax(model.forward(tokens, { hooks: { [hook]: replace(v) } })!));
+    const logProbs = VARIANTS.map((v) => tf.logSoftmax(model.forward(tokens, { hooks: { [hook]: replace(v) }, fast: true, lengths })!));
     const oneHot = tf.oneHot(targets, model.config.vocabSize);
     const ce = logProbs.map((lp) => tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(lp, oneHot), -1)), mask)));
     const pClean = tf.exp(logProbs[0]!);
@@ -138,7 +139,7 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
         const splice = new Float32Array(batch.length * longest).fill(1);
         if (!includeBos) batch.forEach((w, i) => w.tokens.forEach((t, p) => t === model.tokenizer.bos && (splice[i * longest + p] = 0)));
         const inputs = [tokens, tf.tensor2d(mask, [batch.length, longest]), tf.tensor3d(splice, [batch.length, longest, 1]), tf.tensor2d(targets, [batch.length, longest], 'int32')] as const;
-        const out = batchSums(model, sae, hook, inputs[0], inputs[1], inputs[2], inputs[3], mean);
+        const out = batchSums(model, sae, hook, inputs[0], batch.map((w) => w.tokens.length), inputs[1], inputs[2], inputs[3], mean);
         (await out.data()).forEach((v, i) => (sums[i] += v));
         tf.dispose([out, ...inputs]);
         done += count;

@@ -41,7 +41,7 @@ export function paddedTokens(batch: readonly TokenWindow[]): tf.Tensor2D {
  * Run the model on a batch up to the deepest of `hooks` and read each hook's activation back:
  * per hook a Float32Array [batch, longest, dModel] (padding rows included; callers skip them).
  */
-export async function readHooks(model: LlamaModel, batch: readonly TokenWindow[], hooks: readonly string[]): Promise<{ longest: number; acts: Float32Array[] }> {
+export async function readHooks(model: LlamaModel, batch: readonly TokenWindow[], hooks: readonly string[], phases?: Record<string, number>): Promise<{ longest: number; acts: Float32Array[] }> {
   const points = hooks.map((h) => model.hook(h));
   const deepest = points.reduce((a, b) => (hookOrder(a) >= hookOrder(b) ? a : b));
   const captured = new Map<string, tf.Tensor>();
@@ -49,6 +49,9 @@ export async function readHooks(model: LlamaModel, batch: readonly TokenWindow[]
   try {
     model.forward(tokens, {
       stopAfter: deepest.name,
+      fast: true,
+      lengths: batch.map((w) => w.tokens.length),
+      phases,
       hooks: Object.fromEntries(hooks.map((h) => [h, (x: tf.Tensor3D) => void captured.set(h, tf.keep(x))])),
     });
     const acts = await Promise.all(hooks.map((h) => captured.get(h)!.data() as Promise<Float32Array>));

@@ -13,7 +13,7 @@ export async function generateGreedy(model: LlamaModel, prompt: number[], steps:
     let input = prompt;
     while (out.length < steps) {
       const next = tf.tidy(() => {
-        const logits = model.forward(tf.tensor2d(input, [1, input.length], 'int32'), { cache })!;
+        const logits = model.forward(tf.tensor2d(input, [1, input.length], 'int32'), { cache, fast: true })!;
         return tf.argMax(tf.squeeze(tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1])));
       });
       const id = (await next.data())[0]!;

@@ -4,6 +4,7 @@ import { initBackend, type BackendChoice } from '../backend/select.js';
 import { RunError } from '../errors.js';
 import { fsError, writeFileAtomic } from '../io/atomic.js';
 import { batchWindows, readHooks } from './batches.js';
+import { compareActivations, type ActivationComparison } from './compare-activations.js';
 import { readTextDocuments, readTokenDocuments, type TextSplit, type TokenDocument, type TokenWindow } from './documents.js';
 import { planHarvest, type HarvestJob, type HarvestSplit, type SplitCounts } from './harvest-split.js';
 import { ShardBuffer, shardName } from './harvest-shards.js';
@@ -28,6 +29,11 @@ export interface HarvestOptions {
   /** Fraction of documents (whole, chosen by a seeded hash of doc_id) written to `eval/` instead. */
   evalFraction: number;
   backend?: BackendChoice;
+  /**
+   * An activation dump of the same documents (Arrow file or folder with doc_id/pos) to compare the
+   * harvest of the first hook with, row by row, at the end (compare-activations.ts).
+   */
+  compare?: string;
   onProgress?: (p: HarvestProgress) => void;
 }
 
@@ -50,6 +56,8 @@ export interface HarvestResult {
   resumedRows: number;
   seconds: number;
   tokensPerSecond: number;
+  /** With `compare`: how the first hook's activations (train and eval shards) agree with it. */
+  comparison?: ActivationComparison & { with: string };
 }
 
 export const HARVEST_STATE = 'harvest.json';
@@ -155,7 +163,12 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
       seconds,
       tokensPerSecond: seconds > 0 ? (rows - resumedRows) / seconds : 0,
     });
-    if (state.finished) return result(state.rowsDone, 0);
+    const compared = async (r: HarvestResult): Promise<HarvestResult> => {
+      if (!o.compare) return r;
+      const shards = splitsUsed.map((s) => path.join(folderOf(o.hooks[0]!, s), 'shard-*.arrow'));
+      return { ...r, comparison: { with: o.compare, ...(await compareActivations(shards, [o.compare])) } };
+    };
+    if (state.finished) return await compared(result(state.rowsDone, 0));
     for (const h of o.hooks) {
       cleanUp(folderOf(h, 'train'), state.shardsDone);
       if (o.evalFraction > 0) cleanUp(folderOf(h, 'eval'), state.evalShardsDone);
@@ -237,7 +250,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
     for (const s of splitsUsed) flush(s);
     state.finished = true;
     writeState(o.out, state);
-    return result(rows, (Date.now() - started) / 1000);
+    return await compared(result(rows, (Date.now() - started) / 1000));
   } finally {
     model.dispose();
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import type { LlamaConfig } from './config.js';
 import { hookOrder, parseHook, type HookKind, type HookPoint, type Hooks } from './hooks.js';
+import { FastLlama } from './fast/forward.js';
 import type { KvCache } from './kv-cache.js';
 import { causalMask, ropeTables, type RopeTables } from './rope.js';
 import type { LlamaTokenizer } from './tokenizer.js';
@@ -18,6 +19,17 @@ export interface ForwardOptions {
   stopAfter?: string;
   /** Keys/values of earlier positions; the new tokens continue after them and are appended. */
   cache?: KvCache;
+  /**
+   * The no-gradient fast path (harvest, eval, generate): the whole pass in our own loops
+   * (fast/forward.ts) instead of tfjs ops. The same values within float32 rounding and the same
+   * hooks, but nothing for tf.grad to follow: leave it off where gradients are taken. Where its
+   * WebAssembly kernels cannot run, the tfjs path runs instead.
+   */
+  fast?: boolean;
+  /** Fast path: the real length of each sequence; its right padding is skipped (logits there are 0). */
+  lengths?: readonly number[];
+  /** Fast path: milliseconds per phase are added into this record (the bench's time split). */
+  phases?: Record<string, number>;
 }
 
 /** RMSNorm (Zhang & Sennrich 2019) as llama.cpp computes it: x / sqrt(mean(x^2) + eps) * w. x [n, d] */
@@ -32,6 +44,7 @@ function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
  */
 export class LlamaModel {
   private readonly rope: RopeTables;
+  private fastPath?: FastLlama | null;
 
   constructor(
     readonly file: string,
@@ -62,6 +75,15 @@ export class LlamaModel {
     const hooks = options.hooks ?? {};
     const points = new Map<string, HookPoint>(Object.keys(hooks).map((n) => [n, this.hook(n)]));
     const stop = options.stopAfter === undefined ? Infinity : hookOrder(this.hook(options.stopAfter));
+    if (options.fast) {
+      this.fastPath ??= FastLlama.create(c, this.weights, this.rope).fast;
+      if (this.fastPath) {
+        const ids = tokens.dataSync() as Int32Array;
+        const result = this.fastPath.forward({ ids, batch, seq, lengths: options.lengths, hooks, points, stop, cache: options.cache, phases: options.phases });
+        if (options.cache) options.cache.length = past + seq;
+        return result;
+      }
+    }
     const apply = (x: tf.Tensor2D, layer: number, kind: HookKind): tf.Tensor2D => {
       const name = `blocks.${layer}.hook_${kind}`;
       const fn = hooks[name];

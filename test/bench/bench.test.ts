@@ -48,7 +48,7 @@ describe('npm run bench (tiny config)', () => {
   it('prints JSON with tokens/s, phases, L0, peak RSS and the matMul yardstick for each run', async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
-      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data', '--no-loops', '--workers', '1,2'],
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data', '--no-loops', '--workers', '1,2', '--no-model'],
       { encoding: 'utf8' },
     );
     const report = JSON.parse(out);
@@ -87,7 +87,7 @@ describe.skipIf(!RUN_WEBGPU)('npm run bench -- --backend webgpu (tiny config)', 
   it('prints tokens/s, the GPU phases, GPU memory, the adapter and the matMul yardstick', async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
-      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--backend', 'webgpu', '--no-data'],
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--backend', 'webgpu', '--no-data', '--no-model'],
       { encoding: 'utf8' },
     );
     const report = JSON.parse(out);

@@ -59,6 +59,19 @@ describe('sae harvest', () => {
     expect(JSON.parse(inspect.stdout)).toMatchObject({ rows: 2048, d: 64 });
   });
 
+  it('--compare: reports how the harvest agrees with the dump its token ids came from', async () => {
+    // The harvest is complete: running it again only compares.
+    const r = await runCli([...args, '--compare', FIXTURE_EVAL]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/harvest already complete/);
+    expect(r.stderr).toMatch(/compared with .*stories260k-L2-eval-2k\.arrow: 2048 rows matched by \(doc_id, pos\), largest absolute difference \d\.\d\de-\d+ \(doc_id \d+, pos \d+\)/);
+    const j = await runCli([...args, '--compare', FIXTURE_EVAL, '--json']);
+    const c = JSON.parse(j.stdout).comparison;
+    expect(c).toMatchObject({ rows: 2048, onlyInA: 0, onlyInB: 0 });
+    expect(c.maxAbsDiff).toBeGreaterThan(0);
+    expect(c.maxAbsDiff).toBeLessThan(1e-3);
+  });
+
   it('continues an interrupted harvest after the last complete shard, with the same result', async () => {
     const first = concatShards(out);
     const firstTokens = tokenIds(out);

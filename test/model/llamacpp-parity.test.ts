@@ -29,13 +29,16 @@ describe('parity with llama.cpp on stories260K', () => {
     }
   });
 
-  it('gives per-token log-probabilities within 1e-4 of llama.cpp', async () => {
+  it.each([
+    ['the tfjs path', false],
+    ['the fast path', true],
+  ])('gives per-token log-probabilities within 1e-4 of llama.cpp, %s', async (_, fast) => {
     const before = tf.memory().numTensors;
     let worst = 0;
     for (const ref of reference.logprobs) {
       expect([model.tokenizer.bos, ...model.tokenizer.encode(ref.text, { bos: false })]).toEqual(ref.tokens);
       const lp = tf.tidy(() => {
-        const logits = model.forward(tf.tensor2d(ref.tokens, [1, ref.tokens.length], 'int32'))!;
+        const logits = model.forward(tf.tensor2d(ref.tokens, [1, ref.tokens.length], 'int32'), { fast })!;
         return tf.logSoftmax(tf.squeeze(logits, [0]));
       });
       const v = (await lp.data()) as Float32Array;

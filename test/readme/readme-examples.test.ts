@@ -26,7 +26,7 @@ describe('README examples', () => {
   it('mark the quickstart, inspect, resample-report and feature card outputs', () => {
     const blocks = findBlocks(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8').split('\n'));
     const cmds = blocks.map((b: { args: string[] }) => b.args.slice(0, 2).join(' '));
-    expect(cmds).toEqual(expect.arrayContaining(['train --config', 'inspect fixtures/stories260k-L2-train-8k.arrow', 'resample-report runs/quickstart', 'features runs/quickstart']));
+    expect(cmds).toEqual(expect.arrayContaining(['train --config', 'inspect fixtures/stories260k-L2-train-8k.arrow', 'resample-report runs/quickstart', 'features runs/quickstart', 'harvest --model']));
   });
 
   it('compare timings as placeholders and leave out clock-driven progress lines', () => {
@@ -35,5 +35,7 @@ describe('README examples', () => {
     );
     expect(normalise('L0 17.5')).not.toBe(normalise('L0 17.6'));
     expect(dropTimedProgress(['a', 'step 25/500  x', 'step 200: resampled', 'step 500/500  y'])).toEqual(['a', 'step 200: resampled', 'step 500/500  y']);
+    expect(normalise('harvest [####] 9/9 tokens  5120 tokens/s  eta 0s')).toBe('harvest [####] 9/9 tokens  N tokens/s  eta T');
+    expect(dropTimedProgress(['harvest [#...] 3/9 tokens  1 tokens/s', 'harvest [####] 9/9 tokens  2 tokens/s', 'wrote 9 rows'])).toEqual(['harvest [####] 9/9 tokens  2 tokens/s', 'wrote 9 rows']);
   });
 });

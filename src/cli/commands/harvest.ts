@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson } from '../report.js';
 import { tokenProgress } from '../token-progress.js';
-import { ConfigError, harvest } from '../../index.js';
+import { ConfigError, formatComparison, harvest } from '../../index.js';
 
 const HarvestFlags = z.object({
   model: z.string().min(1),
@@ -19,6 +19,7 @@ const HarvestFlags = z.object({
   excludeBos: z.boolean().default(false),
   evalFraction: z.coerce.number().min(0).lt(1).default(0),
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  compare: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--exclude-bos', 'leave BOS positions out')
     .option('--eval-fraction <f>', 'hold out this fraction of the documents (whole, by a seeded hash of doc_id) as shards in <out>/eval/', '0')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
+    .option('--compare <file>', 'afterwards, compare the (first) hook\'s activations row by row, matched by doc_id and pos, with this Arrow file or folder (e.g. the dump the token ids came from)')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const o = parseFlags(HarvestFlags, raw, 'harvest');
@@ -55,12 +57,14 @@ export function register(program: Command): void {
         excludeBos: o.excludeBos,
         evalFraction: o.evalFraction,
         backend: o.backend,
+        ...(o.compare ? { compare: o.compare } : {}),
         onProgress: (p) => bar.update(p.rows, p.totalRows, p.seconds),
       });
       bar.done();
       if (o.json) return printJson(r);
       if (r.resumedRows === r.rows) log(`${r.out}: harvest already complete (${r.rows} rows in ${r.shards} shards).`);
       else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s`);
+      if (r.comparison) log(formatComparison(r.comparison));
       if (r.evalFraction > 0) {
         const { train, eval: held } = r.splits;
         log(`split (--eval-fraction ${r.evalFraction}, whole documents): train ${train.documents} documents / ${train.rows} tokens, eval ${held.documents} documents / ${held.rows} tokens`);
