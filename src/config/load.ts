@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import { checkArchitectureFields } from '../sae/architecture.js';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { checkArchitectureFields } from './architecture-fields.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export interface LoadedConfig {

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { activate } from './activation.js';
 import type { SaeTensors } from './forward.js';
-import type { SaeGradients } from './gradients.js';
 
 /** The AuxK loss of one step: which latents are dead and how they reconstruct. */
 export interface AuxKStep {
@@ -22,7 +21,12 @@ export interface AuxKStep {
  * columns, biases and decoder rows, and b_dec through the encoder input, get gradients.
  * xc [B, d] = x - b_dec, residual [B, d] = x - x_hat -> gradients in the parameters' shapes.
  */
-export function auxKLossAndGradients(sae: SaeTensors, xc: tf.Tensor2D, residual: tf.Tensor2D, aux: AuxKStep): { loss: tf.Scalar; grads: SaeGradients } {
+export function auxKLossAndGradients(
+  sae: SaeTensors,
+  xc: tf.Tensor2D,
+  residual: tf.Tensor2D,
+  aux: AuxKStep,
+): { loss: tf.Scalar; grads: { W_enc: tf.Tensor2D; b_enc: tf.Tensor1D; W_dec: tf.Tensor2D; b_dec: tf.Tensor1D } } {
   return tf.tidy(() => {
     const d = xc.shape[1];
     const m = sae.W_enc.shape[1];
