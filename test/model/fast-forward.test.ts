@@ -142,7 +142,7 @@ describe('the SIMD attention kernel', () => {
     const k = rng.fillNormal(new Float32Array(s.batch * s.nKvHeads * keys * s.headDim)).map((x) => 3 * x);
     const v = rng.fillNormal(new Float32Array(k.length));
     const layout = new KernelLayout(kernels!, 65536);
-    for (const [n, size] of [['q', q.length], ['k', k.length], ['v', v.length], ['out', q.length], ['scratch', (s.headDim + 4) * (keys + 7)]] as const) layout.reserve(n, size);
+    for (const [n, size] of [['q', q.length], ['k', k.length], ['v', v.length], ['out', q.length], ['scratch', (s.headDim + 4) * (keys + 7) + 4 * s.headDim]] as const) layout.reserve(n, size);
     const a = layout.commit();
     a['q']!.view.set(q);
     a['k']!.view.set(k);

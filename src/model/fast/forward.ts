@@ -110,7 +110,7 @@ export class FastLlama {
     const layout = new KernelLayout(k, this.weightsEnd);
     const sizes: Record<string, number> = {
       x: n * d, h: n * d, o: n * d, qkv: n * width, q: n * qDim, kk: n * kvDim, vv: n * kvDim, att: n * qDim, gu: n * 2 * f, act: n * f,
-      scratch: (hd + 4) * (Math.ceil(keys / 8) * 8),
+      scratch: (hd + 4) * (Math.ceil(keys / 8) * 8) + 4 * hd,
       ...(cache ? { kFull: batch * c.nKvHeads * keys * hd, vFull: batch * c.nKvHeads * keys * hd } : {}),
       ...(stop === Infinity ? { logits: n * c.vocabSize } : {}),
     };

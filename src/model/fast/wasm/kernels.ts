@@ -226,7 +226,7 @@ export function rope(len: i32, past: i32, nHeads: i32, nKvHeads: i32, hd: i32, q
 
 /**
  * q [batch, seq, nHeads * hd], k and v [batch, nKvHeads, past + seq, hd] -> out [batch, seq,
- * nHeads * hd]. scratch: (hd + 4) * keys8 floats, keys8 = past + seq rounded up to 8.
+ * nHeads * hd]. scratch: (hd + 4) * keys8 + 4 * hd floats, keys8 = past + seq rounded up to 8.
  * Blocks of four query rows (one head) by eight keys, as a product: q k^T into four score rows,
  * keys after a row's own position set to -inf (exp gives exactly 0), then p v over the keys the
  * block's last row sees, eight output columns at a time.
@@ -241,6 +241,8 @@ export function attention(batch: i32, seq: i32, past: i32, nHeads: i32, nKvHeads
   const rowBytes = <usize>keys8 << 2;
   const kT = scratch;
   const P = kT + <usize>hd * rowBytes;
+  const qTmp = P + 4 * rowBytes;
+  const hdBytes = <usize>hd << 2;
   const hd4 = hd & ~3;
   const hd8 = hd & ~7;
   for (let b = 0; b < batch; b++) {
@@ -256,45 +258,17 @@ export function attention(batch: i32, seq: i32, past: i32, nHeads: i32, nKvHeads
         const h = g * group + hh;
         for (let i0 = 0; i0 < seq; i0 += 4) {
           const rows = min(4, seq - i0);
-          const q0 = q + <usize>(b * seq + i0) * qRow + (<usize>(h * hd) << 2);
-          const q1 = rows > 1 ? q0 + qRow : q0;
-          const q2 = rows > 2 ? q1 + qRow : q0;
-          const q3 = rows > 3 ? q2 + qRow : q0;
+          // A last block of fewer than four rows reads copies of them (the unused rows are repeats).
+          let qa = q + <usize>(b * seq + i0) * qRow + (<usize>(h * hd) << 2);
+          let qStride = qRow;
+          if (rows < 4) {
+            for (let r = 0; r < 4; r++) memory.copy(qTmp + <usize>r * hdBytes, qa + <usize>min(r, rows - 1) * qRow, hdBytes);
+            qa = qTmp;
+            qStride = hdBytes;
+          }
           const nLast = past + i0 + rows;
           const n8 = (nLast + 7) & ~7;
-          for (let j = 0; j < n8; j += 8) {
-            const col = <usize>j << 2;
-            let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-            let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-            let kp = kT + col;
-            for (let d = 0; d < hd; d++) {
-              const k0 = v128.load(kp);
-              const k1 = v128.load(kp, 16);
-              const dd = <usize>d << 2;
-              let x = v128.load32_splat(q0 + dd);
-              s00 = f32x4.add(s00, f32x4.mul(x, k0));
-              s01 = f32x4.add(s01, f32x4.mul(x, k1));
-              x = v128.load32_splat(q1 + dd);
-              s10 = f32x4.add(s10, f32x4.mul(x, k0));
-              s11 = f32x4.add(s11, f32x4.mul(x, k1));
-              x = v128.load32_splat(q2 + dd);
-              s20 = f32x4.add(s20, f32x4.mul(x, k0));
-              s21 = f32x4.add(s21, f32x4.mul(x, k1));
-              x = v128.load32_splat(q3 + dd);
-              s30 = f32x4.add(s30, f32x4.mul(x, k0));
-              s31 = f32x4.add(s31, f32x4.mul(x, k1));
-              kp += rowBytes;
-            }
-            const p0 = P + col;
-            v128.store(p0, s00);
-            v128.store(p0, s01, 16);
-            v128.store(p0 + rowBytes, s10);
-            v128.store(p0 + rowBytes, s11, 16);
-            v128.store(p0 + 2 * rowBytes, s20);
-            v128.store(p0 + 2 * rowBytes, s21, 16);
-            v128.store(p0 + 3 * rowBytes, s30);
-            v128.store(p0 + 3 * rowBytes, s31, 16);
-          }
+          for (let j = 0; j < n8; j += 8) block4x8(qa, qStride, kT + (<usize>j << 2), rowBytes, hd, P + (<usize>j << 2));
           // Softmax of each row over the keys it sees; the rest of its block becomes exactly 0.
           let inv0: f32 = 0, inv1: f32 = 0, inv2: f32 = 0, inv3: f32 = 0;
           for (let r = 0; r < rows; r++) {
