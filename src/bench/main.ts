@@ -8,6 +8,8 @@
  *     [--no-data] [--data-only] [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
+ * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-tokens-per-s B=5200]
+ * [--no-peer] [--keep]`: whole training runs instead (whole-run/), beside the PyTorch peer.
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop bench; each row adds the GPU phases, memory and adapter.
  */
@@ -23,6 +25,10 @@ import { runDataBench } from './data-bench.js';
 import { formatReport, type BenchReport } from './report.js';
 import { formatModelBench, runModelChild } from './model.js';
 import { runTrainBench, type TrainBenchResult } from './train-bench.js';
+import { runWholeRunBench } from './whole-run/bench.js';
+import { formatWholeRuns } from './whole-run/report.js';
+import { WHOLE_RUN_CASES } from './whole-run/run.js';
+import { parsePeerFigures } from './whole-run/torch-peer.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -66,8 +72,16 @@ async function main(): Promise<number> {
       'no-large-models': { type: 'boolean', default: false },
       'model-quick': { type: 'boolean', default: false },
       child: { type: 'string' },
+      'whole-run': { type: 'boolean', default: false },
+      cases: { type: 'string', default: 'B,stories260k' },
+      steps: { type: 'string' },
+      'peer-threads': { type: 'string', default: '1,2' },
+      'peer-tokens-per-s': { type: 'string' },
+      'no-peer': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
     },
   });
+  if (values['whole-run']) return wholeRunMain(values);
   if (values.child) {
     const result = await runTrainBench(JSON.parse(values.child) as BenchSpec);
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -89,15 +103,7 @@ async function main(): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
 
   const report: BenchReport = {
-    machine: {
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      tfjs: tf.version.tfjs,
-      platform: `${os.platform()} ${os.arch()}`,
-      date: new Date().toISOString(),
-    },
+    machine: machineInfo(),
     train: [],
     data: [],
     loops: [],
@@ -130,6 +136,42 @@ async function main(): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify({ ...report, ...(model ? { model } : {}) }, null, 2) + '\n');
   else process.stdout.write(formatReport(report) + (model ? '\n' + formatModelBench(model) + '\n' : ''));
   return 0;
+}
+
+async function wholeRunMain(v: Record<string, string | boolean | undefined>): Promise<number> {
+  const counts = (s: string, what: string) =>
+    s.split(',').map((w) => {
+      const n = Number(w);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${what}: expected counts >= 1, got '${s}'`);
+      return n;
+    });
+  const rows = await runWholeRunBench(
+    {
+      cases: list<string>(v.cases as string, Object.keys(WHOLE_RUN_CASES), 'cases'),
+      steps: v.steps === undefined ? null : counts(v.steps as string, 'steps')[0]!,
+      peerThreads: counts(v['peer-threads'] as string, 'peer-threads'),
+      peerFigures: parsePeerFigures(v['peer-tokens-per-s'] as string | undefined),
+      peer: !v['no-peer'],
+      keep: Boolean(v.keep),
+    },
+    (s) => process.stderr.write(s + '\n'),
+  );
+  const machine = { ...machineInfo(), workers: defaultWorkers() };
+  if (v.json) process.stdout.write(JSON.stringify({ machine, wholeRuns: rows }, null, 2) + '\n');
+  else process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}; ${machine.date}; workers auto = ${machine.workers}\n\n` + formatWholeRuns(rows));
+  return 0;
+}
+
+function machineInfo(): BenchReport['machine'] {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    platform: `${os.platform()} ${os.arch()}`,
+    date: new Date().toISOString(),
+  };
 }
 
 main().then(

@@ -22,15 +22,15 @@ export function formatReport(r: BenchReport): string {
   lines.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; node ${m.node}; tfjs ${m.tfjs}; ${m.date}`);
   if (r.train.length) {
     lines.push('');
-    lines.push('| config | d | m | regime | kernel | ran | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | peak RSS MiB | matMul GFLOP/s |');
-    lines.push('|' + ' --- |'.repeat(13 + PHASES.length));
+    lines.push('| config | d | m | regime | kernel | ran | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | main thread ms | peak RSS MiB | matMul GFLOP/s |');
+    lines.push('|' + ' --- |'.repeat(14 + PHASES.length));
     for (const t of r.train) {
       const peer = PYTORCH_PEER[t.config];
       lines.push(
         `| ${t.config} | ${t.d} | ${t.m} | ${t.regime} | ${t.kernel} | ${t.ran} | ${t.backend} | ${fmt(t.l0, 1)} | ${fmt(t.tokensPerSecond)} | ` +
           `${peer ? `${fmt(peer[0])}-${fmt(peer[1])}` : '-'} | ${fmt(t.msPerStep.total)} | ` +
           PHASES.map((p) => fmt(t.msPerStep[p])).join(' | ') +
-          ` | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
+          ` | ${t.mainThreadMsPerStep ? fmt(t.mainThreadMsPerStep, 1) : '-'} | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
       );
     }
   }

@@ -34,6 +34,12 @@ export interface TrainBenchResult {
   msPerStep: { total: number } & Record<Phase, number>;
   /** Mean active features per row over the timed steps. */
   l0: number;
+  /**
+   * With workers: the main thread's own milliseconds per timed step outside the waits for them
+   * (copying the batch in, adding the workers' partial sums, b_dec's Adam, the statistics): the
+   * serial part, which must not grow with the worker count. 0 without workers.
+   */
+  mainThreadMsPerStep: number;
   timedSteps: number;
   /** Peak resident set size of the process, bytes. */
   peakRssBytes: number;
@@ -120,6 +126,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   try {
     for (let s = 0; s < shape.warmupSteps; s++) await step();
     timer.take();
+    const serial0 = runner.mainThreadMs().serial;
     const windows: number[] = [];
     let l0Sum = 0;
     let totalMs = 0;
@@ -152,6 +159,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
       windowTokensPerSecond: windows,
       msPerStep,
       l0: l0Sum / steps,
+      mainThreadMsPerStep: (runner.mainThreadMs().serial - serial0) / steps,
       timedSteps: steps,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       matMulGflops: backend.capabilities.syncReads ? matMulGflops(batch, d, m) : await matMulGflopsGpu(batch, d, m),

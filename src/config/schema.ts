@@ -174,7 +174,7 @@ export const TrainSchema = z
       .union([z.literal('auto'), positiveInt.max(64)], { error: "expected 'auto' or an integer from 1 to 64" })
       .default('auto')
       .describe(
-        "Worker threads for the sparse step, each owning a slice of the features ('auto': one per core, up to 8; 1 on tfjs-node, which is multi-threaded itself). Results depend on the count only through float32 summation order.",
+        "Worker threads for the sparse step, each owning a slice of the features ('auto': one per core, up to 8, or up to 16 with at least 512 features per worker; 1 on tfjs-node, which is multi-threaded itself). Results depend on the count only through float32 summation order.",
       ),
     simd: z.boolean().default(true).describe("Run the sparse step's loops as WebAssembly SIMD in the workers (false: plain JavaScript; same results up to summation order)."),
   })

@@ -32,10 +32,24 @@ import { hostView } from './kernels/host-io.js';
 
 export type { KernelKind } from './choose.js';
 
-/** train.workers 'auto': one worker per core, up to 8; 1 on tfjs-node, whose kernels are multi-threaded already. */
-export function defaultWorkers(backend: string = tf.getBackend()): number {
+/** Workers 'auto' starts on any width (one per core up to this). */
+export const AUTO_WORKERS_ANY_WIDTH = 8;
+/** Most workers 'auto' starts (each costs ~40 MiB of runtime). */
+export const MAX_AUTO_WORKERS = 16;
+/**
+ * Beyond AUTO_WORKERS_ANY_WIDTH, features each worker must get: on 16 cores A (m = 1024) gained
+ * nothing from 8 to 16 workers, B (8192) and C (12288) did (the issue's table).
+ */
+export const MIN_FEATURES_PER_EXTRA_WORKER = 512;
+
+/**
+ * train.workers 'auto': one worker per core, up to 8 on any width and up to 16 where every worker
+ * gets at least MIN_FEATURES_PER_EXTRA_WORKER features; 1 on tfjs-node, whose kernels are multi-threaded already.
+ */
+export function defaultWorkers(backend: string = tf.getBackend(), m = Infinity, cores = os.availableParallelism()): number {
   if (backend === 'tensorflow') return 1;
-  return Math.max(1, Math.min(8, os.availableParallelism()));
+  const byWidth = Math.max(AUTO_WORKERS_ANY_WIDTH, Math.floor(m / MIN_FEATURES_PER_EXTRA_WORKER));
+  return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS, byWidth));
 }
 
 /**
@@ -105,14 +119,22 @@ export interface KernelChoice {
  * The training loop's step engine: the formulation `kind` asks for ('auto': chosen by L0, probed before
  * the first step), run on worker threads that each own a slice of the features when workers > 1
  * (created at first use; a batch that does not fit their buffers runs on the calling thread).
- * Async because the workers are. Call invalidate() after writing params or
- * adam outside a step (resampling), and dispose() at the end.
+ * Async because the workers are. The workers keep the state between steps: call sync() before
+ * reading params or adam outside a step (checkpoints, resampling, evaluation), invalidate()
+ * after writing them, and dispose() at the end (which does not sync).
  */
 export interface StepEngine {
   /** One optimizer step on x [B, d]: updates params and adam in place, returns the step's statistics (the caller disposes them). */
   step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats>;
+  /** Bring params and adam up to date with the state the worker threads hold (a no-op when none is held). */
+  sync(): Promise<void>;
   /** params or adam were written outside a step (resampling, a restore): reload them before the next. */
   invalidate(): void;
+  /**
+   * Main-thread milliseconds so far inside worker steps outside the waits for them (the serial
+   * part that does not shrink with more workers), and inside sync(). Zeros without workers.
+   */
+  mainThreadMs(): { serial: number; sync: number };
   /** Stops the worker threads, if any. */
   dispose(): Promise<void>;
   /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
@@ -125,6 +147,8 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   if (o.hostKernels === false) return denseOnlyEngine(o);
   const sparse = createSparseTrainStep();
   let parallel: Promise<ParallelStep> | null = null;
+  /** The started pool, once it is (for mainThreadMs). */
+  let settled: ParallelStep | null = null;
   let reload = false;
   let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
   let lastL0 = o.resume?.lastL0 ?? Number.NaN;
@@ -156,9 +180,13 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     }
     if (reload) p.invalidate();
     reload = false;
+    settled = p;
     return p;
   };
+  /** What the workers hold, into params and adam (before anything else reads or steps them). */
+  const syncWorkers = async (): Promise<void> => settled?.sync();
   const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
+    await syncWorkers();
     const stats = sparse(params, adam, x, cfg, timer);
     lastL0 = sparse.lastL0();
     last = 'sparse';
@@ -173,12 +201,17 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
       if (o.kind === 'auto') {
         // TopK / BatchTopK: L0 is k from the first step.
         if (act.kind !== 'relu') lastL0 = act.k;
-        else if (!Number.isFinite(lastL0)) lastL0 = probeL0(params, x);
+        else if (!Number.isFinite(lastL0)) {
+          await syncWorkers();
+          lastL0 = probeL0(params, x);
+        }
         current = chooseKernel(lastL0, params.m, current, threads > 1 && workersServe ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
       }
       if (current === 'sparse') {
         const p = threads > 1 && workersServe ? await workers() : null;
         if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
+        // The selection needs the current weights here: the workers hold them between steps.
+        if (act.kind !== 'relu') await syncWorkers();
         const stats = await p.step(params, adam, x, cfg, timer, false, act.kind === 'relu' ? undefined : rowThresholdsFor(params, x, act));
         if (stats) {
           lastL0 = stats.l0.dataSync()[0]!;
@@ -199,6 +232,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         }
       }
       if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
+      await syncWorkers();
       const stats = denseTrainStep(params, adam, x, cfg, timer);
       // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
       lastL0 = stats.l0.dataSync()[0]!;
@@ -206,9 +240,13 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
       reload = true;
       return stats;
     },
+    sync: syncWorkers,
     invalidate() {
       reload = true;
+      // Dropped now, not at the next step: a sync() in between must not overwrite what was written.
+      settled?.invalidate();
     },
+    mainThreadMs: () => ({ serial: settled?.serialMs ?? 0, sync: settled?.syncMs ?? 0 }),
     async dispose() {
       if (parallel) await (await parallel).dispose();
     },
@@ -224,7 +262,9 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
 function denseOnlyEngine(o: StepEngineOptions): StepEngine {
   return {
     step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    sync: async () => {},
     invalidate() {},
+    mainThreadMs: () => ({ serial: 0, sync: 0 }),
     async dispose() {},
     describe: () => 'dense',
     choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),

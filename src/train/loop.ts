@@ -57,8 +57,12 @@ export interface LoopContext {
   scale: number;
   schedule: ResampleSchedule;
   hooks: TrainHooks;
-  /** Called after every step; writes a checkpoint when due (the trainer decides). */
-  afterStep: (state: LoopState, stepDone: { final: boolean }) => Promise<void>;
+  /**
+   * Called after every step; writes a checkpoint when due (the trainer decides). The step engine
+   * may hold the newest weights in its workers: `sync` writes them into params and adam, and
+   * must be awaited before reading those.
+   */
+  afterStep: (state: LoopState, stepDone: { final: boolean; sync: () => Promise<void> }) => Promise<void>;
 }
 
 /**
@@ -80,7 +84,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const engine = createStepEngine({
     kind: cfg.train.kernel,
-    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers() : cfg.train.workers),
+    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers(tf.getBackend(), plan.m) : cfg.train.workers),
     simd: cfg.train.simd,
     batchSize: cfg.train.batchSize,
     d: plan.d,
@@ -91,6 +95,11 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   });
   try {
     await steps(ctx, state, engine, lrSchedule, adamHyper);
+    await engine.sync();
+  } catch (err) {
+    // Whatever stopped the loop (an interrupt writes a checkpoint next), params and adam get the last step.
+    await engine.sync().catch(() => {});
+    throw err;
   } finally {
     await engine.dispose();
   }
@@ -136,6 +145,7 @@ async function steps(
     if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
 
     const now = performance.now();
+    hooks.onStep?.({ step, kernel: ran, seconds: (now - tPrev) / 1000, l0: v.l0 });
     state.step = step;
     state.tokens += batch.rows;
     addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
@@ -171,10 +181,11 @@ async function steps(
     }
 
     if (resampleAt.has(step) && !final) {
+      await engine.sync();
       await resample(ctx, state, step, log);
       engine.invalidate();
     }
-    await ctx.afterStep(state, { final });
+    await ctx.afterStep(state, { final, sync: () => engine.sync() });
     tPrev = performance.now();
     if (final) break;
     const stop = hooks.stopRequested?.();

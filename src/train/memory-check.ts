@@ -7,7 +7,7 @@ import type { RunPlan } from './plan.js';
 
 /** The estimate for a planned run on `backend`. */
 export function estimateForPlan(cfg: Config, plan: RunPlan, backend: string): MemoryEstimate {
-  const workers = cfg.train.workers === 'auto' ? defaultWorkers(backend) : cfg.train.workers;
+  const workers = cfg.train.workers === 'auto' ? defaultWorkers(backend, plan.m) : cfg.train.workers;
   const kernelUsesWorkers = cfg.train.kernel !== 'dense' || workers > 1;
   return estimateRunMemory({
     d: plan.d,

@@ -15,9 +15,22 @@ export interface TrainProgress {
   etaSeconds: number;
 }
 
+/** One training step as it ran (benchmarks: where a whole run's time goes). */
+export interface StepTiming {
+  step: number;
+  /** What computed it, e.g. 'dense x2 workers' or 'sparse x2 workers (simd)' (StepEngine.describe). */
+  kernel: string;
+  /** From the end of the previous step's bookkeeping to the statistics read back: batch wait and step. */
+  seconds: number;
+  /** Mean active features per row of this batch. */
+  l0: number;
+}
+
 /** Callbacks the trainer calls; all optional. */
 export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
+  /** After every step (cheap: the values are already on the host). Resampling and checkpoints come after it, outside `seconds`. */
+  onStep?: (s: StepTiming) => void;
   /** Informational lines and warnings (one line each). */
   onLog?: (line: string) => void;
   /**

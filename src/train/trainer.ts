@@ -296,8 +296,10 @@ async function trainLocked(
         scale,
         schedule,
         hooks,
-        afterStep: async (s) => {
-          if (checkpointDue(s.step, (performance.now() - lastCheckpointAt) / 1000, checkpoints)) await save(s);
+        afterStep: async (s, { sync }) => {
+          if (!checkpointDue(s.step, (performance.now() - lastCheckpointAt) / 1000, checkpoints)) return;
+          await sync();
+          await save(s);
         },
       },
       state,

@@ -74,6 +74,9 @@ describe('npm run bench (tiny config)', () => {
     expect(initDense.ran).toBe('dense');
     expect(byRun('init', 'dense', 2).ran).toBe('dense x2 workers');
     expect(byRun('trained', 'sparse', 2).ran).toBe('sparse x2 workers (simd)');
+    // The main thread's serial share is measured with workers, and is zero without.
+    expect(byRun('trained', 'sparse', 2).mainThreadMsPerStep).toBeGreaterThan(0);
+    expect(byRun('trained', 'sparse', 1).mainThreadMsPerStep).toBe(0);
     expect(byRun('trained', 'sparse', 2).l0).toBeCloseTo(trainedSparse.l0, 1);
     expect(initDense.l0).toBeGreaterThan(16);
     expect(trainedDense.l0).toBeLessThan(8);

@@ -27,7 +27,19 @@ export function tinySetup(dIn: number, width: number, recipe: RecipeName, bEncSh
   return { w, cfg };
 }
 
-export type Step = (params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig) => Promise<StepStats>;
+/** A step; `sync`, where present, brings params and adam up to date with state an engine holds elsewhere (its workers). */
+export type Step = ((params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig) => Promise<StepStats>) & { sync?: () => Promise<void> };
+
+/** An engine's step, with its sync. */
+export function viaEngine(engine: StepEngine, after?: () => void): Step {
+  const step: Step = async (p, a, x, cfg) => {
+    const stats = await engine.step(p, a, x, cfg);
+    after?.();
+    return stats;
+  };
+  step.sync = () => engine.sync();
+  return step;
+}
 
 /** The reference formulation (step/dense.ts). */
 export const reference: Step = async (p, a, x, c) => denseTrainStep(p, a, x, c);
@@ -66,8 +78,12 @@ export async function train(
     disposeStats(stats);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
-    between?.(params, s);
+    if (between) {
+      await step.sync?.();
+      between(params, s);
+    }
   }
+  await step.sync?.();
   const weights = await params.read();
   const moments = await Promise.all(PARAM_NAMES.map(async (n) => (await adam.v[n].data()) as Float32Array));
   params.dispose();
@@ -112,12 +128,10 @@ const made: StepEngine[] = [];
 export function engineStep(c: EngineCase, options: Partial<StepEngineOptions> = {}, ran: string[] = []): Step {
   const engine = createStepEngine({ batchSize: B, d, m, sparseCapacity: 1, ...c.options, ...options });
   made.push(engine);
-  return async (p, a, x, cfg) => {
-    const stats = await engine.step(p, a, x, cfg);
+  return viaEngine(engine, () => {
     ran.push(engine.describe());
     expect(engine.describe()).toMatch(c.ran);
-    return stats;
-  };
+  });
 }
 
 /** Stop every engine made by engineStep (afterAll). */

@@ -25,11 +25,11 @@ export const STATE_ARRAYS = [
   'mW_enc', 'mb_enc', 'mW_dec', 'mb_dec',
   'vW_enc', 'vb_enc', 'vW_dec', 'vb_dec',
   'gW_enc', 'gb_enc', 'gW_dec', 'gb_dec',
-  'x', 'xc', 'G', 'fired', 'spars', 'decay',
+  'x', 'xc', 'G', 'fired', 'spars', 'decay', 'mean',
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -57,6 +57,8 @@ export interface StateViews {
   vW_enc: Float32Array; vb_enc: Float32Array; vW_dec: Float32Array; vb_dec: Float32Array;
   gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array; gb_dec: Float32Array;
   x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
+  /** The batch's column means (for its total variance). */
+  mean: Float64Array;
 }
 
 export interface SliceViews {
@@ -74,6 +76,9 @@ export interface SliceViews {
   bdecPart: Float32Array;
   fSum: Float64Array;
   decNorm: Float64Array;
+  /** Column sums of x and of G over the worker's row range (row-reduce.ts). */
+  xSum: Float64Array;
+  gSum: Float64Array;
 }
 
 /**
@@ -112,6 +117,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     vW_enc: [d * m, 'f32'], vb_enc: [m, 'f32'], vW_dec: [m * d, 'f32'], vb_dec: [d, 'f32'],
     gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'], gb_dec: [d, 'f32'],
     x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
+    mean: [d, 'f64'],
   };
   const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);
   const sliceSizes = ranges.map(([i0, i1]) => {
@@ -121,6 +127,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
       partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
+      xSum: [d, 'f64'], gSum: [d, 'f64'],
     };
     return { capacity, s };
   });

@@ -3,12 +3,12 @@ import { adamConsts, adamRun, type AdamState } from '../adam.js';
 import { clipScale, sumSquares } from '../clip.js';
 import type { StepStats } from '../../sae/gradients.js';
 import { PARAM_NAMES, paramShape, type ParamName, type SaeParams } from '../../sae/params.js';
-import { centre, hostColumnSums, residual } from '../sparse-gradients.js';
 import type { StepConfig } from '../dense.js';
 import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
+import { addParts } from './row-reduce.js';
 
 export interface ParallelStepOptions {
   /** Largest batch (rows) the shared buffers hold. */
@@ -27,17 +27,24 @@ export interface ParallelStepOptions {
 /**
  * The training step (sparse or dense) on worker threads, each owning a contiguous slice of the features (its
  * columns of W_enc, entries of b_enc, rows of W_dec and their Adam moments). Features interact
- * only through the reconstruction and b_dec, so a step is three phases with the main thread
- * reducing in between: encode (each worker: its encoder product, scan, partial reconstruction),
- * backward (main: residual G from the partials in worker order; workers: their gradients),
- * update (main: b_dec's gradient and Adam, the clipping norm; workers: Adam on their slice).
- * The state lives in one shared memory; after every step it is copied into the tfjs variables,
- * so params and adam are current for checkpoints and resampling (as with the other kernels).
- * Anything else that writes them must call invalidate(). Deterministic for a fixed worker count;
+ * only through the reconstruction and b_dec, so a step is five phases, the main thread adding
+ * k vectors of length d in between: centre (each worker: its rows of x - b_dec), encode (its
+ * features: encoder product, scan, partial reconstruction), residual (its rows: G from all the
+ * partials in worker order), backward (its features' gradients), update (main: b_dec's gradient
+ * and Adam, the clipping norm; workers: Adam on their slice). The state lives in one shared
+ * memory and stays there between steps: params and adam are written only by sync(), which
+ * whoever reads them between steps calls first; whoever writes them calls invalidate(). Deterministic for a fixed worker count;
  * equal to the one-thread sparse step up to float32 summation order.
  */
 export class ParallelStep {
   private stale = true;
+  /** The model whose state the workers hold, and whether it has changed since params and adam were written. */
+  private owner: { params: SaeParams; adam: AdamState } | null = null;
+  private unsynced = false;
+  /** Main-thread milliseconds inside step(), outside the waits for the workers (the serial part; benchmarks). */
+  serialMs = 0;
+  /** Milliseconds spent in sync() copying the state into the tfjs variables. */
+  syncMs = 0;
   private readonly s: StateViews;
   private readonly slices: SliceViews[];
 
@@ -67,9 +74,10 @@ export class ParallelStep {
     return this.pool.size;
   }
 
-  /** params or adam were written by someone else: reload them before the next step. */
+  /** params or adam were written by someone else: reload them before the next step (what the workers held is dropped). */
   invalidate(): void {
     this.stale = true;
+    this.unsynced = false;
   }
 
   /**
@@ -91,21 +99,43 @@ export class ParallelStep {
     const rows = x.shape[0];
     if (rows > this.layout.B) return null;
     const s = this.s;
+    // Another model's state (tests reuse one pool): give back the one held, take this one.
+    if (this.owner && (this.owner.params !== params || this.owner.adam !== adam)) {
+      this.sync();
+      this.stale = true;
+    }
     if (this.stale) this.download(params, adam);
+    this.owner = { params, adam };
+    let t = performance.now();
+    const serial = () => {
+      const now = performance.now();
+      this.serialMs += now - t;
+      return now;
+    };
     s.x.set(hostView(x));
-    const totalVariance = centre(rows, d, s.x, s.b_dec, s.xc);
+    serial();
+    await this.pool.all(() => ({ kind: 'centre', rows }));
+    t = performance.now();
+    addParts(this.slices.map((v) => v.xSum), d, s.mean);
+    for (let j = 0; j < d; j++) s.mean[j]! /= rows;
+    serial();
 
     const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(rowThreshold ? { rowThreshold } : {}) }));
     timer?.lap('encode');
     if (enc.some((r) => r.nnz < 0)) return null;
     const nnz = enc.reduce((a, r) => a + r.nnz, 0);
-    const sse = residual(rows, d, this.slices.map((v) => v.partial), s.b_dec, s.x, s.G);
-    hostColumnSums(rows, d, s.G, s.gb_dec);
+    const res = await this.pool.all(() => ({ kind: 'residual', rows }));
+    t = performance.now();
+    const sse = res.reduce((a, r) => a + r.sse, 0);
+    const totalVariance = res.reduce((a, r) => a + r.totalVariance, 0);
+    addParts(this.slices.map((v) => v.gSum), d, s.gb_dec);
+    serial();
     timer?.lap('decode');
 
     const penalty = cfg.recipe.sparsityPenalty;
     const project = cfg.recipe.decoderConstraint === 'unit-norm';
     const back = await this.pool.all(() => ({ kind: 'backward', rows, l1Coefficient: cfg.l1Coefficient, penalty, project }));
+    t = performance.now();
     for (const v of this.slices) for (let j = 0; j < d; j++) s.gb_dec[j]! += v.bdecPart[j]!;
     timer?.lap('backward');
 
@@ -115,10 +145,13 @@ export class ParallelStep {
     const consts = adamConsts(adam.t, cfg.lr, cfg.adam, gradScale);
     const updated = this.pool.all(() => ({ kind: 'update', consts, renorm: project }));
     adamRun(s.b_dec, s.gb_dec, s.mb_dec, s.vb_dec, 0, d, consts);
+    serial();
     await updated;
-    this.upload(params, adam);
+    // The state stays here (the workers own it); params and adam catch up at sync().
+    this.unsynced = true;
     timer?.lap('optimizer');
 
+    t = performance.now();
     const l1 = back.reduce((a, r) => a + r.l1Sum, 0) / rows;
     const mse = sse / rows;
     const stats: StepStats = {
@@ -131,8 +164,22 @@ export class ParallelStep {
       firedCounts: tensorFromHost<tf.Rank.R1>(s.fired.subarray(0, m), [m]),
       ...(cfg.arch?.activation.kind === 'batchtopk' && rowThreshold ? { threshold: tf.scalar(rowThreshold[0]!) } : {}),
     };
+    serial();
     timer?.lap('bookkeeping');
     return stats;
+  }
+
+  /**
+   * Copy the state the workers hold into params and adam (the tfjs variables), if a step changed
+   * it since the last copy. Whoever reads params or adam between steps (a checkpoint, resampling,
+   * evaluation, another formulation) calls this first.
+   */
+  sync(): void {
+    if (!this.unsynced || !this.owner) return;
+    const t = performance.now();
+    this.upload(this.owner.params, this.owner.adam);
+    this.unsynced = false;
+    this.syncMs += performance.now() - t;
   }
 
   /** Live tensors in each worker (for leak tests). */

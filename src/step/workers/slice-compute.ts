@@ -7,6 +7,7 @@ import { scanActive, transposeActive, type LoopKernels } from '../kernels/loops.
 import { withEncoderPre } from './encoder-product.js';
 import { DenseSlice } from './slice-dense.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { centreRows, residualRows, rowRange } from './row-reduce.js';
 
 /**
  * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
@@ -25,6 +26,9 @@ export class SliceCompute {
   private readonly dense: DenseSlice;
   /** The formulation of the current step (set by encode). */
   private denseStep = false;
+  /** Every worker's partial reconstruction, in worker order (the residual sums them over this worker's rows). */
+  private readonly partials: Float32Array[];
+  private readonly slice: number;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -40,6 +44,20 @@ export class SliceCompute {
     this.capacity = spec.capacity;
     this.wSlice = new Float32Array(layout.d * (spec.i1 - spec.i0));
     this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
+    this.slice = slice;
+    this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
+  }
+
+  /** xc = x - b_dec over this worker's rows, and their column sums into xSum. */
+  centre(rows: number): void {
+    const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
+    centreRows(r0, r1, this.layout.d, this.s.x, this.s.b_dec, this.s.xc, this.v.xSum);
+  }
+
+  /** G over this worker's rows from all partial reconstructions (after every encode), G's column sums into gSum. */
+  residual(rows: number): { sse: number; totalVariance: number } {
+    const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
+    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, this.s.mean, this.s.G, this.v.gSum);
   }
 
   /**

@@ -24,6 +24,11 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
       return { kind: 'init', loops: note };
     }
+    case 'centre':
+      compute!.centre(req.rows);
+      return { kind: 'centre' };
+    case 'residual':
+      return { kind: 'residual', ...compute!.residual(req.rows) };
     case 'encode':
       return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.rowThreshold) };
     case 'backward':

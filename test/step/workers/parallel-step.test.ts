@@ -9,7 +9,7 @@ import { AdamState } from '../../../src/step/adam.js';
 import { createStepEngine, type StepEngine } from '../../../src/step/engine.js';
 import type { RecipeName } from '../../../src/sae/recipe.js';
 import { maxAbs, maxAbsDiff, randomData, randomWeights } from '../../helpers/tensors.js';
-import { B, d, expectClose, m, reference as dense, tinySetup, train } from '../engines.js';
+import { B, d, expectClose, m, reference as dense, tinySetup, train, viaEngine } from '../engines.js';
 
 // What only the worker formulation has (fallbacks, reloads, its own buffers); its equivalence
 // with the reference is in test/step/equivalence.test.ts. Worker threads run the built dist/.
@@ -42,6 +42,7 @@ describe('training step on worker threads', () => {
         disposeStats(st);
         x.dispose();
       }
+      p.sync();
       const out = params.readSync();
       params.dispose();
       adam.dispose();
@@ -58,6 +59,28 @@ describe('training step on worker threads', () => {
     }
   });
 
+  it('holds the state in the workers between steps: params and adam change only at sync()', async () => {
+    const ref = await train(dense, 'towards-monosemanticity', 3, -0.4);
+    const r = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
+    engines.push(r);
+    const initial = setup('towards-monosemanticity', -0.4).w;
+    const seenBeforeSync: Float32Array[] = [];
+    const step = viaEngine(r);
+    const held = Object.assign(
+      async (p: SaeParams, a: AdamState, x: tf.Tensor2D, c: StepConfig) => {
+        const st = await step(p, a, x, c);
+        seenBeforeSync.push(p.readSync().W_dec.slice());
+        return st;
+      },
+      { sync: step.sync },
+    );
+    const got = await train(held, 'towards-monosemanticity', 3, -0.4);
+    // Until the final sync the variables still hold the initial weights; after it, the 3-step result.
+    for (const w of seenBeforeSync) expect(Array.from(w)).toEqual(Array.from(initial.W_dec));
+    expectClose(got, ref);
+    expect(r.mainThreadMs().serial).toBeGreaterThan(0);
+  });
+
   it('reloads params written between steps (as resampling does) after invalidate()', async () => {
     const bump = (p: SaeParams, s: number) => {
       if (s !== 1) return;
@@ -68,7 +91,7 @@ describe('training step on worker threads', () => {
     const ref = await train(dense, 'towards-monosemanticity', 4, -0.4, bump);
     const r = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     engines.push(r);
-    const got = await train((p, a, x, c) => r.step(p, a, x, c), 'towards-monosemanticity', 4, -0.4, (p, s) => {
+    const got = await train(viaEngine(r), 'towards-monosemanticity', 4, -0.4, (p, s) => {
       bump(p, s);
       if (s === 1) r.invalidate();
     });
@@ -78,18 +101,14 @@ describe('training step on worker threads', () => {
   it("'auto' picks by a probe of L0: dense at initialisation, workers when sparse; matches dense", async () => {
     const dense0 = createStepEngine({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     engines.push(dense0);
-    await train(async (p, a, x, c) => dense0.step(p, a, x, c), 'april-update', 1, 0);
+    await train(viaEngine(dense0), 'april-update', 1, 0);
     expect(dense0.describe()).toBe('dense x2 workers');
 
     const r = createStepEngine({ kind: 'auto', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 1 });
     engines.push(r);
     const seen: string[] = [];
     const ref = await train(dense, 'april-update', 4, -1.6);
-    const got = await train(async (p, a, x, c) => {
-      const s = await r.step(p, a, x, c);
-      seen.push(r.describe());
-      return s;
-    }, 'april-update', 4, -1.6);
+    const got = await train(viaEngine(r, () => seen.push(r.describe())), 'april-update', 4, -1.6);
     expect(ref.log[3]!.l0).toBeGreaterThan(0);
     for (const k of seen) expect(k).toMatch(/^sparse x2 workers/);
     expectClose(got, ref);
@@ -99,11 +118,7 @@ describe('training step on worker threads', () => {
     const r = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, sparseCapacity: 0.001 });
     engines.push(r);
     const ran: string[] = [];
-    const got = await train(async (p, a, x, c) => {
-      const st = await r.step(p, a, x, c);
-      ran.push(r.describe());
-      return st;
-    }, 'april-update', 3, 0);
+    const got = await train(viaEngine(r, () => ran.push(r.describe())), 'april-update', 3, 0);
     expect(ran).toEqual(['dense x2 workers', 'dense x2 workers', 'dense x2 workers']);
     expectClose(got, await train(dense, 'april-update', 3, 0));
   });
@@ -112,7 +127,7 @@ describe('training step on worker threads', () => {
     const warnings: string[] = [];
     const r = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, backend: 'no-such-backend', onWarning: (w) => warnings.push(w) });
     engines.push(r);
-    const got = await train((p, a, x, c) => r.step(p, a, x, c), 'april-update', 3, -0.4);
+    const got = await train(viaEngine(r), 'april-update', 3, -0.4);
     expect(r.describe()).toBe('sparse');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^the 2 worker threads did not start .*no-such-backend.*one thread/);

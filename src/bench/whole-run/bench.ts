@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import { WHOLE_RUN_CASES, runWholeRun, wholeRunScratch, type WholeRunResult } from './run.js';
+import { findPeerScript, findTorchPython, givenPeer, runTorchPeer, type PeerResult } from './torch-peer.js';
+
+export interface WholeRunBenchOptions {
+  /** Case names (WHOLE_RUN_CASES). */
+  cases: string[];
+  /** Steps of every run (null: each case's own). */
+  steps: number | null;
+  /** Thread counts to run the peer at (the best counts). */
+  peerThreads: number[];
+  /** tokens/s per case when no Python with torch is found (or `peer` is false). */
+  peerFigures: Record<string, number>;
+  /** Run the PyTorch peer when found (false: only the figures given). */
+  peer: boolean;
+  /** Keep the scratch folder (generated data, runs, the peer's .npy). */
+  keep: boolean;
+}
+
+export interface WholeRunRow {
+  run: WholeRunResult;
+  peer: PeerResult | null;
+}
+
+/** Each case's whole run, then the peer on the same data; skipped cases are left out (with a log line). */
+export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string) => void): Promise<WholeRunRow[]> {
+  const python = o.peer ? findTorchPython() : null;
+  const script = python ? findPeerScript() : null;
+  if (o.peer && !python) log('whole run: no Python with torch (python3, /usr/bin/python3): the PyTorch column uses --peer-tokens-per-s figures only');
+  if (python && !script) log('whole run: torch_sae.py not found (../shared/peers, SAE_SHARED): the PyTorch column uses --peer-tokens-per-s figures only');
+  const scratch = wholeRunScratch();
+  const rows: WholeRunRow[] = [];
+  try {
+    for (const name of o.cases) {
+      const c = WHOLE_RUN_CASES[name]!;
+      log(`whole run ${name}: ${c.what} ...`);
+      const run = await runWholeRun(c, `${scratch}/${name}`, o.steps, log);
+      if (!run) continue;
+      log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
+      let peer: PeerResult | null = null;
+      if (python && script) peer = await runTorchPeer(python, script, run, o.peerThreads, scratch, log);
+      else if (o.peerFigures[name]) peer = givenPeer(run, o.peerFigures[name]!);
+      rows.push({ run, peer });
+    }
+  } finally {
+    if (o.keep) log(`whole run: kept ${scratch}`);
+    else fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  return rows;
+}

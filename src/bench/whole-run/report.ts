@@ -1,0 +1,28 @@
+import type { WholeRunRow } from './bench.js';
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** Whole runs as text: one row per run beside the peer, then L0 over the first hundred steps. */
+export function formatWholeRuns(rows: WholeRunRow[]): string {
+  if (!rows.length) return '';
+  const lines = [
+    '| run | d | m | batch | steps | ran last | wall s | loop s | tokens/s | dense steps | dense s | sparse steps | sparse s | other s | first sparse step | PyTorch loop s | PyTorch tokens/s | PyTorch threads (BLAS) | time vs PyTorch |',
+    '|' + ' --- |'.repeat(19),
+  ];
+  for (const { run: r, peer } of rows) {
+    const p = peer?.best;
+    const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : peer.runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ') + (p!.blasCore ? ` (${p!.blasCore})` : '');
+    lines.push(
+      `| ${r.name} | ${r.d} | ${r.m} | ${r.batch} | ${r.steps} | ${r.lastKernel} | ${fmt(r.wallSeconds, 1)} | ${fmt(r.loopSeconds, 1)} | ${fmt(r.tokensPerSecond)} | ` +
+        `${r.dense.steps} | ${fmt(r.dense.seconds, 1)} | ${r.sparse.steps} | ${fmt(r.sparse.seconds, 1)} | ${fmt(r.otherSeconds, 1)} | ${r.firstSparseStep ?? '-'} | ` +
+        `${p ? fmt(p.loopSeconds, 1) : '-'} | ${p ? fmt(p.tokensPerSecond) : '-'} | ${who} | ${p ? `${fmt(r.loopSeconds / p.loopSeconds, 2)}x` : '-'} |`,
+    );
+  }
+  lines.push('');
+  lines.push('L0 in the first steps (step: L0):');
+  for (const { run: r } of rows) {
+    const at = [1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].filter((s) => s <= r.l0FirstSteps.length);
+    lines.push(`  ${r.name} (m=${r.m}): ` + at.map((s) => `${s}: ${fmt(r.l0FirstSteps[s - 1]!, 0)}`).join(', '));
+  }
+  return lines.join('\n') + '\n';
+}

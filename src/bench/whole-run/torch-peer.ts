@@ -1,0 +1,102 @@
+/**
+ * The PyTorch peer (`../shared/peers/torch_sae.py`, Debian's torch on OpenBLAS) on the same data,
+ * steps, batch, width, L1 coefficient, learning rate and resampling as a whole run of ours, run
+ * in the same sitting at each thread count; the best counts. Where no Python with torch is found,
+ * a figure passed by flag stands in.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { WholeRunResult } from './run.js';
+
+export interface PeerRun {
+  threads: number;
+  /** The peer's training loop, first step to last (its resampling included). */
+  loopSeconds: number;
+  tokensPerSecond: number;
+  /** OpenBLAS' kernel set, as the peer reports it (e.g. 'SkylakeX', 'Haswell'); null where it cannot tell. */
+  blasCore: string | null;
+}
+
+export interface PeerResult {
+  /** 'measured': run here in this sitting; 'given': tokens/s passed by flag. */
+  source: 'measured' | 'given';
+  /** The fastest measured run (or the given figure as one). */
+  best: PeerRun;
+  runs: PeerRun[];
+}
+
+/** The first of `candidates` that imports torch, or null. */
+export function findTorchPython(candidates: string[] = ['python3', '/usr/bin/python3']): string | null {
+  for (const c of candidates) {
+    const r = spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+    if (r.status === 0) return c;
+  }
+  return null;
+}
+
+/** torch_sae.py beside the repository (`../shared/peers`), under SAE_SHARED, or in /work/shared; null if none. */
+export function findPeerScript(): string | null {
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const dirs = [process.env['SAE_SHARED'], path.join(repo, '..', 'shared'), '/work/shared'];
+  for (const d of dirs) {
+    const f = d ? path.join(d, 'peers', 'torch_sae.py') : '';
+    if (f && fs.existsSync(f)) return f;
+  }
+  return null;
+}
+
+/** The peer's command line for a run of ours at `threads` threads, writing its metrics to `out`. */
+export function peerArgs(script: string, run: WholeRunResult, threads: number, out: string): string[] {
+  const rs = run.resample;
+  return [
+    script,
+    '--data', run.npy,
+    '--d-sae', String(run.m),
+    '--l1', String(run.l1),
+    '--lr', String(run.lr),
+    '--batch', String(run.batch),
+    '--steps', String(run.steps),
+    '--threads', String(threads),
+    '--seed', '0',
+    '--eval-rows', '4096',
+    ...(rs ? ['--resample-every', String(rs.every), '--resample-until', String(rs.until), '--resample-pool', String(rs.pool)] : ['--resample-every', '0']),
+    '--out', out,
+  ];
+}
+
+/** Run the peer once per thread count, one after another; the fastest loop is `best`. */
+export async function runTorchPeer(python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void): Promise<PeerResult> {
+  const runs: PeerRun[] = [];
+  for (const t of threads) {
+    const out = path.join(dir, `peer-${run.name}-${t}.json`);
+    log(`whole run ${run.name}: PyTorch peer, ${t} thread(s) ...`);
+    await promisify(execFile)(python, peerArgs(script, run, t, out), { maxBuffer: 64 * 2 ** 20 });
+    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as { throughput: { total_loop_seconds: number }; env: { openblas_core?: string } };
+    const loopSeconds = j.throughput.total_loop_seconds;
+    runs.push({ threads: t, loopSeconds, tokensPerSecond: (run.steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null });
+    log(`  ${Math.round(runs.at(-1)!.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s`);
+  }
+  const best = runs.reduce((a, b) => (b.loopSeconds < a.loopSeconds ? b : a));
+  return { source: 'measured', best, runs };
+}
+
+/** A figure passed by flag (tokens/s over the whole run) as a peer result for `run`. */
+export function givenPeer(run: WholeRunResult, tokensPerSecond: number): PeerResult {
+  const best: PeerRun = { threads: 0, loopSeconds: (run.steps * run.batch) / tokensPerSecond, tokensPerSecond, blasCore: null };
+  return { source: 'given', best, runs: [best] };
+}
+
+/** `--peer-tokens-per-s B=5200,stories260k=98000` -> { B: 5200, stories260k: 98000 }. */
+export function parsePeerFigures(s: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of (s ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [name, value] = item.split('=');
+    const n = Number(value);
+    if (!name || !(n > 0)) throw new Error(`--peer-tokens-per-s: expected name=tokens/s items (e.g. B=5200), got '${item}'`);
+    out[name] = n;
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * The step's work over the batch's rows rather than its features, split into row ranges so that
+ * every worker takes one and the main thread only adds k vectors of length d: centring the input,
+ * and the residual that sums the workers' partial reconstructions. The one-thread formulation of
+ * the same arithmetic is centre / residual / hostColumnSums in sparse-gradients.ts.
+ */
+
+/** Rows [r0, r1) of worker k of `workers` for a batch of `rows` (contiguous, in order, sizes differing by at most one). */
+export function rowRange(rows: number, workers: number, k: number): [number, number] {
+  return [Math.floor((k * rows) / workers), Math.floor(((k + 1) * rows) / workers)];
+}
+
+/**
+ * Rows [r0, r1): xc = x - b_dec, and xSum[j] = sum over the range of x[., j] (for the batch mean
+ * the total variance needs).  x, xc [B, d]; b_dec [d]; xSum [d].
+ */
+export function centreRows(r0: number, r1: number, d: number, x: Float32Array, b_dec: Float32Array, xc: Float32Array, xSum: Float64Array): void {
+  xSum.fill(0);
+  for (let b = r0; b < r1; b++) {
+    for (let j = 0, q = b * d; j < d; j++, q++) {
+      const v = x[q]!;
+      xSum[j]! += v;
+      xc[q] = v - b_dec[j]!;
+    }
+  }
+}
+
+/**
+ * Rows [r0, r1) of a batch of `rows`: the reconstruction r = sum of the partials (in worker
+ * order) + b_dec, G = dL/dx_hat = (2 / rows)(r - x), gSum[j] = sum over the range of G[., j] (b_dec's
+ * gradient, in part), and the range's squared error and total variance about `mean`.
+ * partials: each worker's [B, d]; x, G [B, d]; b_dec [d]; mean, gSum [d].
+ */
+export function residualRows(
+  r0: number,
+  r1: number,
+  rows: number,
+  d: number,
+  partials: Float32Array[],
+  b_dec: Float32Array,
+  x: Float32Array,
+  mean: Float64Array,
+  G: Float32Array,
+  gSum: Float64Array,
+): { sse: number; totalVariance: number } {
+  let sse = 0;
+  let totalVariance = 0;
+  const twoOverB = 2 / rows;
+  gSum.fill(0);
+  for (let b = r0; b < r1; b++) {
+    for (let j = 0, q = b * d; j < d; j++, q++) {
+      let r = partials[0]![q]!;
+      for (let p = 1; p < partials.length; p++) r += partials[p]![q]!;
+      const v = x[q]!;
+      const e = r + b_dec[j]! - v;
+      sse += e * e;
+      const g = twoOverB * e;
+      G[q] = g;
+      gSum[j]! += Math.fround(g);
+      const c = v - mean[j]!;
+      totalVariance += c * c;
+    }
+  }
+  return { sse, totalVariance };
+}
+
+/** out[j] = sum over the parts, in order, of part[j] (parts: one [d] per worker). */
+export function addParts(parts: Float64Array[], d: number, out: Float64Array | Float32Array): void {
+  for (let j = 0; j < d; j++) {
+    let t = 0;
+    for (const p of parts) t += p[j]!;
+    out[j] = t;
+  }
+}

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { splitByKernel, type WholeRunResult } from '../../src/bench/whole-run/run.js';
+import { findPeerScript, findTorchPython, parsePeerFigures, peerArgs } from '../../src/bench/whole-run/torch-peer.js';
+import { formatWholeRuns } from '../../src/bench/whole-run/report.js';
+
+const step = (s: number, kernel: string, seconds: number, l0 = 10) => ({ step: s, kernel, seconds, l0 });
+
+describe('whole-run bookkeeping', () => {
+  it('splits a run into its dense and sparse steps; the rest of the loop is other', () => {
+    const split = splitByKernel([step(1, 'dense x2 workers', 2), step(2, 'dense', 1), step(3, 'sparse x2 workers (simd)', 0.5), step(4, 'sparse', 0.25)], 4);
+    expect(split.dense).toEqual({ steps: 2, seconds: 3 });
+    expect(split.sparse).toEqual({ steps: 2, seconds: 0.75 });
+    expect(split.otherSeconds).toBeCloseTo(0.25);
+    expect(split.firstSparseStep).toBe(3);
+    expect(split.l0FirstSteps).toEqual([10, 10, 10, 10]);
+    expect(splitByKernel([step(1, 'dense', 1)], 1).firstSparseStep).toBeNull();
+  });
+
+  it('gives the peer the same data, width, steps, batch, l1, lr and resampling', () => {
+    const run = { name: 'B', npy: '/t/x.npy', m: 8192, l1: 0.5, lr: 1e-3, batch: 4096, steps: 300, resample: { every: 75, until: 0.5, pool: 65536 } } as WholeRunResult;
+    const a = peerArgs('p.py', run, 2, '/t/o.json');
+    const arg = (k: string) => a[a.indexOf(k) + 1];
+    expect([arg('--data'), arg('--d-sae'), arg('--l1'), arg('--lr'), arg('--batch'), arg('--steps'), arg('--threads')]).toEqual(['/t/x.npy', '8192', '0.5', '0.001', '4096', '300', '2']);
+    expect([arg('--resample-every'), arg('--resample-until'), arg('--resample-pool')]).toEqual(['75', '0.5', '65536']);
+    expect(arg('--resample-every')).toBe('75');
+    const off = peerArgs('p.py', { ...run, resample: null }, 1, 'o');
+    expect(off[off.indexOf('--resample-every') + 1]).toBe('0');
+  });
+
+  it('parses peer figures and refuses malformed ones', () => {
+    expect(parsePeerFigures('B=5200, stories260k=98000')).toEqual({ B: 5200, stories260k: 98000 });
+    expect(parsePeerFigures(undefined)).toEqual({});
+    expect(() => parsePeerFigures('B')).toThrow(/name=tokens\/s/);
+  });
+});
+
+const bench = (args: string[]) => promisify(execFile)(process.execPath, ['dist/bench/main.js', '--whole-run', ...args], { encoding: 'utf8' });
+
+describe('npm run bench -- --whole-run (tiny case)', () => {
+  // Runs the built script (`npm test` builds dist/ first).
+  it('trains a whole run through train() and reports the split beside a given peer figure', async () => {
+    const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '12', '--no-peer', '--peer-tokens-per-s', 'tiny=50000']);
+    const report = JSON.parse(stdout);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.wholeRuns).toHaveLength(1);
+    const { run, peer } = report.wholeRuns[0];
+    expect(run).toMatchObject({ name: 'tiny', d: 16, m: 64, batch: 256, steps: 12 });
+    expect(run.dense.steps + run.sparse.steps).toBe(12);
+    expect(run.loopSeconds).toBeGreaterThan(0);
+    expect(run.wallSeconds).toBeGreaterThan(run.loopSeconds);
+    expect(run.dense.seconds + run.sparse.seconds + run.otherSeconds).toBeCloseTo(run.loopSeconds, 3);
+    expect(run.tokensPerSecond).toBeCloseTo((12 * 256) / run.loopSeconds, 3);
+    expect(run.l0FirstSteps).toHaveLength(12);
+    expect(run.l1).toBeGreaterThan(0);
+    expect(peer.source).toBe('given');
+    expect(peer.best.tokensPerSecond).toBe(50000);
+    expect(formatWholeRuns(report.wholeRuns)).toMatch(/\| tiny \| 16 \| 64 \| 256 \| 12 \|.*given by flag/);
+  });
+
+  const python = findTorchPython();
+  it.skipIf(!python || !findPeerScript())('runs the PyTorch peer on the same data in the same sitting when Python with torch is here', async () => {
+    const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '6', '--peer-threads', '1']);
+    const { peer } = JSON.parse(stdout).wholeRuns[0];
+    expect(peer.source).toBe('measured');
+    expect(peer.runs).toHaveLength(1);
+    expect(peer.best.threads).toBe(1);
+    expect(peer.best.loopSeconds).toBeGreaterThan(0);
+  });
+});
