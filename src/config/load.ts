@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { checkArchitectureFields } from './architecture-fields.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export interface LoadedConfig {
@@ -118,6 +119,7 @@ export function validateConfig(raw: unknown, baseDir: string, source = 'config')
     );
   }
   const c = parsed.data;
+  checkArchitectureFields(c);
   const abs = (p: string) => (isGlobOrAbs(p) && path.isAbsolute(p) ? p : path.resolve(baseDir, p));
   c.data.train = c.data.train.map(abs);
   if (c.data.eval) c.data.eval = c.data.eval.map(abs);

@@ -60,11 +60,45 @@ export const SaeSchema = z
       .describe(
         "'towards-monosemanticity' (2023): unit-norm decoder rows (gradient projection + renormalisation), L1 on f. 'april-update' (Anthropic, April 2024): unconstrained decoder, L1 on f_i * ||W_dec_i||, gradient clipping.",
       ),
+    architecture: z
+      .enum(['relu', 'topk', 'batchtopk'])
+      .default('relu')
+      .describe(
+        "The encoder's activation and sparsity mechanism. 'relu': ReLU with the L1 penalty of `recipe` (default). 'topk': the k largest pre-activations of each row, MSE only (Gao et al. 2024, \"Scaling and evaluating sparse autoencoders\"; sparsify). 'batchtopk': the k x batch largest of the whole batch, and at inference a JumpReLU with the running average of the batch threshold, exported as SAELens/dictionary_learning 'jumprelu' (Bussmann et al. 2024, \"BatchTopK Sparse Autoencoders\"). `recipe` still sets the decoder constraint, clipping and initialisation.",
+      ),
+    k: positiveInt
+      .optional()
+      .describe("topk / batchtopk: active features per row (batchtopk: on average). Default 32 (sparsify's default). Must be below the width. Not allowed with 'relu'."),
+    kStart: positiveInt
+      .optional()
+      .describe('topk / batchtopk: anneal k linearly from this value down to `k` over the first `kAnnealFraction` of the run (off when absent; sparsify and Gao et al. start at the final k).'),
+    kAnnealFraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('Fraction of the run over which k anneals from `kStart` to `k`. Default 0.1.'),
+    auxK: z
+      .strictObject({
+        coefficient: z.number().nonnegative().default(1 / 32).describe('Weight of the auxiliary loss (Gao et al. 2024 and sparsify: 1/32; 0: off).'),
+        k: positiveInt.optional().describe('Dead latents that reconstruct the residual per row, k_aux. Default d/2 (Gao et al. 2024, appendix A.2; sparsify).'),
+        deadTokens: positiveInt
+          .optional()
+          .describe('A latent is dead when it has not fired for this many training tokens. Default 10,000,000 (Gao et al.; sparsify), capped at a tenth of the run\'s tokens so that short runs use it.'),
+      })
+      .optional()
+      .describe("topk / batchtopk: the AuxK auxiliary loss (Gao et al. 2024, section 2.4): the dead latents' own top-k_aux reconstruct the main reconstruction's residual, normalised by its variance. On by default for topk/batchtopk (give `{ \"coefficient\": 0 }` to turn it off); not allowed with 'relu'."),
+    thresholdBeta: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("batchtopk: the inference threshold is an exponential moving average of each batch's selection threshold with this decay, over the second half of the run. Default 0.999 (dictionary_learning's threshold_beta)."),
     l1: z
       .union([z.number().nonnegative(), z.literal('auto')], { error: "expected 'auto' or a number >= 0" })
-      .default('auto')
+      .optional()
       .describe(
-        "L1 sparsity coefficient (lambda). 'auto': 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json.",
+        "relu: L1 sparsity coefficient (lambda). 'auto' (default): 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json. Not allowed with topk/batchtopk (their sparsity is `k`).",
       ),
     bDecInit: z
       .enum(['geometric-median', 'mean', 'zeros'])
@@ -85,7 +119,10 @@ export const SaeSchema = z
 
 export const ResampleSchema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Resample dead features (Towards Monosemanticity, appendix "Neuron Resampling").'),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('Resample dead features (Towards Monosemanticity, appendix "Neuron Resampling"). Default: true for sae.architecture relu, false for topk/batchtopk (they have AuxK).'),
     steps: z.array(positiveInt).optional().describe('Explicit steps at which to resample. Overrides `every`/`until`.'),
     every: positiveInt.optional().describe('Resample every N steps. Default: total steps / 8 (paper: 25k of ~200k-step schedules).'),
     until: z

@@ -5,20 +5,26 @@ import type { EvalMetrics } from './metrics.js';
  * features per row than input dimensions, reconstructions worse than the mean, or most features
  * dead or dense. Each line says what to change.
  */
-export function degenerateWarnings(m: Pick<EvalMetrics, 'd' | 'm' | 'l0' | 'explainedVariance' | 'deadFraction' | 'denseFraction' | 'denseThreshold'>): string[] {
+export function degenerateWarnings(
+  m: Pick<EvalMetrics, 'd' | 'm' | 'l0' | 'explainedVariance' | 'deadFraction' | 'denseFraction' | 'denseThreshold'>,
+  sparsityByK = false,
+): string[] {
   const out: string[] = [];
+  // topk / batchtopk set their sparsity with sae.k (fewer active features: lower it), not sae.l1.
+  const sparser = sparsityByK ? 'lower sae.k' : 'raise sae.l1';
+  const denser = sparsityByK ? 'raise sae.k or lower train.lr' : 'lower sae.l1 or train.lr';
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   if (m.l0 > m.d) {
-    out.push(`L0 ${m.l0.toFixed(1)} is above the input width d = ${m.d}: the code is not sparse; raise sae.l1 (or train longer)`);
+    out.push(`L0 ${m.l0.toFixed(1)} is above the input width d = ${m.d}: the code is not sparse; ${sparser} (or train longer)`);
   }
   if (!(m.explainedVariance >= 0)) {
-    out.push(`held-out explained variance ${m.explainedVariance.toFixed(3)} is below 0 (worse than predicting the mean): train longer (train.steps), or lower sae.l1 or train.lr`);
+    out.push(`held-out explained variance ${m.explainedVariance.toFixed(3)} is below 0 (worse than predicting the mean): train longer (train.steps), or ${denser}`);
   }
   if (m.deadFraction > 0.5) {
-    out.push(`${pct(m.deadFraction)} of the ${m.m} features never fired on the held-out rows: lower sae.l1 or train.lr, or keep resampling on`);
+    out.push(`${pct(m.deadFraction)} of the ${m.m} features never fired on the held-out rows: ${sparsityByK ? 'keep sae.auxK on, lower train.lr, or turn resampling on' : 'lower sae.l1 or train.lr, or keep resampling on'}`);
   }
   if (m.denseFraction > 0.5) {
-    out.push(`${pct(m.denseFraction)} of the ${m.m} features fire on more than ${pct(m.denseThreshold)} of rows (dense): raise sae.l1`);
+    out.push(`${pct(m.denseFraction)} of the ${m.m} features fire on more than ${pct(m.denseThreshold)} of rows (dense): ${sparser}`);
   }
   return out;
 }

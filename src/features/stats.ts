@@ -88,6 +88,7 @@ function toTensors(w: SaeWeights): SaeTensors {
     b_enc: tf.tensor1d(w.b_enc),
     W_dec: tf.tensor2d(w.W_dec, [w.m, w.d]),
     b_dec: tf.tensor1d(w.b_dec),
+    ...(w.activation ? { activation: w.activation } : {}),
   };
 }
 

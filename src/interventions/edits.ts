@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors.js';
-import type { SaeTensors } from '../sae/forward.js';
+import { encodeFeatures, type SaeTensors } from '../sae/forward.js';
 
 /**
  * One edit of one feature at the SAE's hook:
@@ -77,7 +77,7 @@ export function editActivation(sae: SaeTensors, x: tf.Tensor2D, edits: readonly 
     let delta: tf.Tensor | null = null;
     if (clamps.length > 0) {
       const idx = tf.tensor1d(clamps.map((e) => e.feature), 'int32');
-      const f = tf.relu(tf.add(tf.matMul(tf.sub(x, sae.b_dec), tf.gather(sae.W_enc, idx, 1)), tf.gather(sae.b_enc, idx)));
+      const f = encodeFeatures(sae, x, clamps.map((e) => e.feature));
       // f' - f = f * (keep - 1) + fixed: keep is K for scale, 0 for set/ablate; fixed is V for set.
       const keepMinusOne = tf.tensor1d(clamps.map((e) => (e.kind === 'scale' ? e.value - 1 : -1)));
       const fixed = tf.tensor1d(clamps.map((e) => (e.kind === 'set' ? e.value : 0)));

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { batchWindows, paddedTokens } from '../model/batches.js';
 import { windows, type TextSplit, type TokenWindow } from '../model/documents.js';
 import { decoderTokenEffects, DEFAULT_TOKEN_EFFECTS } from '../report/token-effects.js';
+import { encodeFeatures } from '../sae/forward.js';
 import { klRows } from './kl.js';
 import { logProbsWithDeltas, setDelta } from './perturb.js';
 import { openSession, readDocuments, runDataFile, type InterventionSession } from './session.js';
@@ -57,8 +58,7 @@ export interface FeatureOutputEffects {
 /** Feature i's activation at every position of a batch. x [n, d] -> [n] */
 function featureActivation(s: InterventionSession, x: tf.Tensor2D, i: number): tf.Tensor1D {
   return tf.tidy(() => {
-    const idx = tf.tensor1d([i], 'int32');
-    return tf.reshape(tf.relu(tf.add(tf.matMul(tf.sub(x, s.sae.b_dec), tf.gather(s.sae.W_enc, idx, 1)), tf.gather(s.sae.b_enc, idx))), [-1]) as tf.Tensor1D;
+    return tf.reshape(encodeFeatures(s.sae, x, [i]), [-1]) as tf.Tensor1D;
   });
 }
 

@@ -48,7 +48,9 @@ export function selectFeatures(w: SaeWeights, idx: Int32Array): SaeWeights {
   for (let r = 0; r < d; r++) {
     for (let j = 0; j < k; j++) W_enc[r * k + j] = w.W_enc[r * m + idx[j]!]!;
   }
-  return { d, m: k, W_enc, b_enc, W_dec, b_dec: Float32Array.from(w.b_dec) };
+  const a = w.activation;
+  const activation = a?.kind === 'jumprelu' ? { activation: { kind: 'jumprelu' as const, threshold: pickValues(a.threshold, idx) } } : a ? { activation: a } : {};
+  return { d, m: k, W_enc, b_enc, W_dec, b_dec: Float32Array.from(w.b_dec), ...activation };
 }
 
 /** Values of `v` at `idx`. */
@@ -64,6 +66,20 @@ export function pickValues(v: Float32Array, idx: Int32Array): Float32Array {
  */
 export function unitNormDecoder(w: SaeWeights): SaeWeights {
   const { d, m } = w;
+  if (w.activation?.kind === 'topk') {
+    let worst = 0;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += w.W_dec[i * d + j]! ** 2;
+      worst = Math.max(worst, Math.abs(Math.sqrt(s) - 1));
+    }
+    if (worst > 1e-3) {
+      throw new ConfigError(
+        `--unit-decoder: this TopK dictionary's decoder rows are not unit norm (off by up to ${worst.toPrecision(3)}), and rescaling them would change which k features each row keeps.`,
+        'Export without --unit-decoder.',
+      );
+    }
+  }
   const W_enc = Float32Array.from(w.W_enc);
   const W_dec = Float32Array.from(w.W_dec);
   const b_enc = Float32Array.from(w.b_enc);
@@ -85,5 +101,13 @@ export function unitNormDecoder(w: SaeWeights): SaeWeights {
       if (n !== 0) W_enc[r * m + i] = W_enc[r * m + i]! * n;
     }
   }
-  return { d, m, W_enc, b_enc, W_dec, b_dec: Float32Array.from(w.b_dec) };
+  // JumpReLU: pre_i scales by n_i, so its threshold does too.
+  const a = w.activation;
+  const activation =
+    a?.kind === 'jumprelu'
+      ? { activation: { kind: 'jumprelu' as const, threshold: Float32Array.from(a.threshold, (t, i) => (norms[i]! === 0 ? t : t * norms[i]!)) } }
+      : a
+        ? { activation: a }
+        : {};
+  return { d, m, W_enc, b_enc, W_dec, b_dec: Float32Array.from(w.b_dec), ...activation };
 }

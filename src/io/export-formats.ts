@@ -5,7 +5,7 @@ import { writeJsonAtomic } from './atomic.js';
 import { writeArrowFile, type ArrowColumn } from './arrow-write.js';
 import { statsColumns, statsRecord, type StatsTable } from './export-stats.js';
 import { writeNpyFile } from './npy.js';
-import { hookNameFrom, layerFrom, modelNameFrom, weightTensors, writeSaelensDir } from './saelens.js';
+import { hookNameFrom, layerFrom, modelNameFrom, saelensArchitecture, weightTensors, writeSaelensDir } from './saelens.js';
 import { writeSafetensorsFile, type TensorToWrite } from './safetensors.js';
 
 /** Everything a format writer needs, already selected and rescaled. */
@@ -32,7 +32,7 @@ function encoderColumn(w: SaeWeights, i: number): Float32Array {
 }
 
 /** W_enc transposed to [m, d]: row i is feature i's encoder direction. */
-function encoderRows(w: SaeWeights): Float32Array {
+export function encoderRows(w: SaeWeights): Float32Array {
   const out = new Float32Array(w.m * w.d);
   for (let r = 0; r < w.d; r++) for (let i = 0; i < w.m; i++) out[i * w.d + r] = w.W_enc[r * w.m + i]!;
   return out;
@@ -41,9 +41,11 @@ function encoderRows(w: SaeWeights): Float32Array {
 /** Plain description shared by the safetensors metadata, npy meta.json and arrow schema metadata. */
 function describe(p: ExportPayload): Record<string, string> {
   const layer = layerFrom(p.dataMetadata);
+  const a = p.weights.activation ?? { kind: 'relu' };
   const out: Record<string, string> = {
-    architecture: 'standard',
-    activation: 'relu',
+    architecture: saelensArchitecture(a),
+    activation: a.kind,
+    ...(a.kind === 'topk' ? { k: String(a.k) } : {}),
     apply_b_dec_to_input: 'true',
     d_in: String(p.weights.d),
     d_sae: String(p.weights.m),
@@ -85,6 +87,7 @@ export function writeNpyExport(dir: string, p: ExportPayload): void {
   writeNpyFile(path.join(dir, 'W_dec.npy'), w.W_dec, [w.m, w.d], descr);
   writeNpyFile(path.join(dir, 'b_enc.npy'), w.b_enc, [w.m], descr);
   writeNpyFile(path.join(dir, 'b_dec.npy'), w.b_dec, [w.d], descr);
+  if (w.activation?.kind === 'jumprelu') writeNpyFile(path.join(dir, 'threshold.npy'), w.activation.threshold, [w.m], descr);
   if (p.log10Density) writeNpyFile(path.join(dir, 'log10_density.npy'), p.log10Density, [w.m], descr);
   if (p.subset) writeNpyFile(path.join(dir, 'feature_indices.npy'), p.featureIndex, [w.m], '<i4');
   writeJsonAtomic(path.join(dir, 'meta.json'), describe(p));
@@ -102,6 +105,7 @@ export function writeArrowExport(file: string, p: ExportPayload): void {
     { name: 'decoder', kind: 'vector', width: w.d, values: w.W_dec },
     { name: 'encoder', kind: 'vector', width: w.d, values: encoderRows(w) },
     { name: 'b_enc', kind: 'float32', values: w.b_enc },
+    ...(w.activation?.kind === 'jumprelu' ? [{ name: 'threshold', kind: 'float32' as const, values: w.activation.threshold }] : []),
   ];
   // The statistics table usually carries log10_density itself; add ours only when it does not.
   const statsHaveDensity = p.stats?.columns.some((c) => c.name === 'log10_density') ?? false;
@@ -119,6 +123,7 @@ export function writeJsonExport(file: string, p: ExportPayload): void {
   const features = Array.from(p.featureIndex, (index, j) => ({
     index,
     b_enc: w.b_enc[j]!,
+    ...(w.activation?.kind === 'jumprelu' ? { threshold: w.activation.threshold[j]! } : {}),
     encoder: Array.from(encoderColumn(w, j)),
     decoder: Array.from(w.W_dec.subarray(j * w.d, (j + 1) * w.d)),
     ...(density ? { log10_density: density[j]! } : {}),

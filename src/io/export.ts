@@ -12,12 +12,13 @@ import {
   type ExportPayload,
 } from './export-formats.js';
 import { readStatsTable } from './export-stats.js';
+import { writeSparsifyExport } from './sparsify.js';
 import { openRun } from './run-dir.js';
 import { hookNameFrom, UNKNOWN_HOOK } from './saelens.js';
 import { readRunDictionary } from './run-weights.js';
 import { RUN_FILES, runFile } from './run-layout.js';
 
-export const EXPORT_FORMATS = ['saelens', 'safetensors', 'npy', 'arrow', 'json'] as const;
+export const EXPORT_FORMATS = ['saelens', 'safetensors', 'npy', 'arrow', 'json', 'sparsify'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const DEFAULT_MAX_JSON_FEATURES = 4096;
@@ -63,6 +64,7 @@ const WRITERS: Record<ExportFormat, (target: string, p: ExportPayload) => void> 
   npy: writeNpyExport,
   arrow: writeArrowExport,
   json: writeJsonExport,
+  sparsify: writeSparsifyExport,
 };
 
 function isFormat(f: string): f is ExportFormat {
@@ -95,7 +97,8 @@ function guardOut(out: string, runDir: string): void {
 function listFiles(target: string): { files: string[]; bytes: number } {
   const st = fs.statSync(target);
   if (!st.isDirectory()) return { files: [path.basename(target)], bytes: st.size };
-  const files = fs.readdirSync(target).sort();
+  // Recursive: sparsify's layout has a folder per hook.
+  const files = (fs.readdirSync(target, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(target, f)).isFile()).sort();
   return { files, bytes: files.reduce((s, f) => s + fs.statSync(path.join(target, f)).size, 0) };
 }
 

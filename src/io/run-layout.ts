@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ResolvedRecipe } from '../sae/recipe.js';
+import type { ResolvedArchitecture } from '../sae/architecture.js';
 
 /**
  * The on-disk layout of a run directory (format version RUN_FORMAT_VERSION). Every file is
@@ -67,6 +68,8 @@ export interface RunInfo {
   seed: number;
   /** The recipe as resolved for this run (penalty, decoder constraint, clip, init norm); absent in runs from before it was recorded. */
   recipe?: ResolvedRecipe;
+  /** The architecture as resolved for this run (k, AuxK, ...); absent for relu runs. */
+  architecture?: ResolvedArchitecture;
   /**
    * Digests of the configs this run had before `sae train --resume --set train.steps=N` changed
    * its length: its earlier checkpoints carry them and stay valid.

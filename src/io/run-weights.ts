@@ -1,4 +1,5 @@
 import { foldInputScale } from '../sae/init.js';
+import { inferenceActivation } from '../sae/architecture.js';
 import type { SaeWeights } from '../sae/params.js';
 import { loadLatestCheckpoint } from './checkpoint/checkpoint.js';
 import { hasFinalDictionary, readFinalWeights, readRunInfo } from './run-dir.js';
@@ -32,8 +33,13 @@ export function readRunDictionary(dir: string, onWarning?: (message: string) => 
     const final = readFinalWeights(dir);
     return { weights: final.weights, log10Density: final.log10Density, step: info.step, final: true, note: null };
   }
+  // The checkpoint holds the trained tensors; the activation comes from the run's architecture
+  // (and, for batchtopk, the running threshold the checkpoint recorded).
+  const threshold = (checkpoint.components as { threshold?: number }).threshold ?? null;
+  const activation = info.architecture ? inferenceActivation(info.architecture, checkpoint.weights.m, threshold) : null;
+  const weights = activation && activation.kind !== 'relu' ? { ...checkpoint.weights, activation } : checkpoint.weights;
   return {
-    weights: foldInputScale(checkpoint.weights, checkpoint.inputScale),
+    weights: foldInputScale(weights, checkpoint.inputScale),
     log10Density: null,
     step: checkpoint.step,
     final: false,

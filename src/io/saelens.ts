@@ -2,16 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunError } from '../errors.js';
 import type { SaeWeights } from '../sae/params.js';
+import type { Activation } from '../sae/activation.js';
 import { fsError, writeJsonAtomic } from './atomic.js';
 import { RUN_FORMAT_VERSION } from './run-layout.js';
 import { readSafetensorsFile, requireFloatTensor, writeSafetensorsFile, type TensorToWrite } from './safetensors.js';
 
 /**
- * A folder SAELens' `SAE.load_from_disk(path)` accepts (standard ReLU architecture):
+ * A folder SAELens' `SAE.load_from_disk(path)` accepts:
  *
  *   cfg.json                 the config below
- *   sae_weights.safetensors  exactly W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in]
- *   sparsity.safetensors     'sparsity' [d_sae]: log10 of each feature's firing frequency (optional)
+ *   sae_weights.safetensors  exactly W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in],
+ *                            and for 'jumprelu' threshold [d_sae]
+ *   sparsity.safetensors     'sparsity' [d_sae]: log10 of each feature's firing frequency (optional;
+ *                            float32 always, as SAELens writes it)
+ *
+ * The architecture follows the dictionary's activation: ReLU 'standard'; TopK 'topk' with `k`
+ * (v6's TopKSAEConfig field) and activation_fn 'topk' with activation_fn_kwargs {k} (how v3-v5
+ * spelled it, which v6 converts too); JumpReLU (and BatchTopK, saved as SAELens saves it)
+ * 'jumprelu' with the per-feature `threshold` tensor.
  *
  * cfg.json carries the keys of both config generations, because each SAELens version keeps the
  * keys it knows and drops the rest:
@@ -76,7 +84,7 @@ export function modelNameFrom(meta: Record<string, string>): string {
 }
 
 /** The cfg.json object for a d x m dictionary. */
-export function buildSaelensCfg(d: number, m: number, meta: DictionaryMeta): SaelensCfg {
+export function buildSaelensCfg(d: number, m: number, meta: DictionaryMeta, activation: Activation = { kind: 'relu' }): SaelensCfg {
   const data = meta.dataMetadata;
   const modelName = modelNameFrom(data);
   const hookName = hookNameFrom(data);
@@ -84,8 +92,9 @@ export function buildSaelensCfg(d: number, m: number, meta: DictionaryMeta): Sae
   const contextSize = intOrNull(data['context_size'] ?? data['seq_len'] ?? data['n_ctx']);
   const prependBos = data['prepend_bos'] !== undefined ? data['prepend_bos'] === 'true' : true;
   const datasetPath = data['dataset_path'] ?? data['dataset'] ?? '';
+  const topk = activation.kind === 'topk' ? activation.k : null;
   return {
-    architecture: 'standard',
+    architecture: saelensArchitecture(activation),
     d_in: d,
     d_sae: m,
     dtype: meta.dtype ?? 'float32',
@@ -93,9 +102,10 @@ export function buildSaelensCfg(d: number, m: number, meta: DictionaryMeta): Sae
     apply_b_dec_to_input: true,
     normalize_activations: 'none',
     reshape_activations: 'none',
-    activation_fn: 'relu',
-    activation_fn_str: 'relu',
-    activation_fn_kwargs: {},
+    ...(topk !== null ? { k: topk } : {}),
+    activation_fn: topk !== null ? 'topk' : 'relu',
+    activation_fn_str: topk !== null ? 'topk' : 'relu',
+    activation_fn_kwargs: topk !== null ? { k: topk } : {},
     finetuning_scaling_factor: false,
     model_name: modelName,
     hook_name: hookName,
@@ -125,7 +135,12 @@ export function buildSaelensCfg(d: number, m: number, meta: DictionaryMeta): Sae
   };
 }
 
-/** The four SAE tensors in SAELens' names and layout, stored as F32 or F16. */
+/** SAELens' architecture name for an activation. */
+export function saelensArchitecture(a: Activation): 'standard' | 'topk' | 'jumprelu' {
+  return a.kind === 'relu' ? 'standard' : a.kind;
+}
+
+/** The SAE tensors in SAELens' names and layout (plus `threshold` for JumpReLU), stored as F32 or F16. */
 export function weightTensors(w: SaeWeights, dtype: 'float32' | 'float16' = 'float32'): Record<string, TensorToWrite> {
   const t = dtype === 'float16' ? 'F16' : 'F32';
   return {
@@ -133,6 +148,7 @@ export function weightTensors(w: SaeWeights, dtype: 'float32' | 'float16' = 'flo
     W_dec: { dtype: t, shape: [w.m, w.d], data: w.W_dec },
     b_enc: { dtype: t, shape: [w.m], data: w.b_enc },
     b_dec: { dtype: t, shape: [w.d], data: w.b_dec },
+    ...(w.activation?.kind === 'jumprelu' ? { threshold: { dtype: t, shape: [w.m], data: w.activation.threshold } } : {}),
   };
 }
 
@@ -146,14 +162,15 @@ export function writeSaelensDir(dir: string, w: SaeWeights, meta: DictionaryMeta
     }
     const f = path.join(dir, SAELENS_FILES.sparsity);
     const density = meta.log10Density instanceof Float32Array ? meta.log10Density : Float32Array.from(meta.log10Density);
-    writeSafetensorsFile(f, { sparsity: { dtype: meta.dtype === 'float16' ? 'F16' : 'F32', shape: [w.m], data: density } }, { format: 'pt' });
+    // float32 even with dtype float16, as SAELens writes it (log10 densities near -10 lose digits in F16).
+    writeSafetensorsFile(f, { sparsity: { dtype: 'F32', shape: [w.m], data: density } }, { format: 'pt' });
     files.push(f);
   } else {
     // A density file left from an earlier write would describe other weights.
     fs.rmSync(path.join(dir, SAELENS_FILES.sparsity), { force: true });
   }
   // cfg.json last: its presence marks a complete dictionary.
-  writeJsonAtomic(files[1]!, buildSaelensCfg(w.d, w.m, meta));
+  writeJsonAtomic(files[1]!, buildSaelensCfg(w.d, w.m, meta, w.activation));
   return files;
 }
 
@@ -179,11 +196,22 @@ export function readSaelensDir(dir: string): SaelensDictionary {
   if (!Number.isSafeInteger(d) || d <= 0 || !Number.isSafeInteger(m) || m <= 0) {
     throw new RunError(`${cfgFile}: d_in/d_sae must be positive integers, found ${JSON.stringify(d)}/${JSON.stringify(m)}.`, 'Re-export the dictionary.');
   }
-  if (cfg.architecture !== undefined && cfg.architecture !== 'standard') {
-    throw new RunError(`${cfgFile}: architecture '${String(cfg.architecture)}' is not supported, expected 'standard'.`);
+  const arch = cfg.architecture ?? 'standard';
+  if (arch !== 'standard' && arch !== 'topk' && arch !== 'jumprelu') {
+    throw new RunError(`${cfgFile}: architecture '${String(cfg.architecture)}' is not supported, expected 'standard', 'topk' or 'jumprelu'.`);
   }
   const weightsFile = path.join(dir, SAELENS_FILES.weights);
   const content = readSafetensorsFile(weightsFile);
+  let activation: Activation | null = null;
+  if (arch === 'topk') {
+    const k = cfg['k'] ?? (cfg['activation_fn_kwargs'] as { k?: unknown } | undefined)?.k;
+    if (typeof k !== 'number' || !Number.isSafeInteger(k) || k <= 0) {
+      throw new RunError(`${cfgFile}: architecture 'topk' needs a positive integer k, found ${JSON.stringify(k)}.`, 'Re-export the dictionary.');
+    }
+    activation = { kind: 'topk', k };
+  } else if (arch === 'jumprelu') {
+    activation = { kind: 'jumprelu', threshold: requireFloatTensor(content, 'threshold', [m], weightsFile) };
+  }
   const weights: SaeWeights = {
     d,
     m,
@@ -191,6 +219,7 @@ export function readSaelensDir(dir: string): SaelensDictionary {
     b_enc: requireFloatTensor(content, 'b_enc', [m], weightsFile),
     W_dec: requireFloatTensor(content, 'W_dec', [m, d], weightsFile),
     b_dec: requireFloatTensor(content, 'b_dec', [d], weightsFile),
+    ...(activation ? { activation } : {}),
   };
   const sparsityFile = path.join(dir, SAELENS_FILES.sparsity);
   const log10Density = fs.existsSync(sparsityFile)

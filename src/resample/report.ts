@@ -154,7 +154,7 @@ function plannedSchedule(
   const c = (config ?? {}) as { resample?: unknown; train?: { batchSize?: unknown } };
   const parsed = ResampleSchema.safeParse(c.resample ?? {});
   if (!parsed.success) return { enabled: true, steps: [], deadWindow: null, why: '' };
-  if (!parsed.data.enabled) return { enabled: false, steps: [], deadWindow: null, why: 'resample.enabled is false in its config' };
+  if (parsed.data.enabled === false) return { enabled: false, steps: [], deadWindow: null, why: 'resample.enabled is false in its config' };
   const batch = typeof c.train?.batchSize === 'number' ? c.train.batchSize : 1;
   try {
     const s = resolveResampleSchedule(parsed.data, info.totalSteps, batch, info.trainRows ?? Infinity);

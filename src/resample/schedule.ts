@@ -37,6 +37,8 @@ export function resolveResampleSchedule(
   batchSize: number,
   trainRows: number,
 ): ResampleSchedule {
+  // validateConfig fills `enabled` by architecture; a config object built elsewhere means the old default.
+  const on = cfg.enabled ?? true;
   const warnings: string[] = [];
   let steps: number[];
   if (cfg.steps !== undefined) {
@@ -61,7 +63,7 @@ export function resolveResampleSchedule(
   const fallbackGap = cfg.every ?? Math.max(1, Math.round(totalSteps / 8));
   const defaultWindow = Math.max(1, Math.floor((Number.isFinite(minGap) ? minGap : fallbackGap) / 2));
   let deadWindow = cfg.deadWindow ?? defaultWindow;
-  if (cfg.enabled && cfg.deadWindow !== undefined && deadWindow > minGap) {
+  if (on && cfg.deadWindow !== undefined && deadWindow > minGap) {
     const where = cfg.steps !== undefined ? 'resample.steps' : cfg.every !== undefined ? 'resample.every' : null;
     const msg = `resample.deadWindow (${deadWindow}) is longer than the ${minGap} steps before ${
       minGap === steps[0] ? `the first event (step ${steps[0]})` : 'one of the events'
@@ -80,13 +82,13 @@ export function resolveResampleSchedule(
   if (samples > trainRows) {
     samples = Math.max(0, trainRows);
     // Only a value the user gave is worth a warning; the default simply fits the data.
-    if (cfg.enabled && cfg.samples !== undefined) {
+    if (on && cfg.samples !== undefined) {
       warnings.push(`resample.samples: ${cfg.samples} is more than the ${trainRows} training rows; scoring ${samples} rows per event`);
     }
   }
 
-  const enabled = cfg.enabled && steps.length > 0 && samples > 0;
-  if (cfg.enabled && !enabled) {
+  const enabled = on && steps.length > 0 && samples > 0;
+  if (on && !enabled) {
     warnings.push(
       samples === 0
         ? 'resampling is enabled but there are no training rows to draw from; it is off for this run'

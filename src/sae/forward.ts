@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { activate, RELU, thresholdOf, type Activation } from './activation.js';
 
 /** Tensors of an SAE (variables or plain tensors) in the canonical layout. */
 export interface SaeTensors {
@@ -10,6 +11,8 @@ export interface SaeTensors {
   W_dec: tf.Tensor2D;
   /** b_dec [d] */
   b_dec: tf.Tensor1D;
+  /** The encoder's nonlinearity (absent: ReLU). */
+  activation?: Activation;
 }
 
 /** Pre-activations: (x - b_dec) W_enc + b_enc.  x [B, d] -> [B, m] */
@@ -17,9 +20,29 @@ export function preActivations(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, sae.b_dec), sae.W_enc), sae.b_enc));
 }
 
-/** f = ReLU((x - b_dec) W_enc + b_enc).  x [B, d] -> f [B, m] */
+/** f = act((x - b_dec) W_enc + b_enc), act the dictionary's activation (ReLU by default).  x [B, d] -> f [B, m] */
 export function encode(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.relu(preActivations(sae, x)));
+  return tf.tidy(() => activate(preActivations(sae, x), sae.activation ?? RELU));
+}
+
+/**
+ * The activations of the features `idx` only, as encode() gives them: ReLU and JumpReLU need just
+ * those columns; TopK needs each row's threshold over every feature.  x [B, d] -> [B, idx.length]
+ */
+export function encodeFeatures(sae: SaeTensors, x: tf.Tensor2D, idx: readonly number[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const a = sae.activation ?? RELU;
+    const cols = tf.tensor1d(Array.from(idx), 'int32');
+    if (a.kind === 'topk') {
+      const pre = preActivations(sae, x);
+      const picked = tf.gather(pre, cols, 1);
+      return tf.where(tf.greater(picked, thresholdOf(pre, a)), picked, tf.zerosLike(picked)) as tf.Tensor2D;
+    }
+    const pre = tf.add(tf.matMul(tf.sub(x, sae.b_dec), tf.gather(sae.W_enc, cols, 1)), tf.gather(sae.b_enc, cols)) as tf.Tensor2D;
+    if (a.kind === 'relu') return tf.relu(pre);
+    const t = tf.relu(tf.gather(tf.tensor1d(a.threshold), cols));
+    return tf.where(tf.greater(pre, t), pre, tf.zerosLike(pre)) as tf.Tensor2D;
+  });
 }
 
 /** x_hat = f W_dec + b_dec.  f [B, m] -> [B, d] */

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from './forward.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
+import { thresholdOf, type StepActivation } from './activation.js';
+import { auxKLossAndGradients, type AuxKStep } from './auxk.js';
 
 /** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
 export type SparsityPenalty = 'l1' | 'l1-decoder-norm';
@@ -33,6 +35,15 @@ export interface StepStats {
   sse: tf.Scalar;
   /** [m] number of rows in which each feature fired */
   firedCounts: tf.Tensor1D;
+  /** batchtopk: the batch's selection threshold (the running inference threshold averages it). */
+  threshold?: tf.Scalar;
+}
+
+/** What the architecture adds to the step (architecture.ts): the selection and the AuxK loss. */
+export interface StepArchitecture {
+  activation: StepActivation;
+  /** AuxK with this step's dead latents; null or absent: no auxiliary loss. */
+  auxK?: AuxKStep | null;
 }
 
 export interface LossGradOutput {
@@ -57,6 +68,7 @@ export function lossAndGradients(
   l1Coefficient: number,
   penalty: SparsityPenalty,
   timer?: PhaseTimer,
+  arch?: StepArchitecture,
 ): LossGradOutput {
   return tf.tidy(() => {
     const B = x.shape[0];
@@ -64,7 +76,19 @@ export function lossAndGradients(
     // [B, m] intermediates are disposed as soon as they are used (tidy would keep them all to
     // the end): at config C each is 200 MB and the wasm heap never shrinks.
     const xc = tf.sub(x, sae.b_dec) as tf.Tensor2D;
-    const f = tf.tidy(() => tf.relu(tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc))) as tf.Tensor2D;
+    const act = arch?.activation ?? { kind: 'relu' };
+    let threshold: tf.Scalar | undefined;
+    const f =
+      act.kind === 'relu'
+        ? (tf.tidy(() => tf.relu(tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc))) as tf.Tensor2D)
+        : tf.tidy(() => {
+            // TopK / BatchTopK: pre where pre > the row's (batch's) threshold, which is >= 0, so
+            // step(f) below is the selection mask and the ReLU gradient is theirs too.
+            const pre = tf.add(tf.matMul(xc, sae.W_enc), sae.b_enc) as tf.Tensor2D;
+            const t = thresholdOf(pre, act);
+            if (act.kind === 'batchtopk') threshold = tf.keep(tf.reshape(t, []) as tf.Scalar);
+            return tf.where(tf.greater(pre, t), pre, tf.zerosLike(pre)) as tf.Tensor2D;
+          });
     timer?.lap('encode');
     const xHat = tf.add(tf.matMul(f, sae.W_dec), sae.b_dec) as tf.Tensor2D;
     const e = tf.sub(xHat, x) as tf.Tensor2D;
@@ -77,7 +101,9 @@ export function lossAndGradients(
     const sse = tf.sum(tf.square(e));
     const mse = tf.div(sse, B) as tf.Scalar;
     const l1 = tf.div(decNorm ? tf.sum(tf.mul(fSum, decNorm)) : tf.sum(fSum), B) as tf.Scalar;
-    const loss = tf.add(mse, tf.mul(l1, l1Coefficient)) as tf.Scalar;
+    const aux = arch?.auxK && arch.auxK.dead.length > 0 ? auxKLossAndGradients(sae, xc, tf.neg(e) as tf.Tensor2D, arch.auxK) : null;
+    const mainLoss = tf.add(mse, tf.mul(l1, l1Coefficient)) as tf.Scalar;
+    const loss = aux ? (tf.add(mainLoss, aux.loss) as tf.Scalar) : mainLoss;
 
     // dL/dx_hat = (2/B) e
     const g = tf.mul(e, 2 / B) as tf.Tensor2D;
@@ -116,11 +142,22 @@ export function lossAndGradients(
     const l0 = tf.div(tf.sum(firedCounts), B) as tf.Scalar;
     timer?.lap('bookkeeping');
 
+    const grads = { W_enc: gW_enc, b_enc: gb_enc, W_dec: gW_dec, b_dec: gb_dec };
     return {
-      grads: { W_enc: gW_enc, b_enc: gb_enc, W_dec: gW_dec, b_dec: gb_dec },
-      stats: { loss, mse, l1, l0, totalVariance, sse: sse as tf.Scalar, firedCounts },
+      grads: aux ? { ...addGradients(grads, aux.grads) } : grads,
+      stats: { loss, mse, l1, l0, totalVariance, sse: sse as tf.Scalar, firedCounts, ...(threshold ? { threshold } : {}) },
     };
   });
+}
+
+/** a + b per parameter. */
+export function addGradients(a: SaeGradients, b: SaeGradients): SaeGradients {
+  return tf.tidy(() => ({
+    W_enc: tf.add(a.W_enc, b.W_enc) as tf.Tensor2D,
+    b_enc: tf.add(a.b_enc, b.b_enc) as tf.Tensor1D,
+    W_dec: tf.add(a.W_dec, b.W_dec) as tf.Tensor2D,
+    b_dec: tf.add(a.b_dec, b.b_dec) as tf.Tensor1D,
+  }));
 }
 
 /**

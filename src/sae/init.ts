@@ -89,5 +89,7 @@ export function foldInputScale(w: SaeWeights, s: number): SaeWeights {
     b_enc: Float32Array.from(w.b_enc),
     W_dec: Float32Array.from(w.W_dec, (v) => v / s),
     b_dec: Float32Array.from(w.b_dec, (v) => v / s),
+    // f is unchanged, so is the threshold any activation applies to the pre-activations.
+    ...(w.activation ? { activation: w.activation } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { RELU, type Activation } from './activation.js';
 
 /** Names of the SAE's parameters, in SAELens' spelling. */
 export const PARAM_NAMES = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
@@ -16,6 +17,8 @@ export interface SaeWeights {
   W_dec: Float32Array;
   /** b_dec [d] */
   b_dec: Float32Array;
+  /** The encoder's nonlinearity (absent: ReLU); architecture.ts says which one a run trains. */
+  activation?: Activation;
 }
 
 export function paramShape(name: ParamName, d: number, m: number): [number] | [number, number] {
@@ -42,8 +45,11 @@ export class SaeParams {
   readonly b_enc: tf.Variable<tf.Rank.R1>;
   readonly W_dec: tf.Variable<tf.Rank.R2>;
   readonly b_dec: tf.Variable<tf.Rank.R1>;
+  /** The nonlinearity encode() applies (not trained by the optimizer; the loop sets it). */
+  activation: Activation;
 
   constructor(w: SaeWeights) {
+    this.activation = w.activation ?? RELU;
     this.d = w.d;
     this.m = w.m;
     this.W_enc = variableFrom(w.W_enc, [w.d, w.m]) as tf.Variable<tf.Rank.R2>;
@@ -61,12 +67,17 @@ export class SaeParams {
     const [W_enc, b_enc, W_dec, b_dec] = await Promise.all(
       PARAM_NAMES.map((n) => this.get(n).data() as Promise<Float32Array>),
     );
-    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec! };
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField() };
+  }
+
+  /** { activation } unless ReLU (the records of ReLU dictionaries stay as they were). */
+  private activationField(): { activation?: Activation } {
+    return this.activation.kind === 'relu' ? {} : { activation: this.activation };
   }
 
   readSync(): SaeWeights {
     const [W_enc, b_enc, W_dec, b_dec] = PARAM_NAMES.map((n) => this.get(n).dataSync() as Float32Array);
-    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec! };
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField() };
   }
 
   /** Overwrite all parameters from host arrays of the same shapes. */
@@ -77,6 +88,7 @@ export class SaeParams {
       v.assign(t);
       t.dispose();
     }
+    if (w.activation) this.activation = w.activation;
   }
 
   dispose(): void {

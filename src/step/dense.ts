@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PhaseTimer } from '../util/phase-timer.js';
-import { lossAndGradients, type SaeGradients, type StepStats } from '../sae/gradients.js';
+import { lossAndGradients, type SaeGradients, type StepArchitecture, type StepStats } from '../sae/gradients.js';
 import { PARAM_NAMES, type SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import type { AdamHyper, AdamState } from './adam.js';
@@ -23,6 +23,8 @@ export interface StepConfig {
   lr: number;
   l1Coefficient: number;
   adam: AdamHyper;
+  /** The architecture's selection and AuxK loss for this step (architecture.ts); absent: ReLU. */
+  arch?: StepArchitecture;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface StepConfig {
  * statistics as tensors (the caller disposes them, reading back only when it logs).
  */
 export function denseTrainStep(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): StepStats {
-  const { grads, stats } = lossAndGradients(params, x, cfg.l1Coefficient, cfg.recipe.sparsityPenalty, timer);
+  const { grads, stats } = lossAndGradients(params, x, cfg.l1Coefficient, cfg.recipe.sparsityPenalty, timer, cfg.arch);
   applyGradients(params, adam, grads, cfg);
   timer?.lap('optimizer');
   return stats;
@@ -69,4 +71,5 @@ export function disposeStats(s: StepStats): void {
   s.totalVariance.dispose();
   s.sse.dispose();
   s.firedCounts.dispose();
+  s.threshold?.dispose();
 }

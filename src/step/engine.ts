@@ -27,6 +27,8 @@ import { denseTrainStep, type StepConfig } from './dense.js';
 import { createSparseTrainStep } from './sparse.js';
 import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
 import { ParallelStep } from './workers/parallel-step.js';
+import { hostRowThresholds, type StepActivation } from '../sae/activation.js';
+import { hostView } from './kernels/host-io.js';
 
 export type { KernelKind } from './choose.js';
 
@@ -61,6 +63,20 @@ export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
     const pre = tf.fused.matMul({ a: tf.sub(xs, params.b_dec), b: params.W_enc, bias: params.b_enc });
     return (tf.sum(tf.step(pre)).dataSync()[0]! / n);
   });
+}
+
+/**
+ * TopK / BatchTopK thresholds of the batch x [B, d] under the current parameters, one per row
+ * (sae/activation.ts): the workers each see only their slice of the features, so the selection
+ * across all of them is made here, from one more encoder product on this thread.
+ */
+export function rowThresholdsFor(params: SaeParams, x: tf.Tensor2D, act: StepActivation): Float32Array {
+  const pre = tf.tidy(() => tf.fused.matMul({ a: tf.sub(x, params.b_dec), b: params.W_enc, bias: params.b_enc }));
+  try {
+    return hostRowThresholds(hostView(pre), x.shape[0], params.m, act, new Float32Array(x.shape[0]));
+  } finally {
+    pre.dispose();
+  }
 }
 
 /** How a run's steps are computed: the step formulation plus its threads. */
@@ -179,17 +195,24 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   return {
     async step(params, adam, x, cfg, timer) {
+      const act = cfg.arch?.activation ?? { kind: 'relu' };
+      // The workers' slices cannot compute AuxK (sae/auxk.ts): steps with dead latents run here.
+      const workersServe = !(cfg.arch?.auxK && cfg.arch.auxK.dead.length > 0);
       if (o.kind === 'auto') {
-        if (!Number.isFinite(lastL0)) {
+        // TopK / BatchTopK: L0 is k from the first step.
+        if (act.kind !== 'relu') lastL0 = act.k;
+        else if (!Number.isFinite(lastL0)) {
           await syncWorkers();
           lastL0 = probeL0(params, x);
         }
-        current = chooseKernel(lastL0, params.m, current, threads > 1 ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
+        current = chooseKernel(lastL0, params.m, current, threads > 1 && workersServe ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
       }
       if (current === 'sparse') {
-        const p = threads > 1 ? await workers() : null;
+        const p = threads > 1 && workersServe ? await workers() : null;
         if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
-        const stats = await p.step(params, adam, x, cfg, timer);
+        // The selection needs the current weights here: the workers hold them between steps.
+        if (act.kind !== 'relu') await syncWorkers();
+        const stats = await p.step(params, adam, x, cfg, timer, false, act.kind === 'relu' ? undefined : rowThresholdsFor(params, x, act));
         if (stats) {
           lastL0 = stats.l0.dataSync()[0]!;
           last = `sparse x${p.workers} workers (${p.loops})`;
@@ -198,7 +221,8 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         // More active entries than the workers' buffers hold: this batch dense (below), on the
         // workers if it fits them; 'auto' then goes by this batch's L0.
       }
-      const p = threads > 1 ? await workers() : null;
+      // The workers' dense slices apply ReLU only: another activation runs the reference below.
+      const p = threads > 1 && act.kind === 'relu' && workersServe ? await workers() : null;
       if (p) {
         const stats = await p.step(params, adam, x, cfg, timer, true);
         if (stats) {

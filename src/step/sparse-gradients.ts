@@ -19,6 +19,8 @@ export interface SparseInputs {
   b_dec: Float32Array;
   l1Coefficient: number;
   penalty: SparsityPenalty;
+  /** [B] TopK / BatchTopK: an entry of row b is active iff f > rowThreshold[b] (absent: f > 0). */
+  rowThreshold?: Float32Array;
 }
 
 /** Gradients (canonical layout) and statistics; the arrays are the workspace's, valid until its next use. */
@@ -126,12 +128,16 @@ export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: P
 
   // Active entries, row-major (CSR), with per-feature counts and sums; counted first only when
   // they do not fit the buffers of the last step (then the buffers grow and the scan runs again).
-  let nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity);
+  const thr = inp.rowThreshold;
+  let nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity, thr);
   if (nnz < 0) {
     let count = 0;
-    for (let q = 0; q < B * m; q++) if (f[q]! > 0) count++;
+    for (let b = 0; b < B; b++) {
+      const t = thr ? thr[b]! : 0;
+      for (let q = b * m; q < (b + 1) * m; q++) if (f[q]! > t) count++;
+    }
     ws.ensureEntries(Math.ceil(count * 1.25));
-    nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity);
+    nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity, thr);
   }
   const { rowPtr, col, val } = ws.rows;
   timer?.lap('encode');

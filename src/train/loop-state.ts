@@ -35,6 +35,7 @@ export async function captureState(
       // The data stream is a pure function of (dataset, seed, batch index): one batch per step.
       dataPosition: { batch: s.step },
       kernel: s.kernel,
+      ...(s.threshold !== null ? { threshold: s.threshold } : {}),
     },
     configDigest: digest,
   };
@@ -47,6 +48,7 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     interval: IntervalSums;
     last: MetricsRecord | null;
     kernel?: KernelChoice;
+    threshold?: number;
   };
   const tracker = FiringTracker.restore(comp.tracker);
   if (tracker.m !== m) throw new CheckpointError(`checkpoint at step ${c.step} tracks ${tracker.m} features, the run has ${m}`);
@@ -61,5 +63,6 @@ export function restoreLoopState(c: CheckpointState, m: number, deadWindow: numb
     resampleRng: Rng.fromState(c.rng['resample']!),
     // Checkpoints from before the kernel choice was recorded: 'auto' starts afresh.
     kernel: comp.kernel ?? { current: 'dense', lastL0: null },
+    threshold: comp.threshold ?? null,
   };
 }

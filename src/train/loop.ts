@@ -9,6 +9,8 @@ import type { MetricsRecord } from '../io/run-layout.js';
 import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
+import { displayDeadWindow, nextThreshold, stepActivation, type ResolvedArchitecture } from '../sae/architecture.js';
+import type { StepArchitecture } from '../sae/gradients.js';
 import { disposeStats, type StepConfig } from '../step/dense.js';
 import type { Rng } from '../util/rng.js';
 import type { AdamState } from '../step/adam.js';
@@ -36,6 +38,8 @@ export interface LoopState {
   resampleRng: Rng;
   /** The step formulation 'auto' is on (checkpointed, so a resumed run makes the same choices). */
   kernel: KernelChoice;
+  /** batchtopk: the running inference threshold (null: not started; other architectures: null). */
+  threshold: number | null;
 }
 
 export interface LoopContext {
@@ -47,6 +51,8 @@ export interface LoopContext {
   adam: AdamState;
   /** The run's recipe, resolved once (resolveRecipe). */
   recipe: ResolvedRecipe;
+  /** The run's architecture, resolved once (resolveArchitecture). */
+  architecture: ResolvedArchitecture;
   /** Inputs are multiplied by this before the SAE sees them. */
   scale: number;
   schedule: ResampleSchedule;
@@ -114,14 +120,15 @@ async function steps(
   let lastRan = '';
 
   if (state.step >= plan.totalSteps) return;
-  const l1 = cfg.sae.l1;
-  if (l1 === 'auto') throw new InternalError("sae.l1 'auto' reached the training loop unresolved");
+  // topk / batchtopk have no L1 term (checkArchitectureFields refuses sae.l1 there).
+  const l1 = ctx.architecture.name === 'relu' ? cfg.sae.l1 : 0;
+  if (l1 === 'auto' || l1 === undefined) throw new InternalError("sae.l1 'auto' reached the training loop unresolved");
   const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
   for await (const batch of prefetch(stream)) {
     const step = state.step + 1;
     const lr = learningRate(step, lrSchedule);
     const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
-    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper };
+    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper, ...stepArchitecture(ctx.architecture, state, step) };
     const x = tf.tidy(() => {
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
       return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
@@ -132,7 +139,8 @@ async function steps(
     lastRan = ran;
     state.kernel = engine.choice();
     x.dispose();
-    const { values: v, fired } = await readStepStats(stats);
+    const { values: v, fired, threshold } = await readStepStats(stats);
+    state.threshold = nextThreshold(ctx.architecture, step, state.threshold, threshold);
     disposeStats(stats);
     if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
 
@@ -158,7 +166,7 @@ async function steps(
         l1: m.l1,
         explainedVariance: m.explainedVariance,
         l0: m.l0,
-        deadFraction: state.tracker.deadFraction(step, Math.min(schedule.deadWindow, step)),
+        deadFraction: state.tracker.deadFraction(step, Math.min(displayDeadWindow(ctx.architecture, schedule).steps, step)),
         tokensPerSecond: m.tokensPerSecond,
         elapsedSeconds: elapsed,
         split: 'train',
@@ -183,6 +191,18 @@ async function steps(
     const stop = hooks.stopRequested?.();
     if (stop) throw new InterruptedError(`${stop.reason}: stopped at step ${step} of ${plan.totalSteps}`, undefined, stop.exitCode);
   }
+}
+
+/** The architecture's part of a step's config: nothing for relu (its steps stay as they were). */
+function stepArchitecture(a: ResolvedArchitecture, state: LoopState, step: number): { arch?: StepArchitecture } {
+  if (a.name === 'relu') return {};
+  const aux = a.auxK;
+  return {
+    arch: {
+      activation: stepActivation(a, step),
+      auxK: aux ? { dead: state.tracker.deadIndices(state.step, aux.deadSteps), k: aux.k, coefficient: aux.coefficient } : null,
+    },
+  };
 }
 
 async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {

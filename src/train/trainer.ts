@@ -19,6 +19,7 @@ import { RUN_FORMAT_VERSION, runFile, type MetricsRecord, type RunInfo } from '.
 import { foldInputScale } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { resolveRecipe } from '../sae/recipe.js';
+import { displayDeadWindow, inferenceActivation, resolveArchitecture } from '../sae/architecture.js';
 import { Rng } from '../util/rng.js';
 import { AdamState } from '../step/adam.js';
 import { FiringTracker } from './firing.js';
@@ -116,6 +117,8 @@ export async function train(req: TrainRequest, hooks: TrainHooks = {}): Promise<
   log(`backend: ${describeBackend(req.verbose ? backend : { ...backend, fallbacks: [] })}${recorded}`);
 
   const plan = await planRun(cfg);
+  // sae.k against the width: a ConfigError before the run directory exists.
+  resolveArchitecture(cfg.sae, { d: plan.d, m: plan.m, totalSteps: plan.totalSteps, batchSize: cfg.train.batchSize });
   checkDownstreamEval(cfg, plan);
   checkRunFitsBackend(cfg, plan);
   checkRunMemory(estimateForPlan(cfg, plan, backend.name), {
@@ -166,8 +169,10 @@ async function trainLocked(
 ): Promise<TrainResult> {
   const out = new RunWriter(runDir);
   const recipe = resolveRecipe(cfg);
+  const architecture = resolveArchitecture(cfg.sae, { d: plan.d, m: plan.m, totalSteps: plan.totalSteps, batchSize: cfg.train.batchSize });
   let digest = configDigest(cfg);
   const schedule = resolveResampleSchedule(cfg.resample, plan.totalSteps, cfg.train.batchSize, plan.trainRows);
+  const deadShown = displayDeadWindow(architecture, schedule);
   const checkpoint = req.resume !== undefined ? loadLatestCheckpoint(runDir, (w) => log(`warning: ${w}`)) : null;
   const priorDigests = checkpoint ? (readRunInfo(runDir).priorConfigDigests ?? []) : [];
   if (checkpoint) assertSameConfig(checkpoint, [digest, storedDigest, ...priorDigests], runDir);
@@ -216,7 +221,7 @@ async function trainLocked(
         (schedule.enabled
           ? `\nresampling: ${schedule.steps.length} event(s) at step ${formatSteps(schedule.steps)}, dead window ${schedule.deadWindow} steps, scoring ${schedule.samples} rows per event`
           : '\nresampling: off') +
-        `\n'dead' in progress lines: no firing in the last ${schedule.deadWindow} steps (the resampling window); in the held-out summary: none on those rows`,
+        `\n'dead' in progress lines: no firing in the last ${deadShown.steps} steps (${deadShown.what}); in the held-out summary: none on those rows`,
     );
     const init = await initialise(cfg, plan, recipe, log);
     if (cfg.sae.l1 === 'auto') {
@@ -239,6 +244,7 @@ async function trainLocked(
       monitor: new ResampleMonitor(plan.m, schedule.deadWindow),
       resampleRng: new Rng(cfg.train.seed).fork('resample'),
       kernel: { current: 'dense', lastL0: null },
+      threshold: null,
     };
     const now = new Date().toISOString();
     info = {
@@ -259,8 +265,12 @@ async function trainLocked(
       evalRows: plan.evalRows,
       seed: cfg.train.seed,
       recipe,
+      ...(architecture.name !== 'relu' ? { architecture } : {}),
     };
   }
+  // What encode() applies while training (resampling scores with it): TopK per row for both
+  // (batchtopk's threshold exists only once averaged); the dictionary's own at the end.
+  if (architecture.name !== 'relu') params.activation = { kind: 'topk', k: architecture.k };
   out.info({ ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
@@ -282,6 +292,7 @@ async function trainLocked(
         params,
         adam,
         recipe,
+        architecture,
         scale,
         schedule,
         hooks,
@@ -294,12 +305,13 @@ async function trainLocked(
       state,
     );
     for (const rec of state.monitor.finish(state.step)) out.resample(rec);
+    params.activation = inferenceActivation(architecture, plan.m, state.threshold);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, out, weights);
     checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
-    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics) };
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics, architecture.name !== 'relu') };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
     let thrown = err;

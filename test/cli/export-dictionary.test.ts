@@ -53,7 +53,7 @@ describe('sae export-dictionary', () => {
       name: 'an unknown format',
       args: () => ['export-dictionary', run, '--format', 'onnx', '--out', path.join(root, 'o3')],
       error: /^error: Unknown export format 'onnx'\.$/m,
-      hint: /^hint: Use one of: saelens, safetensors, npy, arrow, json\.$/m,
+      hint: /^hint: Use one of: saelens, safetensors, npy, arrow, json, sparsify\.$/m,
     },
     {
       name: 'an output that is the run itself',

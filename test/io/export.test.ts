@@ -3,7 +3,10 @@ import path from 'node:path';
 import { Bool, Float64, Int32, List, Field, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, RunError } from '../../src/errors.js';
-import { exportDictionary, EXPORT_FORMATS, formatRanges, type ExportFormat } from '../../src/io/export.js';
+import { exportDictionary, EXPORT_FORMATS as ALL_FORMATS, formatRanges, type ExportFormat } from '../../src/io/export.js';
+
+// sparsify holds TopK dictionaries only (this run is ReLU): test/io/sparsify.test.ts covers it.
+const EXPORT_FORMATS = ALL_FORMATS.filter((f) => f !== 'sparsify');
 import { rmTmp, tmpDir } from '../helpers/cli.js';
 import { loadExport, parseNpy, parseSafetensors, reconstruct } from '../helpers/load-export.js';
 import { maxAbs, maxAbsDiff, randomData, randomWeights } from '../helpers/tensors.js';
@@ -70,7 +73,7 @@ describe('exportDictionary', () => {
   });
 
   it('stores float16 tensors for saelens, safetensors and npy', () => {
-    for (const format of ['saelens', 'safetensors', 'npy'] as ExportFormat[]) {
+    for (const format of ['saelens', 'safetensors', 'npy'] as const) {
       const out = path.join(root, `half.${format}`);
       exportDictionary(run, { format, out, dtype: 'float16' });
       const back = loadExport(out, format);
@@ -165,7 +168,7 @@ describe('exportDictionary', () => {
     const e1 = thrown(() => exportDictionary(run, { format: 'onnx', out: path.join(root, 'x') }));
     expect(e1).toBeInstanceOf(ConfigError);
     expect(e1.message).toBe("Unknown export format 'onnx'.");
-    expect((e1 as ConfigError).hint).toBe('Use one of: saelens, safetensors, npy, arrow, json.');
+    expect((e1 as ConfigError).hint).toBe('Use one of: saelens, safetensors, npy, arrow, json, sparsify.');
     expect(() => exportDictionary(run, { format: 'json', out: path.join(root, 'h.json'), dtype: 'float16' })).toThrow(/not available for json/);
     expect(() => exportDictionary(run, { format: 'saelens', out: run, force: true })).toThrow(/would destroy the run/);
     expect(() => exportDictionary(run, { format: 'saelens', out: root, force: true })).toThrow(/would destroy the run/);

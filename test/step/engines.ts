@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import type { StepStats } from '../../src/sae/gradients.js';
+import type { StepArchitecture, StepStats } from '../../src/sae/gradients.js';
 import { PARAM_NAMES, SaeParams, type SaeWeights } from '../../src/sae/params.js';
 import { recipeFor, type RecipeName } from '../../src/sae/recipe.js';
 import { AdamState } from '../../src/step/adam.js';
@@ -55,8 +55,17 @@ export interface Trained {
  * Train the tiny SAE `steps` steps with `step`; asserts no tensor is left behind by any step.
  * Reads are asynchronous, as WebGPU requires.
  */
-export async function train(step: Step, recipe: RecipeName, steps: number, bEncShift: number, between?: (p: SaeParams, s: number) => void): Promise<Trained> {
-  const { w, cfg } = tinySetup(d, m, recipe, bEncShift);
+export async function train(
+  step: Step,
+  recipe: RecipeName,
+  steps: number,
+  bEncShift: number,
+  between?: (p: SaeParams, s: number) => void,
+  arch?: StepArchitecture,
+): Promise<Trained> {
+  const { w, cfg: base } = tinySetup(d, m, recipe, bEncShift);
+  // TopK / BatchTopK (architecture.ts): no L1 term.
+  const cfg: StepConfig = arch ? { ...base, l1Coefficient: 0, arch } : base;
   const params = new SaeParams(w);
   const adam = new AdamState(d, m);
   const log: Trained['log'] = [];

@@ -22,7 +22,7 @@ function flag(key: PropertyKey | undefined): string {
 export function register(program: Command): void {
   program
     .command('export-dictionary')
-    .description("Export a run's final dictionary (SAELens folder, safetensors, npy, Arrow or JSON).")
+    .description("Export a run's final dictionary (SAELens folder, safetensors, npy, Arrow, JSON, or sparsify for TopK).")
     .argument('<run>', 'run directory made by `sae train`')
     .requiredOption('-f, --format <format>', `output format: ${EXPORT_FORMATS.join(' | ')}`)
     .requiredOption('-o, --out <path>', 'output folder (saelens, npy) or file (safetensors, arrow, json)')

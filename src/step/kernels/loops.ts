@@ -34,6 +34,8 @@ export interface ActiveRows {
  * pre-activations whose column c is feature i0 + c. Writes rowPtr[0..B], col/val[0..nnz),
  * fired[i] (rows the feature fired in) and fSum[i] (sum of f) for i in [i0, i0 + mk).
  * Returns nnz, or -1 if more than capacity entries are active (outputs then undefined).
+ * `rowThreshold` [B] (TopK / BatchTopK, sae/activation.ts): an entry of row b is active iff
+ * pre > rowThreshold[b] (each >= 0) instead.
  */
 export function scanActive(
   pre: Float32Array,
@@ -44,6 +46,7 @@ export function scanActive(
   fired: Float32Array,
   fSum: Float64Array,
   capacity: number,
+  rowThreshold?: Float32Array,
 ): number {
   const { rowPtr, col, val } = out;
   for (let c = 0; c < mk; c++) {
@@ -54,9 +57,10 @@ export function scanActive(
   rowPtr[0] = 0;
   for (let b = 0; b < B; b++) {
     const base = b * mk;
+    const t = rowThreshold ? rowThreshold[b]! : 0;
     for (let c = 0; c < mk; c++) {
       const v = pre[base + c]!;
-      if (v > 0) {
+      if (v > t) {
         if (nnz >= capacity) return -1;
         col[nnz] = i0 + c;
         val[nnz] = v;

@@ -84,6 +84,7 @@ export class ParallelStep {
    * One step; null (with params and adam untouched) if the batch does not fit the shared
    * buffers (more rows, or more active entries than a slice holds): the caller runs another kernel.
    * `dense`: each worker runs the dense formulation on its slice (never declines for entries).
+   * `rowThreshold` [rows] (TopK / BatchTopK, sparse only): the selection's per-row thresholds.
    */
   async step(
     params: SaeParams,
@@ -92,6 +93,7 @@ export class ParallelStep {
     cfg: StepConfig,
     timer?: PhaseTimer,
     dense = false,
+    rowThreshold?: Float32Array,
   ): Promise<StepStats | null> {
     const { d, m } = this.layout;
     const rows = x.shape[0];
@@ -118,7 +120,7 @@ export class ParallelStep {
     for (let j = 0; j < d; j++) s.mean[j]! /= rows;
     serial();
 
-    const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense }));
+    const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(rowThreshold ? { rowThreshold } : {}) }));
     timer?.lap('encode');
     if (enc.some((r) => r.nnz < 0)) return null;
     const nnz = enc.reduce((a, r) => a + r.nnz, 0);
@@ -160,6 +162,7 @@ export class ParallelStep {
       totalVariance: tf.scalar(totalVariance),
       sse: tf.scalar(sse),
       firedCounts: tensorFromHost<tf.Rank.R1>(s.fired.subarray(0, m), [m]),
+      ...(cfg.arch?.activation.kind === 'batchtopk' && rowThreshold ? { threshold: tf.scalar(rowThreshold[0]!) } : {}),
     };
     serial();
     timer?.lap('bookkeeping');

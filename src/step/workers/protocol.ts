@@ -7,8 +7,11 @@ export type WorkerRequest =
   | { kind: 'init'; memory: WebAssembly.Memory; layout: SharedLayout; slice: number; backend: string; simd: boolean }
   /** The worker's row range of the batch: xc = x - b_dec and x's column sums (row-reduce.ts). */
   | { kind: 'centre'; rows: number }
-  /** Encoder product, ReLU and (sparse) scan for the slice's features, then its partial reconstruction. */
-  | { kind: 'encode'; rows: number; dense: boolean }
+  /**
+   * Encoder product, ReLU and (sparse) scan for the slice's features, then its partial reconstruction.
+   * rowThreshold [rows] (TopK / BatchTopK): the scan keeps pre > rowThreshold[b] (sae/activation.ts).
+   */
+  | { kind: 'encode'; rows: number; dense: boolean; rowThreshold?: Float32Array }
   /** The worker's row range: G from every worker's partial reconstruction, G's column sums, squared error, total variance. */
   | { kind: 'residual'; rows: number }
   /** Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection). */

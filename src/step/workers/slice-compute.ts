@@ -64,8 +64,9 @@ export class SliceCompute {
    * pre = xc W_enc[:, slice] + b_enc[slice] (tfjs, plain layout), the scan for active entries and
    * the slice's partial reconstruction sum_{i in slice} f_i W_dec[i]. Returns nnz, or -1 if the
    * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
+   * `rowThreshold` (TopK / BatchTopK, sparse only): row b keeps the entries above rowThreshold[b].
    */
-  encode(rows: number, dense: boolean): { nnz: number; ms: { encode: number; decode: number } } {
+  encode(rows: number, dense: boolean, rowThreshold?: Float32Array): { nnz: number; ms: { encode: number; decode: number } } {
     const { d, m } = this.layout;
     const { i0, i1 } = this;
     const mk = i1 - i0;
@@ -76,7 +77,7 @@ export class SliceCompute {
       return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
     }
     const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, () => this.preScratch(rows * mk), (pre) =>
-      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity, rowThreshold),
     );
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);

@@ -30,7 +30,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'residual':
       return { kind: 'residual', ...compute!.residual(req.rows) };
     case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows, req.dense) };
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.rowThreshold) };
     case 'backward':
       return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project) };
     case 'update':
