@@ -1,3 +1,4 @@
+import { argmax } from '../model/generate.js';
 import type { Rng } from '../util/rng.js';
 
 /**
@@ -5,8 +6,7 @@ import type { Rng } from '../util/rng.js';
  * lowest id), else a draw from softmax(logits / temperature) with `rng`.
  */
 export function sampleToken(logits: ArrayLike<number>, temperature: number, rng: Rng): number {
-  let best = 0;
-  for (let v = 1; v < logits.length; v++) if (logits[v]! > logits[best]!) best = v;
+  const best = argmax(logits);
   if (temperature === 0) return best;
   const top = logits[best]!;
   const weights = Float64Array.from({ length: logits.length }, (_, v) => Math.exp((logits[v]! - top) / temperature));

@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../backend/select.js';
 import { ConfigError } from '../errors.js';
-import { KvCache } from '../model/kv-cache.js';
+import { decode } from '../model/generate.js';
 import { Rng } from '../util/rng.js';
 import { checkEdits, describeEdits, type FeatureEdit } from './edits.js';
 import { editHooks, editMask, type EditPositions } from './hooks.js';
@@ -60,30 +60,14 @@ export interface SteerResult {
   promptKl: PositionKl[] | null;
 }
 
-/** Continue `prompt` for `steps` tokens with `edits` at the hook, through a KV cache. */
-async function continueEdited(s: InterventionSession, prompt: number[], o: SteerOptions, edits: readonly FeatureEdit[]): Promise<number[]> {
+/** Continue `prompt` for `o.tokens` tokens with `edits` at the hook, through a KV cache. */
+function continueEdited(s: InterventionSession, prompt: number[], o: SteerOptions, edits: readonly FeatureEdit[]): Promise<number[]> {
   const { model } = s;
   const rng = new Rng(o.seed);
-  const cache = new KvCache(model.config.nLayers);
-  const generated: number[] = [];
-  try {
-    let input = prompt;
-    while (generated.length < o.tokens) {
-      const mask = editMask(input, cache.length, prompt.length, o.positions, model.tokenizer.bos, o.includeBos);
-      const last = tf.tidy(() => {
-        const logits = model.forward(tf.tensor2d(input, [1, input.length], 'int32'), { cache, hooks: editHooks(s.sae, s.hook.name, edits, mask) })!;
-        return tf.reshape(tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1]), [-1]);
-      });
-      const id = sampleToken(await last.data(), o.temperature, rng);
-      last.dispose();
-      if (id === model.tokenizer.bos || id === model.tokenizer.eos) break;
-      generated.push(id);
-      input = [id];
-    }
-  } finally {
-    cache.dispose();
-  }
-  return generated;
+  return decode(model, prompt, o.tokens, {
+    pick: (logits) => sampleToken(logits, o.temperature, rng),
+    options: (input, past) => ({ hooks: editHooks(s.sae, s.hook.name, edits, editMask(input, past, prompt.length, o.positions, model.tokenizer.bos, o.includeBos)) }),
+  });
 }
 
 /** KL(plain || edited) of the next-token distribution at every prompt position. */
