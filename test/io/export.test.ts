@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Bool, Float64, Int32, List, Field, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, RunError } from '../../src/errors.js';
-import { exportDictionary, EXPORT_FORMATS as ALL_FORMATS, formatRanges, type ExportFormat } from '../../src/io/export.js';
+import { exportDictionary, EXPORT_FORMATS as ALL_FORMATS, formatRanges } from '../../src/io/export.js';
 
 // sparsify holds TopK dictionaries only (this run is ReLU): test/io/sparsify.test.ts covers it.
 const EXPORT_FORMATS = ALL_FORMATS.filter((f) => f !== 'sparsify');
