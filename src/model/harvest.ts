@@ -8,6 +8,7 @@ import { compareActivations, type ActivationComparison } from './compare-activat
 import { readTextDocuments, readTokenDocuments, type TextSplit, type TokenDocument, type TokenWindow } from './documents.js';
 import { planHarvest, type HarvestJob, type HarvestSplit, type SplitCounts } from './harvest-split.js';
 import { ShardBuffer, shardName } from './harvest-shards.js';
+import { openForwardPool, type ForwardPool } from './fast/pool.js';
 import type { LlamaModel } from './llama.js';
 import { loadModel } from './load.js';
 
@@ -29,6 +30,11 @@ export interface HarvestOptions {
   /** Fraction of documents (whole, chosen by a seeded hash of doc_id) written to `eval/` instead. */
   evalFraction: number;
   backend?: BackendChoice;
+  /**
+   * Worker threads for the forward pass (each a part of every batch; 'auto': the available cores,
+   * capped); 1 (the default) runs it on this thread. The activations are bit-identical either way.
+   */
+  threads?: number | 'auto';
   /**
    * An activation dump of the same documents (Arrow file or folder with doc_id/pos) to compare the
    * harvest of the first hook with, row by row, at the end (compare-activations.ts).
@@ -56,6 +62,8 @@ export interface HarvestResult {
   resumedRows: number;
   seconds: number;
   tokensPerSecond: number;
+  /** Threads the forward pass ran on. */
+  threads: number;
   /** With `compare`: how the first hook's activations (train and eval shards) agree with it. */
   comparison?: ActivationComparison & { with: string };
 }
@@ -131,6 +139,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
   const started = Date.now();
   await initBackend(o.backend ?? 'auto');
   const model = loadModel(o.model);
+  let pool: ForwardPool | null = null;
   try {
     for (const h of o.hooks) model.hook(h);
     const docs: TokenDocument[] = o.text ? readTextDocuments(o.text, model.tokenizer, o.split) : readTokenDocuments(o.tokens!, model.config.vocabSize);
@@ -162,6 +171,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
       resumedRows,
       seconds,
       tokensPerSecond: seconds > 0 ? (rows - resumedRows) / seconds : 0,
+      threads: pool?.threads ?? 1,
     });
     const compared = async (r: HarvestResult): Promise<HarvestResult> => {
       if (!o.compare) return r;
@@ -225,8 +235,21 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
         yield job.window;
       }
     })();
-    for (const batch of batchWindows(toRun, model.config.nHeads)) {
-      const { longest, acts } = await readHooks(model, batch, o.hooks);
+    pool = await openForwardPool(model, o.threads ?? 1);
+    const read = (batch: TokenWindow[]): Promise<{ longest: number; acts: Float32Array[] }> => (pool ? pool.readHooks(batch, o.hooks) : readHooks(model, batch, o.hooks));
+    const batches = batchWindows(toRun, model.config.nHeads);
+    // One batch in flight ahead: the workers compute it while this thread writes the last one's rows.
+    const ahead = (): { batch: TokenWindow[]; result: Promise<{ longest: number; acts: Float32Array[] }> } | null => {
+      const next = batches.next();
+      if (next.done) return null;
+      const result = read(next.value);
+      result.catch(() => {}); // awaited below; an error thrown meanwhile must not also be unhandled
+      return { batch: next.value, result };
+    };
+    for (let next = ahead(); next; ) {
+      const { batch } = next;
+      const { longest, acts } = await next.result;
+      next = ahead();
       batch.forEach((w, i) => {
         const job = jobOf.get(w)!;
         // The stream holds every train window before the first eval one: the train split ends here.
@@ -252,6 +275,7 @@ export async function harvest(o: HarvestOptions): Promise<HarvestResult> {
     writeState(o.out, state);
     return await compared(result(rows, (Date.now() - started) / 1000));
   } finally {
+    await pool?.dispose();
     model.dispose();
   }
 }

@@ -43,7 +43,8 @@ function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2D {
  * it); hooks read or replace activations at TransformerLens-named points.
  */
 export class LlamaModel {
-  private readonly rope: RopeTables;
+  /** Rotary tables for the whole context (the fast path and its workers copy them). */
+  readonly rope: RopeTables;
   private fastPath?: FastLlama | null;
 
   constructor(

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson } from '../report.js';
+import { THREADS_HELP, ThreadsFlag } from '../threads-flag.js';
 import { tokenProgress } from '../token-progress.js';
 import { ConfigError, formatComparison, harvest } from '../../index.js';
 
@@ -20,6 +21,7 @@ const HarvestFlags = z.object({
   evalFraction: z.coerce.number().min(0).lt(1).default(0),
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   compare: z.string().min(1).optional(),
+  threads: ThreadsFlag,
   json: z.boolean().default(false),
 });
 
@@ -40,6 +42,7 @@ export function register(program: Command): void {
     .option('--eval-fraction <f>', 'hold out this fraction of the documents (whole, by a seeded hash of doc_id) as shards in <out>/eval/', '0')
     .option('--backend <name>', 'tfjs backend: auto | tensorflow | wasm | cpu', 'auto')
     .option('--compare <file>', 'afterwards, compare the (first) hook\'s activations row by row, matched by doc_id and pos, with this Arrow file or folder (e.g. the dump the token ids came from)')
+    .option('--threads <n>', THREADS_HELP, 'auto')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const o = parseFlags(HarvestFlags, raw, 'harvest');
@@ -57,13 +60,14 @@ export function register(program: Command): void {
         excludeBos: o.excludeBos,
         evalFraction: o.evalFraction,
         backend: o.backend,
+        threads: o.threads,
         ...(o.compare ? { compare: o.compare } : {}),
         onProgress: (p) => bar.update(p.rows, p.totalRows, p.seconds),
       });
       bar.done();
       if (o.json) return printJson(r);
       if (r.resumedRows === r.rows) log(`${r.out}: harvest already complete (${r.rows} rows in ${r.shards} shards).`);
-      else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s`);
+      else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s (${r.threads} thread${r.threads > 1 ? 's' : ''})`);
       if (r.comparison) log(formatComparison(r.comparison));
       if (r.evalFraction > 0) {
         const { train, eval: held } = r.splits;
