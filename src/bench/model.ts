@@ -2,8 +2,11 @@
  * `npm run bench` (model part; `--no-model` leaves it out, `--model-only` runs only it):
  * forward-pass throughput of the GGUF Llama.
  *   - stories260K harvesting blocks.2.hook_resid_post (stops after block 2) at several contexts on
- *     the fast no-gradient path (what `sae harvest` runs), with its time split by phase; at context
- *     256 also the tfjs path (the differentiable reference) for before/after;
+ *     the fast no-gradient path (what `sae harvest` runs), with its time split by phase, on one
+ *     thread and on two worker threads (fast/pool.ts), measured alternately; at context 256 also the
+ *     tfjs path (the differentiable reference) for before/after;
+ *   - `sae harvest` end to end through the CLI (process start and Arrow shards included) at context
+ *     256 on 1 and 2 threads, alternately, over ~150k tokens (the fixture's documents repeated);
  *   - stories260K spliced evaluation (`sae eval --model`: four forward passes per batch: clean,
  *     SAE, zero, mean);
  *   - randomly initialised 15M- and 110M-parameter Llamas (llama2.c's stories15M/110M shapes),
@@ -20,8 +23,10 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select.js';
 import { evaluateWithModel } from '../eval/evaluate-model.js';
+import { writeArrowFile } from '../io/arrow-write.js';
 import { batchWindows, paddedTokens, readHooks } from '../model/batches.js';
-import { readTokenDocuments, windows, type TokenWindow } from '../model/documents.js';
+import { readTokenDocuments, windows, type TokenDocument, type TokenWindow } from '../model/documents.js';
+import { ForwardPool } from '../model/fast/pool.js';
 import { encodeGguf } from '../model/gguf/writer.js';
 import type { LlamaModel } from '../model/llama.js';
 import { loadModel } from '../model/load.js';
@@ -52,10 +57,11 @@ function rss(): number {
  * Harvest-style passes over `ws` (readHooks, as `sae harvest` reads a batch) for at least
  * `minSeconds`; the first batch is warm-up. The fast path reports its time split by phase.
  */
-async function harvestRate(model: LlamaModel, name: string, ws: TokenWindow[], hook: string, context: number, minSeconds: number, fast = true): Promise<ModelBenchRow> {
+async function harvestRate(model: LlamaModel, name: string, ws: TokenWindow[], hook: string, context: number, minSeconds: number, fast = true, pool?: ForwardPool): Promise<ModelBenchRow> {
   const batches = [...batchWindows(ws, model.config.nHeads)];
   const read = async (b: TokenWindow[], phases?: Record<string, number>): Promise<void> => {
-    if (fast) await readHooks(model, b, [hook], phases);
+    if (pool) await pool.readHooks(b, [hook]);
+    else if (fast) await readHooks(model, b, [hook], phases);
     else tf.tidy(() => void model.forward(paddedTokens(b), { stopAfter: hook }));
   };
   await read(batches[0]!);
@@ -72,8 +78,71 @@ async function harvestRate(model: LlamaModel, name: string, ws: TokenWindow[], h
   const total = Object.values(phases).reduce((a, b) => a + b, 0);
   // What readHooks adds around the forward pass: token upload, hook read-back.
   phases['read-back'] = Math.max(0, seconds * 1000 - total);
-  const split = fast ? Object.fromEntries(Object.entries(phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((100 * v) / (seconds * 1000)) / 100])) : undefined;
-  return { model: name, task: `harvest ${hook}${fast ? '' : ' (tfjs path)'}`, context, tokens, seconds, tokensPerSecond: tokens / seconds, split };
+  const split = fast && !pool ? Object.fromEntries(Object.entries(phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((100 * v) / (seconds * 1000)) / 100])) : undefined;
+  const how = pool ? `, ${pool.threads} threads` : fast ? '' : ' (tfjs path)';
+  return { model: name, task: `harvest ${hook}${how}`, context, tokens, seconds, tokensPerSecond: tokens / seconds, split };
+}
+
+/** A token file of `docs` repeated (new doc ids) until it holds at least `tokens` tokens. */
+function writeTokenFile(file: string, docs: TokenDocument[], tokens: number): void {
+  const ids: number[] = [];
+  const docIds: number[] = [];
+  const pos: number[] = [];
+  for (let copy = 0, doc = 0; ids.length < tokens; copy++) {
+    for (const d of docs) {
+      d.tokens.forEach((t, p) => (ids.push(t), docIds.push(doc), pos.push(p)));
+      doc++;
+    }
+  }
+  writeArrowFile(file, [
+    { name: 'token_id', kind: 'int32', values: Int32Array.from(ids) },
+    { name: 'doc_id', kind: 'int32', values: Int32Array.from(docIds) },
+    { name: 'pos', kind: 'int32', values: Int32Array.from(pos) },
+  ]);
+}
+
+/**
+ * `sae harvest` through the CLI at `context` on each of `threads` in turn (alternating, `rounds`
+ * times), timed from process start to exit; tokens/s per thread count from the summed times.
+ */
+async function cliHarvest(docs: TokenDocument[], tokens: number, context: number, threads: number[], rounds: number): Promise<ModelBenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sae-bench-harvest-'));
+  try {
+    const input = path.join(dir, 'tokens.arrow');
+    writeTokenFile(input, docs, tokens);
+    const seconds = new Map<number, number>(threads.map((t) => [t, 0]));
+    let rows = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (const t of threads) {
+        const out = path.join(dir, `out-${t}`);
+        fs.rmSync(out, { recursive: true, force: true });
+        const args = [path.join(REPO, 'bin', 'sae.js'), 'harvest', '--model', MODEL, '--tokens', input, '--hook', HOOK, '--context', String(context), '--out', out, '--threads', String(t), '--json'];
+        const t0 = performance.now();
+        const stdout = await new Promise<string>((resolve, reject) => {
+          const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          let text = '';
+          let err = '';
+          child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`sae harvest exited with ${code}: ${err.trim().split('\n').pop()}`))));
+        });
+        seconds.set(t, seconds.get(t)! + (performance.now() - t0) / 1000);
+        // Rows written: the tokens plus a BOS at the start of each continuation window.
+        rows = (JSON.parse(stdout) as { rows: number }).rows;
+      }
+    }
+    return threads.map((t) => ({ model: 'stories260K', task: `sae harvest CLI end to end, ${t} thread${t > 1 ? 's' : ''}`, context, tokens: rows * rounds, seconds: seconds.get(t)!, tokensPerSecond: (rows * rounds) / seconds.get(t)! }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Rows of the same measurement taken in turns, as one: summed tokens and seconds, the first's split. */
+function merged(rs: ModelBenchRow[]): ModelBenchRow {
+  const tokens = rs.reduce((s, r) => s + r.tokens, 0);
+  const seconds = rs.reduce((s, r) => s + r.seconds, 0);
+  return { ...rs[0]!, tokens, seconds, tokensPerSecond: tokens / seconds };
 }
 
 function randomWindows(n: number, length: number, vocab: number, seed: number): TokenWindow[] {
@@ -122,13 +191,25 @@ export async function runModelBench(opts: { large: boolean; quick?: boolean }): 
   const rows: ModelBenchRow[] = [];
   const model = loadModel(MODEL);
   const docs = readTokenDocuments(TOKENS, model.config.vocabSize);
+  const pool = await ForwardPool.create(model, 2);
   try {
     const ws = (context: number): TokenWindow[] => [...windows(docs, context, model.tokenizer.bos)];
-    for (const context of contexts) rows.push(await harvestRate(model, 'stories260K', ws(context), HOOK, context, quick ? 0 : 5));
+    // One thread and two alternately, a few seconds each, so both see the same machine load.
+    for (const context of contexts) {
+      const one: ModelBenchRow[] = [];
+      const two: ModelBenchRow[] = [];
+      for (let r = 0; r < (quick ? 1 : 2); r++) {
+        one.push(await harvestRate(model, 'stories260K', ws(context), HOOK, context, quick ? 0 : 2.5));
+        two.push(await harvestRate(model, 'stories260K', ws(context), HOOK, context, quick ? 0 : 2.5, true, pool));
+      }
+      rows.push(merged(one), merged(two));
+    }
     rows.push(await harvestRate(model, 'stories260K', ws(reference), HOOK, reference, quick ? 0 : 3, false));
   } finally {
+    await pool.dispose();
     model.dispose();
   }
+  rows.push(...(await cliHarvest(docs, quick ? 1 : 150_000, quick ? 64 : 256, quick ? [2] : [1, 2], quick ? 1 : 2)));
   const d = 64;
   const m = 512;
   const rng = new Rng(5);

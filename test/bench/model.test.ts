@@ -5,7 +5,7 @@ import { formatModelBench } from '../../src/bench/model.js';
 
 describe('npm run bench, the model part', () => {
   // Runs the built script (`npm test` builds dist/ first); --model-quick: one context, one pass.
-  it('prints harvest and spliced-eval tokens/s, the time split by phase, the tfjs reference and peak memory', async () => {
+  it('prints harvest (1 and 2 threads, and the CLI end to end) and spliced-eval tokens/s, the time split by phase, the tfjs reference and peak memory', async () => {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/bench/main.js', '--model-only', '--model-quick', '--json'], { encoding: 'utf8' });
     expect(stderr).toMatch(/language model forward/);
     const report = JSON.parse(stdout);
@@ -14,7 +14,10 @@ describe('npm run bench, the model part', () => {
     const fast = rows.find((r) => r.task === 'harvest blocks.2.hook_resid_post')!;
     const tfjs = rows.find((r) => r.task.endsWith('(tfjs path)'))!;
     const spliced = rows.find((r) => r.task.startsWith('spliced evaluation'))!;
-    for (const r of [fast, tfjs, spliced]) {
+    const threads = rows.find((r) => r.task === 'harvest blocks.2.hook_resid_post, 2 threads')!;
+    const cli = rows.find((r) => r.task === 'sae harvest CLI end to end, 2 threads')!;
+    expect(cli.tokens).toBeGreaterThan(2048);
+    for (const r of [fast, tfjs, spliced, threads, cli]) {
       expect(r.tokens).toBeGreaterThan(0);
       expect(r.tokensPerSecond).toBeGreaterThan(0);
     }
