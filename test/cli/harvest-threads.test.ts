@@ -21,9 +21,9 @@ function files(folder: string): Record<string, Buffer> {
 describe('sae harvest --threads', () => {
   const args = (out: string, threads: string): string[] => ['harvest', '--model', STORIES_260K, '--tokens', FIXTURE_EVAL, '--hook', HOOK, 'blocks.0.hook_mlp_out', '--context', '96', '--shard-rows', '500', '--eval-fraction', '0.3', '--out', out, '--threads', threads];
 
-  it('writes byte-identical shards on 1, 2 and 3 threads', async () => {
+  it('writes byte-identical shards on 1 and 2 threads', async () => {
     const results: Record<string, Record<string, Buffer>> = {};
-    for (const threads of ['1', '2', '3']) {
+    for (const threads of ['1', '2']) {
       const out = path.join(dir, `t${threads}`);
       const r = await runCli(args(out, threads));
       expect(r.stderr).toMatch(new RegExp(`wrote 2067 rows in \\d+ shard\\(s\\) to .*, \\d+ tokens/s \\(${threads} threads?\\)`));
@@ -31,7 +31,7 @@ describe('sae harvest --threads', () => {
       results[threads] = files(out);
     }
     expect(Object.keys(results['1']!).length).toBeGreaterThanOrEqual(6);
-    for (const threads of ['2', '3']) {
+    for (const threads of ['2']) {
       expect(Object.keys(results[threads]!).sort()).toEqual(Object.keys(results['1']!).sort());
       for (const [f, bytes] of Object.entries(results['1']!)) expect(results[threads]![f]!.equals(bytes), `${f} on ${threads} threads`).toBe(true);
     }

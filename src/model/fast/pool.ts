@@ -8,7 +8,7 @@ import { hookOrder } from '../hooks.js';
 import type { LlamaModel } from '../llama.js';
 import { instantiateKernels } from './kernels.js';
 import { packWeights, type PackedWeights } from './packed-weights.js';
-import type { ForwardReply, ForwardWorkerData, ReadRequest } from './protocol.js';
+import type { ForwardReply, InitRequest, ReadRequest } from './protocol.js';
 
 /** `--threads auto`: the cores Node reports, at most this many. */
 export const MAX_AUTO_THREADS = 8;
@@ -63,9 +63,10 @@ type Pending = { resolve: (r: ForwardReply) => void; reject: (e: Error) => void 
 
 /**
  * The no-gradient forward pass split over worker threads: each worker holds its own kernel
- * instance and copy of the weights (packed once into a SharedArrayBuffer the workers copy from;
- * memory per worker: the model's float32 weights, ~4 bytes x parameters), and runs its part of each
- * batch. Each sequence's activations depend on it alone (core.ts), so the result is bit-identical
+ * instance and copy of the weights (packed once into a SharedArrayBuffer the workers copy from,
+ * then free; memory per worker: the float32 weights with the rotary pair-swapped Q/K columns and
+ * the rotary tables, 572 MiB for a 110M-parameter Llama of stories110M's shape), and runs its part
+ * of each batch. Each sequence's activations depend on it alone (core.ts), so the result is bit-identical
  * to one thread's. A worker that fails or exits rejects the call in flight, never hangs it.
  */
 export class ForwardPool {
@@ -98,14 +99,20 @@ export class ForwardPool {
   /** Start `threads` workers for `model` (weights from the packed buffer, or the model's own). */
   static async create(model: LlamaModel, threads: number, weights?: PackedWeights): Promise<ForwardPool> {
     const packed = weights ?? packWeights(model.config, model.weights, model.rope, true);
-    const data: ForwardWorkerData = { config: model.config, weights: packed };
+    const init: InitRequest = { kind: 'init', config: model.config, weights: packed };
     const script = workerScript();
     const pool = new ForwardPool(
-      Array.from({ length: threads }, () => new Worker(script, { workerData: data })),
+      Array.from({ length: threads }, () => new Worker(script)),
       model,
     );
     try {
-      await Promise.all(pool.workers.map((_, k) => pool.expect(k)));
+      await Promise.all(
+        pool.workers.map((w, k) => {
+          const ready = pool.expect(k);
+          w.postMessage(init);
+          return ready;
+        }),
+      );
     } catch (err) {
       await pool.dispose();
       throw err;

@@ -2,8 +2,12 @@ import type { LlamaConfig } from '../config.js';
 import type { HookKind } from '../hooks.js';
 import type { PackedWeights } from './packed-weights.js';
 
-/** What a forward worker starts with (workerData): the model's shape and its packed weights. */
-export interface ForwardWorkerData {
+/**
+ * A forward worker's first message: the model's shape and its packed weights, which it copies
+ * into its kernel memory and lets go (a message, not workerData, so the shared buffer is freed).
+ */
+export interface InitRequest {
+  kind: 'init';
   config: LlamaConfig;
   weights: PackedWeights;
 }

@@ -3,10 +3,10 @@
  * copy of the weights (from the pool's shared packed buffer), answering one `read` at a time.
  * No tfjs here: the core pass works on plain arrays.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { FastCore } from './core.js';
 import { instantiateKernels } from './kernels.js';
-import type { ForwardReply, ForwardWorkerData, ReadRequest } from './protocol.js';
+import type { ForwardReply, InitRequest, ReadRequest } from './protocol.js';
 
 function reply(r: ForwardReply, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(r, transfer);
@@ -17,14 +17,11 @@ function failed(err: unknown): ForwardReply {
 }
 
 let core: FastCore | null = null;
-try {
-  const data = workerData as ForwardWorkerData;
+
+function init(req: InitRequest): void {
   const { kernels, reason } = instantiateKernels();
   if (!kernels) throw new Error(`the forward kernels cannot run here: ${reason}`);
-  core = new FastCore(kernels, data.config, data.weights);
-  reply({ kind: 'ready' });
-} catch (err) {
-  reply(failed(err));
+  core = new FastCore(kernels, req.config, req.weights);
 }
 
 function read(req: ReadRequest): { acts: Float32Array[] } {
@@ -45,9 +42,13 @@ function read(req: ReadRequest): { acts: Float32Array[] } {
   return { acts };
 }
 
-parentPort!.on('message', (req: ReadRequest) => {
-  if (!core) return reply({ kind: 'error', message: 'the worker did not start' });
+parentPort!.on('message', (req: InitRequest | ReadRequest) => {
   try {
+    if (req.kind === 'init') {
+      init(req);
+      return reply({ kind: 'ready' });
+    }
+    if (!core) throw new Error('the worker did not start');
     const { acts } = read(req);
     reply({ kind: 'acts', acts }, acts.map((a) => a.buffer as ArrayBuffer));
   } catch (err) {

@@ -65,7 +65,7 @@ describe('the forward pool', () => {
       const ws = windowsOf([37, 5, 64, 1, 64, 20, 63], model.config.vocabSize, 9);
       const hooks = ['blocks.0.hook_attn_out', 'blocks.1.hook_resid_post', 'blocks.0.hook_resid_pre'];
       const one = await readHooks(model, ws, hooks);
-      for (const threads of [2, 3]) {
+      for (const threads of label === 'stories260K' ? [2, 3] : [2]) {
         const pool = await ForwardPool.create(model, threads);
         try {
           const many = await pool.readHooks(ws, hooks);
