@@ -7,8 +7,8 @@
  *     tfjs path (the differentiable reference) for before/after;
  *   - `sae harvest` end to end through the CLI (process start and Arrow shards included) at context
  *     256 on 1 and 2 threads, alternately, over ~150k tokens (the fixture's documents repeated);
- *   - stories260K spliced evaluation (`sae eval --model`: four forward passes per batch: clean,
- *     SAE, zero, mean);
+ *   - stories260K spliced evaluation (`sae eval --model`: the blocks up to the hook, then the rest
+ *     once per variant: clean, SAE, zero, mean), on 1 and 2 threads;
  *   - randomly initialised 15M- and 110M-parameter Llamas (llama2.c's stories15M/110M shapes),
  *     written as GGUF by the bench itself: harvest at the middle block and full forward.
  *
@@ -215,8 +215,10 @@ export async function runModelBench(opts: { large: boolean; quick?: boolean }): 
   const rng = new Rng(5);
   const dictionary = { d, m, W_enc: rng.fillNormal(new Float32Array(d * m)).map((x) => x * 0.1), b_enc: new Float32Array(m), W_dec: rng.fillNormal(new Float32Array(m * d)).map((x) => x * 0.1), b_dec: new Float32Array(d) };
   for (const context of quick ? [64] : [256, 512]) {
-    const r = await evaluateWithModel(dictionary, HOOK, { model: MODEL, data: TOKENS, context, backend: 'wasm', maxTokens: quick ? 256 : undefined });
-    rows.push({ model: 'stories260K', task: 'spliced evaluation (4 forwards)', context, tokens: r.tokens, seconds: r.seconds, tokensPerSecond: r.tokens / r.seconds });
+    for (const threads of [1, 2]) {
+      const r = await evaluateWithModel(dictionary, HOOK, { model: MODEL, data: TOKENS, context, backend: 'wasm', threads, maxTokens: quick ? 256 : undefined });
+      rows.push({ model: 'stories260K', task: `spliced evaluation (clean, SAE, zero, mean)${threads > 1 ? `, ${threads} threads` : ''}`, context, tokens: r.tokens, seconds: r.seconds, tokensPerSecond: r.tokens / r.seconds });
+    }
   }
   if (opts.large && !quick) {
     rows.push(...(await largeModel(STORIES_15M, 'random-15M', 4, 256)));

@@ -5,11 +5,13 @@ import { DataError, ModelError } from '../errors.js';
 import { hookNameFrom } from '../io/saelens.js';
 import { readFinalWeights } from '../io/run-dir.js';
 import { batchWindows, paddedTokens, readHooks } from '../model/batches.js';
+import { openForwardPool, type ForwardPool } from '../model/fast/pool.js';
 import { readTextDocuments, readTokenDocuments, windows, type TextSplit, type TokenWindow } from '../model/documents.js';
 import type { LlamaModel } from '../model/llama.js';
 import { loadModel } from '../model/load.js';
 import { forward as saeForward, type SaeTensors } from '../sae/forward.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
+import { splicedRowSums } from './spliced-rows.js';
 import { downstreamScores, type DownstreamScores, type SpliceAverages } from './model-metrics.js';
 
 export interface ModelEvalOptions {
@@ -25,6 +27,11 @@ export interface ModelEvalOptions {
   /** Splice and count BOS positions too (SAELens excludes them). */
   includeBos?: boolean;
   backend?: BackendChoice;
+  /**
+   * Worker threads for the forward passes ('auto': the available cores, capped); 1 (the default)
+   * runs them on this thread. The numbers are the same for any count.
+   */
+  threads?: number | 'auto';
   onProgress?: (done: number, total: number, seconds: number) => void;
 }
 
@@ -43,7 +50,7 @@ type Variant = 'clean' | 'sae' | 'zero' | 'mean';
 const VARIANTS: Variant[] = ['clean', 'sae', 'zero', 'mean'];
 
 /** Which positions count: every position that has a next token, BOS positions unless included. [batch, longest] */
-function positionMask(batch: readonly TokenWindow[], longest: number, bos: number, includeBos: boolean): { mask: Float32Array; targets: Int32Array; count: number } {
+export function positionMask(batch: readonly TokenWindow[], longest: number, bos: number, includeBos: boolean): { mask: Float32Array; targets: Int32Array; count: number } {
   const mask = new Float32Array(batch.length * longest);
   const targets = new Int32Array(batch.length * longest);
   let count = 0;
@@ -59,11 +66,11 @@ function positionMask(batch: readonly TokenWindow[], longest: number, bos: numbe
 }
 
 /**
- * Masked sums of cross-entropy per variant and KL(clean || variant), one (fast, no-gradient)
- * forward pass per variant.
+ * Masked sums of cross-entropy per variant and KL(clean || variant), one forward pass per variant
+ * in tfjs ops (where the fast path's kernels cannot run; spliced-rows.ts otherwise).
  * The replacement is applied only where `spliceMask` is 1 (BOS positions keep their activation).
  */
-function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.Tensor2D, lengths: number[], mask: tf.Tensor2D, spliceMask: tf.Tensor3D, targets: tf.Tensor2D, mean: tf.Tensor1D): tf.Tensor1D {
+export function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.Tensor2D, mask: tf.Tensor2D, spliceMask: tf.Tensor3D, targets: tf.Tensor2D, mean: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const d = model.config.dModel;
     const replace = (v: Variant) => (x: tf.Tensor3D): tf.Tensor3D | void => {
@@ -72,7 +79,7 @@ function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.
       const r = v === 'sae' ? saeForward(sae, flat).xHat : v === 'zero' ? tf.zerosLike(flat) : tf.add(tf.zerosLike(flat), mean);
       return tf.add(tf.mul(tf.reshape(r, x.shape), spliceMask), tf.mul(x, tf.sub(1, spliceMask))) as tf.Tensor3D;
     };
-    const logProbs = VARIANTS.map((v) => tf.logSoftmax(model.forward(tokens, { hooks: { [hook]: replace(v) }, fast: true, lengths })!));
+    const logProbs = VARIANTS.map((v) => tf.logSoftmax(model.forward(tokens, { hooks: { [hook]: replace(v) } })!));
     const oneHot = tf.oneHot(targets, model.config.vocabSize);
     const ce = logProbs.map((lp) => tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(lp, oneHot), -1)), mask)));
     const pClean = tf.exp(logProbs[0]!);
@@ -82,12 +89,12 @@ function batchSums(model: LlamaModel, sae: SaeTensors, hook: string, tokens: tf.
 }
 
 /** Mean activation at the hook over the counted positions (the mean-ablation baseline). */
-async function hookMean(model: LlamaModel, batches: TokenWindow[][], hook: string, includeBos: boolean): Promise<Float32Array> {
+async function hookMean(model: LlamaModel, pool: ForwardPool | null, batches: TokenWindow[][], hook: string, includeBos: boolean): Promise<Float32Array> {
   const d = model.config.dModel;
   const sum = new Float64Array(d);
   let n = 0;
   for (const batch of batches) {
-    const { longest, acts } = await readHooks(model, batch, [hook]);
+    const { longest, acts } = pool ? await pool.readHooks(batch, [hook]) : await readHooks(model, batch, [hook]);
     batch.forEach((w, i) => {
       for (let t = 0; t < w.tokens.length; t++) {
         if (!includeBos && w.tokens[t] === model.tokenizer.bos) continue;
@@ -106,6 +113,7 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
   await initBackend(o.backend ?? 'auto');
   const model = loadModel(o.model);
   const sae = new SaeParams(weights);
+  let pool: ForwardPool | null = null;
   try {
     const hook = model.hook(o.hook ?? runHook).name;
     if (weights.d !== model.config.dModel) {
@@ -128,18 +136,28 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
     })();
     const batches = [...batchWindows(taken, model.config.nHeads, limits)];
     if (total === 0) throw new DataError(`${o.data}: no position to evaluate (documents of one token${includeBos ? '' : ', or BOS only'}).`, 'Pass longer documents.');
-    const mean = tf.tensor1d(await hookMean(model, batches, hook, includeBos));
+    const fast = model.fastCore() !== null;
+    pool = fast ? await openForwardPool(model, o.threads ?? 1) : null;
+    const meanValues = await hookMean(model, pool, batches, hook, includeBos);
+    const mean = tf.tensor1d(meanValues);
     const sums = new Float64Array(7);
     let done = 0;
     try {
       for (const batch of batches) {
+        if (fast) {
+          const { longest, acts } = pool ? await pool.readHooks(batch, [hook]) : await readHooks(model, batch, [hook]);
+          (await splicedRowSums(model, pool, sae, hook, batch, acts[0]!, longest, meanValues, includeBos)).forEach((v, i) => (sums[i] += v));
+          done += positionMask(batch, longest, model.tokenizer.bos, includeBos).count;
+          o.onProgress?.(done, total, (Date.now() - started) / 1000);
+          continue;
+        }
         const tokens = paddedTokens(batch);
         const longest = tokens.shape[1];
         const { mask, targets, count } = positionMask(batch, longest, model.tokenizer.bos, includeBos);
         const splice = new Float32Array(batch.length * longest).fill(1);
         if (!includeBos) batch.forEach((w, i) => w.tokens.forEach((t, p) => t === model.tokenizer.bos && (splice[i * longest + p] = 0)));
         const inputs = [tokens, tf.tensor2d(mask, [batch.length, longest]), tf.tensor3d(splice, [batch.length, longest, 1]), tf.tensor2d(targets, [batch.length, longest], 'int32')] as const;
-        const out = batchSums(model, sae, hook, inputs[0], batch.map((w) => w.tokens.length), inputs[1], inputs[2], inputs[3], mean);
+        const out = batchSums(model, sae, hook, inputs[0], inputs[1], inputs[2], inputs[3], mean);
         (await out.data()).forEach((v, i) => (sums[i] += v));
         tf.dispose([out, ...inputs]);
         done += count;
@@ -159,6 +177,7 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
     };
     return { model: o.model, data: o.data, hook, tokens: done, includeBos, context: o.context, ...avg, ...downstreamScores(avg), seconds: (Date.now() - started) / 1000 };
   } finally {
+    await pool?.dispose();
     sae.dispose();
     model.dispose();
   }

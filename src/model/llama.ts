@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../errors.js';
 import type { LlamaConfig } from './config.js';
 import { hookOrder, parseHook, type HookKind, type HookPoint, type Hooks } from './hooks.js';
+import type { FastCore } from './fast/core.js';
 import { FastLlama } from './fast/forward.js';
 import type { KvCache } from './kv-cache.js';
 import { causalMask, ropeTables, type RopeTables } from './rope.js';
@@ -56,6 +57,12 @@ export class LlamaModel {
     this.rope = ropeTables(config.contextLength, config.nHeads * config.headDim, config.headDim, config.ropeBase);
   }
 
+  /** The no-gradient pass's core (fast/core.ts), or null where its kernels cannot run. */
+  fastCore(): FastCore | null {
+    this.fastPath ??= FastLlama.create(this.config, this.weights, this.rope).fast;
+    return this.fastPath?.core ?? null;
+  }
+
   /** Check a hook name against this model. */
   hook(name: string): HookPoint {
     return parseHook(name, this.config.nLayers);
@@ -77,8 +84,7 @@ export class LlamaModel {
     const points = new Map<string, HookPoint>(Object.keys(hooks).map((n) => [n, this.hook(n)]));
     const stop = options.stopAfter === undefined ? Infinity : hookOrder(this.hook(options.stopAfter));
     if (options.fast) {
-      this.fastPath ??= FastLlama.create(c, this.weights, this.rope).fast;
-      if (this.fastPath) {
+      if (this.fastCore() && this.fastPath) {
         const ids = tokens.dataSync() as Int32Array;
         const result = this.fastPath.forward({ ids, batch, seq, lengths: options.lengths, hooks, points, stop, cache: options.cache, phases: options.phases });
         if (options.cache) options.cache.length = past + seq;

@@ -25,9 +25,9 @@ describe('sae harvest --threads', () => {
     const results: Record<string, Record<string, Buffer>> = {};
     for (const threads of ['1', '2']) {
       const out = path.join(dir, `t${threads}`);
-      const r = await runCli(args(out, threads));
-      expect(r.stderr).toMatch(new RegExp(`wrote 2067 rows in \\d+ shard\\(s\\) to .*, \\d+ tokens/s \\(${threads} threads?\\)`));
+      const r = await runCli([...args(out, threads), '--json']);
       expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ rows: 2067, threads: Number(threads) });
       results[threads] = files(out);
     }
     expect(Object.keys(results['1']!).length).toBeGreaterThanOrEqual(6);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
+import { THREADS_HELP, ThreadsFlag } from '../threads-flag.js';
 import { tokenProgress } from '../token-progress.js';
 import { log, printJson, printText } from '../report.js';
 import { BACKEND_CHOICES, ConfigError, compareHandles, evaluateRun, formatEvalReport, evaluateRunWithModel, formatHandles, formatModelEval } from '../../index.js';
@@ -24,6 +25,7 @@ const EvalFlags = z.object({
   interventions: z.boolean().default(false),
   interventionPositions: z.coerce.number().int().positive().default(32),
   seed: z.coerce.number().int().default(1),
+  threads: ThreadsFlag,
 });
 
 export function register(program: Command): void {
@@ -48,6 +50,7 @@ export function register(program: Command): void {
     .option('--interventions', 'with --model: also compare single SAE features with single basis directions as handles (how concentrated the effect of ablating one is on the next-token distribution)')
     .option('--intervention-positions <n>', 'with --interventions: positions sampled for interventions', '32')
     .option('--seed <n>', 'with --interventions: seed for sampling the positions', '1')
+    .option('--threads <n>', `with --model: ${THREADS_HELP}`, 'auto')
     .action(async (run: string, raw: Record<string, unknown>) => {
       const o = parseFlags(EvalFlags, raw, 'eval');
       if (o.interventions && !o.model) throw new ConfigError('sae eval --interventions needs --model: the interventions run the language model.', `E.g. \`sae eval ${run} --model m.gguf --data held-out.arrow --interventions\`.`);
@@ -60,6 +63,7 @@ export function register(program: Command): void {
           context: o.context,
           includeBos: o.includeBos,
           backend: o.backend,
+          threads: o.threads,
           ...(o.hook ? { hook: o.hook } : {}),
           ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
           onProgress: (done, total, s) => bar.update(done, total, s),

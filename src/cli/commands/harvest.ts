@@ -67,7 +67,7 @@ export function register(program: Command): void {
       bar.done();
       if (o.json) return printJson(r);
       if (r.resumedRows === r.rows) log(`${r.out}: harvest already complete (${r.rows} rows in ${r.shards} shards).`);
-      else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s (${r.threads} thread${r.threads > 1 ? 's' : ''})`);
+      else log(`wrote ${r.rows} rows in ${r.shards} shard(s) to ${Object.values(r.folders).join(', ')}${r.resumedRows ? ` (continued after ${r.resumedRows} rows)` : ''}, ${Math.round(r.tokensPerSecond)} tokens/s`);
       if (r.comparison) log(formatComparison(r.comparison));
       if (r.evalFraction > 0) {
         const { train, eval: held } = r.splits;

@@ -28,6 +28,11 @@ export interface CoreCall {
    */
   past?: number;
   extend?: (layer: number, k: Float32Array, v: Float32Array) => { k: Float32Array; v: Float32Array };
+  /**
+   * Start at block `layer` with the residual stream `rows` [tokens, dModel] (packed) instead of
+   * the token embeddings: the blocks before it are not run (a spliced evaluation runs them once).
+   */
+  from?: { layer: number; rows: Float32Array };
   /** When given, milliseconds per phase are added into it (the bench's time split). */
   phases?: Record<string, number>;
 }
@@ -119,10 +124,13 @@ export class FastCore {
     const x = a['x']!.view;
     mark('host');
 
-    for (let b = 0; b < batch; b++) {
-      for (let t = 0; t < lengths[b]!; t++) {
-        const id = ids[b * seq + t]!;
-        x.set(this.embedding.subarray(id * d, id * d + d), (starts[b]! + t) * d);
+    if (call.from) x.set(call.from.rows.subarray(0, n * d));
+    else {
+      for (let b = 0; b < batch; b++) {
+        for (let t = 0; t < lengths[b]!; t++) {
+          const id = ids[b * seq + t]!;
+          x.set(this.embedding.subarray(id * d, id * d + d), (starts[b]! + t) * d);
+        }
       }
     }
     const hook = (buf: Float32Array, layer: number, kind: HookKind): void => {
@@ -133,7 +141,7 @@ export class FastCore {
     };
     const done = (layer: number, kind: HookKind): boolean => hookOrder({ name: '', layer, kind }) >= stop;
 
-    for (let l = 0; l < c.nLayers; l++) {
+    for (let l = call.from?.layer ?? 0; l < c.nLayers; l++) {
       const w = this.blocks[l]!;
       hook(x, l, 'resid_pre');
       if (done(l, 'resid_pre')) return null;

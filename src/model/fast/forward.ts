@@ -34,7 +34,7 @@ export interface FastForwardCall {
  * (head size 8) dominate.
  */
 export class FastLlama {
-  private constructor(private readonly core: FastCore) {}
+  private constructor(readonly core: FastCore) {}
 
   /** The fast path for this model, or null (and why) where its kernels cannot run. */
   static create(c: LlamaConfig, weights: LlamaWeights, rope: RopeTables): { fast: FastLlama | null; reason: string } {

@@ -8,7 +8,8 @@ import { hookOrder } from '../hooks.js';
 import type { LlamaModel } from '../llama.js';
 import { instantiateKernels } from './kernels.js';
 import { packWeights, type PackedWeights } from './packed-weights.js';
-import type { ForwardReply, InitRequest, ReadRequest } from './protocol.js';
+import type { ForwardReply, InitRequest, ReadRequest, SpliceRequest } from './protocol.js';
+import type { SpliceScores } from './splice.js';
 
 /** `--threads auto`: the cores Node reports, at most this many. */
 export const MAX_AUTO_THREADS = 8;
@@ -175,6 +176,40 @@ export class ForwardPool {
       });
     });
     return { longest, acts };
+  }
+
+  /**
+   * Spliced evaluation of a batch (splice.ts) split over the workers: `variants` and `targets` are
+   * packed rows of the whole batch; the scores come back packed the same way.
+   */
+  async splice(batch: readonly TokenWindow[], hook: string, variants: Float32Array[], targets: Int32Array): Promise<SpliceScores> {
+    const p = this.model.hook(hook);
+    const d = this.model.config.dModel;
+    const lengths = batch.map((w) => w.tokens.length);
+    const starts = [0];
+    for (const l of lengths) starts.push(starts[starts.length - 1]! + l);
+    const parts = splitBatch(lengths, this.workers.length);
+    const replies = await Promise.all(
+      parts.map(([from, to], k) => {
+        const part = batch.slice(from, to);
+        const seq = Math.max(...part.map((w) => w.tokens.length));
+        const ids = new Int32Array(part.length * seq);
+        part.forEach((w, i) => ids.set(w.tokens, i * seq));
+        const [r0, r1] = [starts[from]!, starts[to]!];
+        const req: SpliceRequest = { kind: 'splice', ids, batch: part.length, seq, lengths: lengths.slice(from, to), hook: { layer: p.layer, kind: p.kind }, variants: variants.map((v) => v.slice(r0 * d, r1 * d)), targets: targets.slice(r0, r1) };
+        const reply = this.expect(k);
+        this.workers[k]!.postMessage(req, [ids.buffer, ...req.variants.map((v) => v.buffer as ArrayBuffer), req.targets.buffer as ArrayBuffer]);
+        return reply;
+      }),
+    );
+    const n = starts[batch.length]!;
+    const out: SpliceScores = { ce: variants.map(() => new Float64Array(n)), kl: variants.slice(1).map(() => new Float64Array(n)) };
+    parts.forEach(([from], k) => {
+      const r = replies[k] as Extract<ForwardReply, { kind: 'scores' }>;
+      r.ce.forEach((a, v) => out.ce[v]!.set(a, starts[from]!));
+      r.kl.forEach((a, v) => out.kl[v]!.set(a, starts[from]!));
+    });
+    return out;
   }
 
   async dispose(): Promise<void> {

@@ -25,8 +25,21 @@ export interface ReadRequest {
   stop: number;
 }
 
+/** A spliced evaluation of a part of a batch (splice.ts): variants and targets are its packed rows. */
+export interface SpliceRequest {
+  kind: 'splice';
+  ids: Int32Array;
+  batch: number;
+  seq: number;
+  lengths: number[];
+  hook: { layer: number; kind: HookKind };
+  variants: Float32Array[];
+  targets: Int32Array;
+}
+
 export type ForwardReply =
   | { kind: 'ready' }
   /** Per hook, in request order: the packed rows [sum of lengths, dModel]. */
   | { kind: 'acts'; acts: Float32Array[] }
+  | { kind: 'scores'; ce: Float64Array[]; kl: Float64Array[] }
   | { kind: 'error'; message: string; stack?: string };

@@ -6,7 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { FastCore } from './core.js';
 import { instantiateKernels } from './kernels.js';
-import type { ForwardReply, InitRequest, ReadRequest } from './protocol.js';
+import type { ForwardReply, InitRequest, ReadRequest, SpliceRequest } from './protocol.js';
+import { spliceScores } from './splice.js';
 
 function reply(r: ForwardReply, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(r, transfer);
@@ -42,13 +43,17 @@ function read(req: ReadRequest): { acts: Float32Array[] } {
   return { acts };
 }
 
-parentPort!.on('message', (req: InitRequest | ReadRequest) => {
+parentPort!.on('message', (req: InitRequest | ReadRequest | SpliceRequest) => {
   try {
     if (req.kind === 'init') {
       init(req);
       return reply({ kind: 'ready' });
     }
     if (!core) throw new Error('the worker did not start');
+    if (req.kind === 'splice') {
+      const { ce, kl } = spliceScores(core, req);
+      return reply({ kind: 'scores', ce, kl }, [...ce, ...kl].map((a) => a.buffer as ArrayBuffer));
+    }
     const { acts } = read(req);
     reply({ kind: 'acts', acts }, acts.map((a) => a.buffer as ArrayBuffer));
   } catch (err) {
