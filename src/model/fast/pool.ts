@@ -142,6 +142,25 @@ export class ForwardPool {
   }
 
   /**
+   * Send part k of the batch (its right-padded ids and lengths, in the request `make` builds) to
+   * worker k; the replies in part order.
+   */
+  private send(batch: readonly TokenWindow[], parts: [number, number][], make: (part: { ids: Int32Array; batch: number; seq: number; lengths: number[] }, range: [number, number]) => { req: ReadRequest | SpliceRequest; transfer: ArrayBuffer[] }): Promise<ForwardReply[]> {
+    return Promise.all(
+      parts.map(([from, to], k) => {
+        const windows = batch.slice(from, to);
+        const seq = Math.max(...windows.map((w) => w.tokens.length));
+        const ids = new Int32Array(windows.length * seq);
+        windows.forEach((w, i) => ids.set(w.tokens, i * seq));
+        const { req, transfer } = make({ ids, batch: windows.length, seq, lengths: windows.map((w) => w.tokens.length) }, [from, to]);
+        const reply = this.expect(k);
+        this.workers[k]!.postMessage(req, transfer);
+        return reply;
+      }),
+    );
+  }
+
+  /**
    * The activations at `hooks` for a batch, as readHooks (batches.ts) gives them: per hook a
    * Float32Array [batch, longest, dModel], padding rows zero.
    */
@@ -152,18 +171,10 @@ export class ForwardPool {
     const lengths = batch.map((w) => w.tokens.length);
     const longest = Math.max(...lengths);
     const parts = splitBatch(lengths, this.workers.length);
-    const replies = await Promise.all(
-      parts.map(([from, to], k) => {
-        const part = batch.slice(from, to);
-        const seq = Math.max(...part.map((w) => w.tokens.length));
-        const ids = new Int32Array(part.length * seq);
-        part.forEach((w, i) => ids.set(w.tokens, i * seq));
-        const req: ReadRequest = { kind: 'read', ids, batch: part.length, seq, lengths: lengths.slice(from, to), hooks: points.map((p) => ({ layer: p.layer, kind: p.kind })), stop };
-        const reply = this.expect(k);
-        this.workers[k]!.postMessage(req, [ids.buffer]);
-        return reply;
-      }),
-    );
+    const replies = await this.send(batch, parts, (part) => {
+      const req: ReadRequest = { kind: 'read', ...part, hooks: points.map((p) => ({ layer: p.layer, kind: p.kind })), stop };
+      return { req, transfer: [part.ids.buffer as ArrayBuffer] };
+    });
     const acts = hooks.map(() => new Float32Array(batch.length * longest * d));
     parts.forEach(([from, to], k) => {
       const r = replies[k] as Extract<ForwardReply, { kind: 'acts' }>;
@@ -189,19 +200,11 @@ export class ForwardPool {
     const starts = [0];
     for (const l of lengths) starts.push(starts[starts.length - 1]! + l);
     const parts = splitBatch(lengths, this.workers.length);
-    const replies = await Promise.all(
-      parts.map(([from, to], k) => {
-        const part = batch.slice(from, to);
-        const seq = Math.max(...part.map((w) => w.tokens.length));
-        const ids = new Int32Array(part.length * seq);
-        part.forEach((w, i) => ids.set(w.tokens, i * seq));
-        const [r0, r1] = [starts[from]!, starts[to]!];
-        const req: SpliceRequest = { kind: 'splice', ids, batch: part.length, seq, lengths: lengths.slice(from, to), hook: { layer: p.layer, kind: p.kind }, variants: variants.map((v) => v.slice(r0 * d, r1 * d)), targets: targets.slice(r0, r1) };
-        const reply = this.expect(k);
-        this.workers[k]!.postMessage(req, [ids.buffer, ...req.variants.map((v) => v.buffer as ArrayBuffer), req.targets.buffer as ArrayBuffer]);
-        return reply;
-      }),
-    );
+    const replies = await this.send(batch, parts, (part, [from, to]) => {
+      const [r0, r1] = [starts[from]!, starts[to]!];
+      const req: SpliceRequest = { kind: 'splice', ...part, hook: { layer: p.layer, kind: p.kind }, variants: variants.map((v) => v.slice(r0 * d, r1 * d)), targets: targets.slice(r0, r1) };
+      return { req, transfer: [part.ids.buffer as ArrayBuffer, ...req.variants.map((v) => v.buffer as ArrayBuffer), req.targets.buffer as ArrayBuffer] };
+    });
     const n = starts[batch.length]!;
     const out: SpliceScores = { ce: variants.map(() => new Float64Array(n)), kl: variants.slice(1).map(() => new Float64Array(n)) };
     parts.forEach(([from], k) => {
