@@ -56,6 +56,7 @@ export function spliceScores(core: FastCore, call: SpliceCall): SpliceScores {
     return out!;
   };
   const cleanLp = new Float64Array(n * V);
+  const cleanP = new Float64Array(n * V);
   const clean = logitsOf(call.variants[0]!);
   const row = new Float64Array(V);
   const ce = call.variants.map(() => new Float64Array(n));
@@ -63,6 +64,7 @@ export function spliceScores(core: FastCore, call: SpliceCall): SpliceScores {
   for (let i = 0; i < n; i++) {
     logSoftmax(clean, i * V, V, row);
     cleanLp.set(row, i * V);
+    for (let j = 0; j < V; j++) cleanP[i * V + j] = Math.exp(row[j]!);
     ce[0]![i] = -row[call.targets[i]!]!;
   }
   for (let v = 1; v < call.variants.length; v++) {
@@ -71,10 +73,7 @@ export function spliceScores(core: FastCore, call: SpliceCall): SpliceScores {
       logSoftmax(logits, i * V, V, row);
       ce[v]![i] = -row[call.targets[i]!]!;
       let s = 0;
-      for (let j = 0; j < V; j++) {
-        const lp = cleanLp[i * V + j]!;
-        s += Math.exp(lp) * (lp - row[j]!);
-      }
+      for (let j = 0; j < V; j++) s += cleanP[i * V + j]! * (cleanLp[i * V + j]! - row[j]!);
       kl[v - 1]![i] = s;
     }
   }
