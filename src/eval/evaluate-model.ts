@@ -136,8 +136,9 @@ export async function evaluateWithModel(weights: SaeWeights, runHook: string, o:
     })();
     const batches = [...batchWindows(taken, model.config.nHeads, limits)];
     if (total === 0) throw new DataError(`${o.data}: no position to evaluate (documents of one token${includeBos ? '' : ', or BOS only'}).`, 'Pass longer documents.');
-    const fast = model.fastCore() !== null;
-    pool = fast ? await openForwardPool(model, o.threads ?? 1) : null;
+    // With workers, this thread needs no kernels (nor a copy of the weights) of its own.
+    pool = await openForwardPool(model, o.threads ?? 1);
+    const fast = pool !== null || model.fastCore() !== null;
     const meanValues = await hookMean(model, pool, batches, hook, includeBos);
     const mean = tf.tensor1d(meanValues);
     const sums = new Float64Array(7);
