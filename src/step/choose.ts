@@ -25,6 +25,15 @@ const HYSTERESIS = 1.5;
 export const WORKERS_SPARSE_CROSSOVER = 0.15;
 
 /**
+ * TopK / BatchTopK on worker threads: the share of the workers' entry buffers (layout.ts
+ * capacity, a fraction of batch x width) up to which 'auto' runs them sparse. The workers'
+ * dense slices apply ReLU only, so above it the step is the one-thread dense reference, which
+ * is slower than the workers' sparse step at any L0 their buffers hold; the margin leaves room
+ * for a slice that gets more than its share of the selected entries.
+ */
+export const WORKERS_SELECTION_SHARE = 0.8;
+
+/**
  * The auto kernel's choice for the next step, given the last measured L0 (NaN: none yet).
  * `crossover`: a backend name (one-thread table above) or a fraction of m.
  */

@@ -22,7 +22,7 @@ import type { StepStats } from '../sae/gradients.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { AdamState } from './adam.js';
-import { chooseKernel, WORKERS_SPARSE_CROSSOVER, type KernelKind } from './choose.js';
+import { chooseKernel, WORKERS_SELECTION_SHARE, WORKERS_SPARSE_CROSSOVER, type KernelKind } from './choose.js';
 import { denseTrainStep, type StepConfig } from './dense.js';
 import { createSparseTrainStep } from './sparse.js';
 import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
@@ -189,7 +189,9 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
           await syncWorkers();
           lastL0 = probeL0(params, x);
         }
-        current = chooseKernel(lastL0, params.m, current, threads > 1 && workersServe ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
+        const onWorkers = threads > 1 && workersServe;
+        const selection = WORKERS_SELECTION_SHARE * (o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY);
+        current = chooseKernel(lastL0, params.m, current, onWorkers ? (act.kind === 'relu' ? WORKERS_SPARSE_CROSSOVER : selection) : tf.getBackend());
       }
       if (current === 'sparse') {
         const p = threads > 1 && workersServe ? await workers() : null;

@@ -88,6 +88,14 @@ describe('TopK / BatchTopK step engines against the reference (wasm backend)', (
     expectClose(await train(engineStep(c, {}, ran), 'towards-monosemanticity', 3, 0, undefined, AUX), ref);
     expect(ran).toEqual(Array(3).fill('sparse x2 workers (simd)'));
   });
+  it("'auto' with workers runs TopK sparse on them above the ReLU crossover too (k / m = 25%)", async () => {
+    const c = ENGINES.find((e) => e.name === 'auto, 2 workers')!;
+    const ran: string[] = [];
+    const arch: StepArchitecture = { activation: { kind: 'topk', k: 12 } };
+    const ref = await train(reference, 'april-update', 2, 0, undefined, arch);
+    expectClose(await train(engineStep(c, {}, ran), 'april-update', 2, 0, undefined, arch), ref);
+    expect(ran).toEqual(['sparse x2 workers (simd)', 'sparse x2 workers (simd)']);
+  });
   it(`batch rows (${B}) x k entries per step for batchtopk, not k in every row`, async () => {
     const ref = await train(reference, 'towards-monosemanticity', 2, 0, undefined, CASES[1]!.arch);
     const perFeature = ref.log[0]!.fired.reduce((a, b) => a + b, 0);
