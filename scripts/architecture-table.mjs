@@ -6,8 +6,9 @@
 //   node scripts/architecture-table.mjs SWEEP_DIR [RUN_DIR ...] [--tsv]
 //
 // Per run: its config.json (sae.architecture and the knob: sae.l1, or sae.k; AuxK on or off),
-// run.json (steps), eval.json (L0, explained variance, MSE, dead on the held-out rows) and, when
-// present, downstream.json: the `sae eval RUN --model ... --json` output (ceLossScore, KL, delta CE).
+// run.json (steps), eval.json (L0, explained variance, MSE, dead on the held-out rows) and the
+// downstream metrics (ceLossScore, KL, delta CE): eval.json's `downstream` (a run with eval.model),
+// else downstream.json beside it, the output of `sae eval RUN --model ... --json > RUN/downstream.json`.
 // Rows sorted by architecture, then L0. Markdown by default; --tsv for a plot-ready file.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,8 @@ export function rowOf(dir) {
   const architecture = sae.architecture ?? 'relu';
   const knob = architecture === 'relu' ? `l1 ${sae.l1}` : architecture === 'jumprelu' ? 'jumprelu' : `k ${sae.k}`;
   const auxK = architecture === 'topk' || architecture === 'batchtopk' ? (sae.auxK?.coefficient === 0 ? 'off' : 'on') : '';
-  const down = readJson(path.join(dir, 'downstream.json'));
+  // eval.json holds it when the run had eval.model set; else `sae eval --model --json` saved beside.
+  const down = ev.downstream ?? readJson(path.join(dir, 'downstream.json'));
   return {
     run: path.basename(dir),
     architecture,
