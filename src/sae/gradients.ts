@@ -3,6 +3,8 @@ import type { SaeTensors } from './forward.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import { thresholdOf, type StepActivation } from './activation.js';
 import { auxKLossAndGradients, type AuxKStep } from './auxk.js';
+import { jumpReluLossAndGradients, type JumpReluStep } from './jumprelu.js';
+import { InternalError } from '../errors.js';
 
 /** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
 export type SparsityPenalty = 'l1' | 'l1-decoder-norm';
@@ -17,6 +19,8 @@ export interface SaeGradients {
   W_dec: tf.Tensor2D;
   /** [d] */
   b_dec: tf.Tensor1D;
+  /** [m], jumprelu only (its learned thresholds). */
+  log_threshold?: tf.Tensor1D;
 }
 
 /** Scalars and per-feature counts of one forward/backward pass (tensors; read back lazily). */
@@ -44,6 +48,11 @@ export interface StepArchitecture {
   activation: StepActivation;
   /** AuxK with this step's dead latents; null or absent: no auxiliary loss. */
   auxK?: AuxKStep | null;
+  /**
+   * jumprelu: the learned thresholds (sae.log_threshold) on top of `activation` (ReLU), their
+   * straight-through gradients and the L0 penalty (sae/jumprelu.ts), in place of the L1 term.
+   */
+  jumprelu?: JumpReluStep;
 }
 
 export interface LossGradOutput {
@@ -70,6 +79,10 @@ export function lossAndGradients(
   timer?: PhaseTimer,
   arch?: StepArchitecture,
 ): LossGradOutput {
+  if (arch?.jumprelu) {
+    if (!sae.log_threshold) throw new InternalError('a jumprelu step reached an SAE without log_threshold');
+    return jumpReluLossAndGradients({ ...sae, log_threshold: sae.log_threshold }, x, arch.jumprelu);
+  }
   return tf.tidy(() => {
     const B = x.shape[0];
     const m = sae.W_enc.shape[1];

@@ -185,6 +185,15 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   /** What the workers hold, into params and adam (before anything else reads or steps them). */
   const syncWorkers = async (): Promise<void> => settled?.sync();
+  const denseStep: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
+    await syncWorkers();
+    const stats = denseTrainStep(params, adam, x, cfg, timer);
+    // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
+    lastL0 = stats.l0.dataSync()[0]!;
+    last = 'dense';
+    reload = true;
+    return stats;
+  };
   const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
     await syncWorkers();
     const stats = sparse(params, adam, x, cfg, timer);
@@ -195,6 +204,9 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   return {
     async step(params, adam, x, cfg, timer) {
+      // jumprelu's learned thresholds and their straight-through gradients exist on the dense
+      // reference step only (sae/jumprelu.ts): neither the sparse step nor the workers serve it.
+      if (cfg.arch?.jumprelu) return denseStep(params, adam, x, cfg, timer);
       const act = cfg.arch?.activation ?? { kind: 'relu' };
       // The workers' slices cannot compute AuxK (sae/auxk.ts): steps with dead latents run here.
       const workersServe = !(cfg.arch?.auxK && cfg.arch.auxK.dead.length > 0);
@@ -232,13 +244,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         }
       }
       if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
-      await syncWorkers();
-      const stats = denseTrainStep(params, adam, x, cfg, timer);
-      // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
-      lastL0 = stats.l0.dataSync()[0]!;
-      last = 'dense';
-      reload = true;
-      return stats;
+      return denseStep(params, adam, x, cfg, timer);
     },
     sync: syncWorkers,
     invalidate() {
