@@ -15,11 +15,12 @@
  *   d H_bi / d theta_i  ~ -(1 / epsilon) K((pre_bi - theta_i) / epsilon)
  * and pre gets only the exact d f / d pre = H(pre - theta) (no gradient through the L0 term), as
  * in SAELens' JumpReLU/Step functions and dictionary_learning's JumpReLUFunction/StepFunction.
- * The trained parameter is log_threshold (SAELens; the paper's Gemma Scope code): dL/dlog = theta dL/dtheta.
+ * The statistics' `l1` holds the sparsity term S. The trained parameter is log_threshold (SAELens; the paper's Gemma Scope code): dL/dlog = theta dL/dtheta.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { JumpReluPenalty } from './jumprelu-config.js';
-import type { ResolvedJumpRelu } from './jumprelu-config.js';
+import type { SaeTensors } from './forward.js';
+import type { JumpReluPenalty, ResolvedJumpRelu } from './jumprelu-config.js';
+import type { SaeGradients, StepStats } from './step-records.js';
 
 /** JumpReLU's part of one step's config. */
 export interface JumpReluStep {
@@ -40,33 +41,10 @@ export function jumpReluStep(a: ResolvedJumpRelu, step: number): JumpReluStep {
 }
 
 /** The parameters JumpReLU trains: the SAE's four and log_threshold [m]. */
-export interface JumpReluTensors {
-  W_enc: tf.Tensor2D;
-  b_enc: tf.Tensor1D;
-  W_dec: tf.Tensor2D;
-  b_dec: tf.Tensor1D;
-  log_threshold: tf.Tensor1D;
-}
+export type JumpReluTensors = SaeTensors & { log_threshold: tf.Tensor1D };
 
-/** The gradients, one per parameter (the SaeGradients of gradients.ts plus log_threshold). */
-export interface JumpReluGradients {
-  W_enc: tf.Tensor2D;
-  b_enc: tf.Tensor1D;
-  W_dec: tf.Tensor2D;
-  b_dec: tf.Tensor1D;
-  log_threshold: tf.Tensor1D;
-}
-
-/** The step's statistics, as gradients.ts StepStats; `l1` holds the sparsity term S. */
-export interface JumpReluStats {
-  loss: tf.Scalar;
-  mse: tf.Scalar;
-  l1: tf.Scalar;
-  l0: tf.Scalar;
-  totalVariance: tf.Scalar;
-  sse: tf.Scalar;
-  firedCounts: tf.Tensor1D;
-}
+/** The gradients of the five parameters. */
+export type JumpReluGradients = SaeGradients & { log_threshold: tf.Tensor1D };
 
 /** Sums over the rows: ones [1, rows] x M (the plain layout; see gradients.ts columnSums). */
 function colSums(M: tf.Tensor2D, ones: tf.Tensor2D): tf.Tensor1D {
@@ -74,7 +52,7 @@ function colSums(M: tf.Tensor2D, ones: tf.Tensor2D): tf.Tensor1D {
 }
 
 /** Loss, straight-through gradients and statistics of one batch x [B, d] (see the file comment). */
-export function jumpReluLossAndGradients(sae: JumpReluTensors, x: tf.Tensor2D, j: JumpReluStep): { grads: JumpReluGradients; stats: JumpReluStats } {
+export function jumpReluLossAndGradients(sae: JumpReluTensors, x: tf.Tensor2D, j: JumpReluStep): { grads: JumpReluGradients; stats: StepStats } {
   return tf.tidy(() => {
     const B = x.shape[0];
     const eps = j.bandwidth;
