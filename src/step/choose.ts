@@ -1,6 +1,8 @@
 /**
  * Which formulation 'auto' runs next, from the L0 it measured: the crossovers where the sparse
  * step overtakes the dense one (measured, BENCHMARKS.md) and the hysteresis around them.
+ * jumprelu never gets here: its learned thresholds train on the dense step only (engine.ts sends
+ * every jumprelu step there; config refuses train.kernel 'sparse' with it).
  */
 
 export type KernelKind = 'auto' | 'dense' | 'sparse';

@@ -170,6 +170,15 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   /** What the workers hold, into params and adam (before anything else reads or steps them). */
   const syncWorkers = async (): Promise<void> => settled?.sync();
+  const denseStep: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
+    await syncWorkers();
+    const stats = denseTrainStep(params, adam, x, cfg, timer);
+    // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
+    lastL0 = stats.l0.dataSync()[0]!;
+    last = 'dense';
+    reload = true;
+    return stats;
+  };
   const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
     await syncWorkers();
     const stats = sparse(params, adam, x, cfg, timer);
@@ -180,6 +189,9 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   return {
     async step(params, adam, x, cfg, timer) {
+      // jumprelu's learned thresholds and their straight-through gradients exist on the dense
+      // reference step only (sae/jumprelu.ts): neither the sparse step nor the workers serve it.
+      if (cfg.arch?.jumprelu) return denseStep(params, adam, x, cfg, timer);
       const act = cfg.arch?.activation ?? { kind: 'relu' };
       const workersServe = workersSelect(cfg.arch);
       if (o.kind === 'auto') {
@@ -216,13 +228,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         }
       }
       if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
-      await syncWorkers();
-      const stats = denseTrainStep(params, adam, x, cfg, timer);
-      // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
-      lastL0 = stats.l0.dataSync()[0]!;
-      last = 'dense';
-      reload = true;
-      return stats;
+      return denseStep(params, adam, x, cfg, timer);
     },
     sync: syncWorkers,
     invalidate() {
@@ -244,6 +250,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
  * or without AuxK (selected across the workers, workers/selection.ts).
  */
 function workersSelect(arch: StepArchitecture | undefined): boolean {
+  if (arch?.jumprelu) return false;
   const kind = arch?.activation.kind ?? 'relu';
   return kind === 'relu' || kind === 'topk' || kind === 'batchtopk';
 }

@@ -257,6 +257,8 @@ export class ParallelStep {
  * activation they do not select (the caller runs another formulation).
  */
 function workerSelection(cfg: StepConfig): WorkerSelection | undefined | null {
+  // jumprelu's thresholds and their gradients are on the dense reference step only (engine.ts).
+  if (cfg.arch?.jumprelu) return null;
   const a = cfg.arch?.activation ?? { kind: 'relu' as const };
   if (a.kind === 'relu') return cfg.arch?.auxK?.dead.length ? null : undefined;
   if (a.kind !== 'topk' && a.kind !== 'batchtopk') return null;
