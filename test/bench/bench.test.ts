@@ -100,14 +100,14 @@ describe('npm run bench -- --architecture (tiny config)', () => {
       expect(r.l0).toBeLessThanOrEqual(4 + 1e-9);
       expect(r.l0).toBeGreaterThan(1);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('prints the architecture column, and says the PyTorch peer is ReLU + L1 only', async () => {
     const { stdout } = await bench(['--architecture', 'topk', '--regimes', 'trained', '--workers', '1', '--target-l0', '4']);
     expect(stdout).toMatch(/^\| config \| architecture \| d \| m \|/m);
     expect(stdout).toMatch(/^\| tiny \| topk \| 16 \| 64 \| trained \|/m);
     expect(stdout).toMatch(/torch_sae\.py\) trains ReLU \+ L1 only/);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses an unknown architecture and a k that is not a whole number, naming the flag', async () => {
     for (const [args, message] of [
