@@ -1,4 +1,5 @@
 import type { KernelKind } from '../step/engine.js';
+import type { BenchArchitecture } from './architecture.js';
 
 /** A benchmarked SAE shape (the configs A, B, C at batch 4096). */
 export interface BenchShape {
@@ -32,8 +33,10 @@ export interface BenchSpec {
   /** WebAssembly SIMD loops in the workers (where they load). */
   simd: boolean;
   backend: 'wasm' | 'cpu' | 'tensorflow' | 'webgpu' | 'auto';
-  /** Target mean active features per row in the 'trained' regime. */
+  /** Target mean active features per row in the 'trained' regime; k of topk / batchtopk. */
   targetL0: number;
+  /** sae.architecture of the step (architecture.ts); absent: relu. */
+  architecture?: BenchArchitecture;
   seed: number;
 }
 
@@ -49,7 +52,10 @@ export const SHAPES: Record<string, BenchShape> = {
   tiny: { name: 'tiny', d: 16, m: 64, batch: 256, warmupSteps: 1, windows: 2, stepsPerWindow: 2, data: 'synthetic' },
 };
 
-/** PyTorch peer on this machine (PERF.md; tokens/s, batch 4096, 2 threads, OpenBLAS as set / AVX-512). */
+/**
+ * PyTorch peer on this machine (PERF.md; tokens/s, batch 4096, 2 threads, OpenBLAS as set / AVX-512).
+ * The peer (../shared/peers/torch_sae.py) trains ReLU + L1 only: it stands beside relu rows.
+ */
 export const PYTORCH_PEER: Record<string, [number, number]> = {
   A: [75_000, 104_000],
   'A-real': [75_000, 104_000],

@@ -5,6 +5,7 @@
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
+ *     [--architecture relu,topk,batchtopk] (topk / batchtopk: k = --target-l0; architecture.ts)
  *     [--no-data] [--data-only] [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
@@ -25,6 +26,7 @@ import { runDataBench } from './data-bench.js';
 import { formatReport, type BenchReport } from './report.js';
 import { formatModelBench, runModelChild } from './model.js';
 import { runTrainBench, type TrainBenchResult } from './train-bench.js';
+import { BENCH_ARCHITECTURES, type BenchArchitecture } from './architecture.js';
 import { runWholeRunBench } from './whole-run/bench.js';
 import { formatWholeRuns } from './whole-run/report.js';
 import { WHOLE_RUN_CASES } from './whole-run/run.js';
@@ -46,7 +48,7 @@ function runChild(spec: BenchSpec): Promise<TrainBenchResult> {
     child.on('error', reject);
     child.on('close', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last) return reject(new Error(`benchmark of ${spec.shape.name} (${spec.regime}, ${spec.kernel}) exited with ${code}`));
+      if (code !== 0 || !last) return reject(new Error(`benchmark of ${spec.shape.name} (${spec.architecture ?? 'relu'}, ${spec.regime}, ${spec.kernel}) exited with ${code}`));
       resolve(JSON.parse(last) as TrainBenchResult);
     });
   });
@@ -63,6 +65,7 @@ async function main(): Promise<number> {
       simd: { type: 'string', default: 'on' },
       backend: { type: 'string', default: 'wasm' },
       'target-l0': { type: 'string', default: '32' },
+      architecture: { type: 'string', default: 'relu' },
       seed: { type: 'string', default: '0' },
       'no-data': { type: 'boolean', default: false },
       'data-only': { type: 'boolean', default: false },
@@ -100,6 +103,12 @@ async function main(): Promise<number> {
   });
   const simd = list<'on' | 'off'>(values.simd, ['on', 'off'], 'simd')[0] === 'on';
   const targetL0 = Number(values['target-l0']);
+  const architectures = list<BenchArchitecture>(values.architecture, BENCH_ARCHITECTURES, 'architecture');
+  // topk / batchtopk keep k = --target-l0 per row.
+  const needsK = architectures.some((a) => a !== 'relu');
+  if (!(targetL0 > 0) || (needsK && !Number.isInteger(targetL0))) {
+    throw new Error(`--target-l0: expected ${needsK ? 'a whole number >= 1 (k of topk / batchtopk)' : 'a number > 0'}, got '${values['target-l0']}'`);
+  }
   const log = (s: string) => process.stderr.write(s + '\n');
 
   const report: BenchReport = {
@@ -111,17 +120,19 @@ async function main(): Promise<number> {
   const modelOnly = values['model-only'];
   if (!values['data-only'] && !modelOnly) {
     for (const c of configs) {
-      for (const regime of regimes) {
-        for (const kernel of kernels) {
-          for (const workers of workerCounts) {
-            // A GPU step of A, B or C takes milliseconds: time ten times as many.
-            const base = SHAPES[c]!;
-            const shape = gpu && ['A', 'A-real', 'B', 'C'].includes(c) ? { ...base, stepsPerWindow: base.stepsPerWindow * 10 } : base;
-            const spec: BenchSpec = { shape, regime, kernel, workers, simd, backend, targetL0, seed: Number(values.seed) };
-            log(`bench: config ${c}, ${regime} regime, kernel ${kernel}, ${workers} worker(s) ...`);
-            const r = await runChild(spec);
-            log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(1)} ms/step, ${r.ran})`);
-            report.train.push(r);
+      for (const architecture of architectures) {
+        for (const regime of regimes) {
+          for (const kernel of kernels) {
+            for (const workers of workerCounts) {
+              // A GPU step of A, B or C takes milliseconds: time ten times as many.
+              const base = SHAPES[c]!;
+              const shape = gpu && ['A', 'A-real', 'B', 'C'].includes(c) ? { ...base, stepsPerWindow: base.stepsPerWindow * 10 } : base;
+              const spec: BenchSpec = { shape, regime, kernel, workers, simd, backend, targetL0, architecture, seed: Number(values.seed) };
+              log(`bench: config ${c}, ${architecture}, ${regime} regime, kernel ${kernel}, ${workers} worker(s) ...`);
+              const r = await runChild(spec);
+              log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(1)} ms/step, ${r.ran})`);
+              report.train.push(r);
+            }
           }
         }
       }

@@ -22,15 +22,23 @@ export function formatReport(r: BenchReport): string {
   lines.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; node ${m.node}; tfjs ${m.tfjs}; ${m.date}`);
   if (r.train.length) {
     lines.push('');
-    lines.push('| config | d | m | regime | kernel | ran | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | main thread ms | peak RSS MiB | matMul GFLOP/s |');
-    lines.push('|' + ' --- |'.repeat(14 + PHASES.length));
+    lines.push('| config | architecture | d | m | regime | kernel | ran | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | main thread ms | peak RSS MiB | matMul GFLOP/s |');
+    lines.push('|' + ' --- |'.repeat(15 + PHASES.length));
     for (const t of r.train) {
-      const peer = PYTORCH_PEER[t.config];
+      // The peer trains ReLU + L1 only (configs.ts).
+      const peer = t.architecture === 'relu' ? PYTORCH_PEER[t.config] : undefined;
       lines.push(
-        `| ${t.config} | ${t.d} | ${t.m} | ${t.regime} | ${t.kernel} | ${t.ran} | ${t.backend} | ${fmt(t.l0, 1)} | ${fmt(t.tokensPerSecond)} | ` +
+        `| ${t.config} | ${t.architecture} | ${t.d} | ${t.m} | ${t.regime} | ${t.kernel} | ${t.ran} | ${t.backend} | ${fmt(t.l0, 1)} | ${fmt(t.tokensPerSecond)} | ` +
           `${peer ? `${fmt(peer[0])}-${fmt(peer[1])}` : '-'} | ${fmt(t.msPerStep.total)} | ` +
           PHASES.map((p) => fmt(t.msPerStep[p])).join(' | ') +
           ` | ${t.mainThreadMsPerStep ? fmt(t.mainThreadMsPerStep, 1) : '-'} | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
+      );
+    }
+    if (r.train.some((t) => t.architecture !== 'relu')) {
+      lines.push('');
+      lines.push(
+        'topk / batchtopk: k = --target-l0, no L1; trained regime with AuxK over a tenth of the features as dead (src/bench/architecture.ts). ' +
+          'The PyTorch peer (../shared/peers/torch_sae.py) trains ReLU + L1 only: no peer figure for them.',
       );
     }
   }

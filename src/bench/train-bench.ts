@@ -14,9 +14,12 @@ import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
 import { matMulGflops } from './yardstick.js';
+import { benchStepArchitecture } from './architecture.js';
 
 export interface TrainBenchResult {
   config: string;
+  /** sae.architecture of the step. */
+  architecture: NonNullable<BenchSpec['architecture']>;
   d: number;
   m: number;
   batch: number;
@@ -106,7 +109,13 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     hostKernels: backend.capabilities.hostKernels,
   });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
-  const cfg: StepConfig = { recipe: recipeFor('towards-monosemanticity'), lr: 1e-4, l1Coefficient: 5e-3, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
+  const architecture = spec.architecture ?? 'relu';
+  const cfg: StepConfig = {
+    recipe: recipeFor('towards-monosemanticity'),
+    lr: 1e-4,
+    adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    ...benchStepArchitecture(architecture, spec.regime, d, m, spec.targetL0),
+  };
   const timer = new PhaseTimer();
 
   const step = async (): Promise<number> => {
@@ -146,6 +155,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     for (const p of PHASES) msPerStep[p] = phases[p] / steps;
     return {
       config: shape.name,
+      architecture,
       d,
       m,
       batch,

@@ -61,14 +61,14 @@ export const SaeSchema = z
         "'towards-monosemanticity' (2023): unit-norm decoder rows (gradient projection + renormalisation), L1 on f. 'april-update' (Anthropic, April 2024): unconstrained decoder, L1 on f_i * ||W_dec_i||, gradient clipping.",
       ),
     architecture: z
-      .enum(['relu', 'topk', 'batchtopk'])
+      .enum(['relu', 'topk', 'batchtopk', 'jumprelu'])
       .default('relu')
       .describe(
-        "The encoder's activation and sparsity mechanism. 'relu': ReLU with the L1 penalty of `recipe` (default). 'topk': the k largest pre-activations of each row, MSE only (Gao et al. 2024, \"Scaling and evaluating sparse autoencoders\"; sparsify). 'batchtopk': the k x batch largest of the whole batch, and at inference a JumpReLU with the running average of the batch threshold, exported as SAELens/dictionary_learning 'jumprelu' (Bussmann et al. 2024, \"BatchTopK Sparse Autoencoders\"). `recipe` still sets the decoder constraint, clipping and initialisation.",
+        "The encoder's activation and sparsity mechanism. 'relu': ReLU with the L1 penalty of `recipe` (default). 'topk': the k largest pre-activations of each row, MSE only (Gao et al. 2024, \"Scaling and evaluating sparse autoencoders\"; sparsify). 'batchtopk': the k x batch largest of the whole batch, and at inference a JumpReLU with the running average of the batch threshold, exported as SAELens/dictionary_learning 'jumprelu' (Bussmann et al. 2024, \"BatchTopK Sparse Autoencoders\"). 'jumprelu': f = pre where pre > a learned per-feature threshold exp(log_threshold), trained with straight-through gradients and an L0 penalty (`jumprelu`; Rajamanoharan et al. 2024, \"Jumping Ahead\"; Anthropic's January 2025 update); it trains on the dense step only. `recipe` still sets the decoder constraint, clipping and initialisation.",
       ),
     k: positiveInt
       .optional()
-      .describe("topk / batchtopk: active features per row (batchtopk: on average). Default 32 (sparsify's default). Must be below the width. Not allowed with 'relu'."),
+      .describe("topk / batchtopk: active features per row (batchtopk: on average). Default 32 (sparsify's default). Must be below the width. Not allowed with 'relu' or 'jumprelu'."),
     kStart: positiveInt
       .optional()
       .describe('topk / batchtopk: anneal k linearly from this value down to `k` over the first `kAnnealFraction` of the run (off when absent; sparsify and Gao et al. start at the final k).'),
@@ -87,18 +87,65 @@ export const SaeSchema = z
           .describe('A latent is dead when it has not fired for this many training tokens. Default 10,000,000 (Gao et al.; sparsify), capped at a tenth of the run\'s tokens so that short runs use it.'),
       })
       .optional()
-      .describe("topk / batchtopk: the AuxK auxiliary loss (Gao et al. 2024, section 2.4): the dead latents' own top-k_aux reconstruct the main reconstruction's residual, normalised by its variance. On by default for topk/batchtopk (give `{ \"coefficient\": 0 }` to turn it off); not allowed with 'relu'."),
+      .describe("topk / batchtopk: the AuxK auxiliary loss (Gao et al. 2024, section 2.4): the dead latents' own top-k_aux reconstruct the main reconstruction's residual, normalised by its variance. On by default for topk/batchtopk (give `{ \"coefficient\": 0 }` to turn it off); not allowed with 'relu' or 'jumprelu'."),
     thresholdBeta: z
       .number()
       .min(0)
       .lt(1)
       .optional()
       .describe("batchtopk: the inference threshold is an exponential moving average of each batch's selection threshold with this decay, over the second half of the run. Default 0.999 (dictionary_learning's threshold_beta)."),
+    jumprelu: z
+      .strictObject({
+        penalty: z
+          .enum(['step', 'tanh', 'target-l0'])
+          .default('step')
+          .describe(
+            "The sparsity penalty. 'step': l0Coefficient x L0, the L0's gradient reaching the thresholds through the straight-through estimator (Rajamanoharan et al. 2024, \"Jumping Ahead\", eq. 11; SAELens jumprelu_sparsity_loss_mode 'step'). 'tanh': l0Coefficient x sum_i tanh(tanhScale f_i ||W_dec_i||) (Anthropic, \"Circuits Updates - January 2025\"; SAELens mode 'tanh'). 'target-l0': l0Coefficient x (L0 / targetL0 - 1)^2, which pulls L0 towards targetL0 (dictionary_learning's JumpReluTrainer).",
+          ),
+        l0Coefficient: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe(
+            "Weight of the sparsity penalty (lambda). Depends on the scale of the data like relu's sae.l1: the defaults are tuned on the stories260k layer-2 activations (1024 features: L0 about 30). Default: 0.02 for 'step', 0.02 for 'tanh', 1 for 'target-l0' (dictionary_learning's sparsity_penalty). SAELens' l0_coefficient default is 1 on activations normalised to E||x||^2 = d.",
+          ),
+        targetL0: z
+          .number()
+          .positive()
+          .optional()
+          .describe("penalty 'target-l0' only: the L0 the penalty pulls towards. Default 20 (dictionary_learning's target_l0)."),
+        bandwidth: z
+          .number()
+          .positive()
+          .optional()
+          .describe(
+            'Width epsilon of the rectangle kernel of the straight-through gradient, in the units of the pre-activations (after `normalize`). Default 0.05 (SAELens jumprelu_bandwidth; Gemma Scope used 0.001 on activations of unit mean squared norm, Anthropic 2.0 on E||x|| = sqrt(d)).',
+          ),
+        initialThreshold: z
+          .number()
+          .positive()
+          .optional()
+          .describe(
+            "Every feature's threshold at step 0 (log_threshold = log of it), in the units of the pre-activations. Under Adam the log-threshold moves about train.lr per step, so start near where the thresholds should end: default 0.5, for pre-activations of order 1 as on the stories260k activations (SAELens' jumprelu_init_threshold is 0.01, Gemma Scope's and dictionary_learning's 0.001 on inputs of unit mean squared norm over 100k+ steps, Anthropic's 0.1 with E||x|| = sqrt(d)).",
+          ),
+        tanhScale: z
+          .number()
+          .positive()
+          .optional()
+          .describe("penalty 'tanh' only: c in tanh(c f_i ||W_dec_i||). Default 4 (SAELens jumprelu_tanh_scale, Anthropic's January 2025 setting)."),
+        warmupSteps: nonNegInt
+          .optional()
+          .describe('Linear warm-up of l0Coefficient from 0 over this many steps. Default 0 (SAELens l0_warm_up_steps; dictionary_learning warms up over 2000).'),
+      })
+      .optional()
+      .describe(
+        "jumprelu only: the sparsity penalty and the threshold's straight-through gradient. Not allowed with other architectures.",
+      ),
     l1: z
       .union([z.number().nonnegative(), z.literal('auto')], { error: "expected 'auto' or a number >= 0" })
       .optional()
       .describe(
-        "relu: L1 sparsity coefficient (lambda). 'auto' (default): 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json. Not allowed with topk/batchtopk (their sparsity is `k`).",
+        "relu: L1 sparsity coefficient (lambda). 'auto' (default): 0.15 x the mean activation norm of the init sample (after `normalize`), which puts L0 near d/2 on typical dumps; resolved at the start of the run and written into its config.json. Not allowed with topk/batchtopk (their sparsity is `k`) or jumprelu (`jumprelu.l0Coefficient`).",
       ),
     bDecInit: z
       .enum(['geometric-median', 'mean', 'zeros'])
@@ -122,7 +169,7 @@ export const ResampleSchema = z
     enabled: z
       .boolean()
       .optional()
-      .describe('Resample dead features (Towards Monosemanticity, appendix "Neuron Resampling"). Default: true for sae.architecture relu, false for topk/batchtopk (they have AuxK).'),
+      .describe('Resample dead features (Towards Monosemanticity, appendix "Neuron Resampling"). Default: true for sae.architecture relu, false for topk/batchtopk (they have AuxK) and jumprelu.'),
     steps: z.array(positiveInt).optional().describe('Explicit steps at which to resample. Overrides `every`/`until`.'),
     every: positiveInt.optional().describe('Resample every N steps. Default: total steps / 8 (paper: 25k of ~200k-step schedules).'),
     until: z

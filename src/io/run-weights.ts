@@ -34,9 +34,9 @@ export function readRunDictionary(dir: string, onWarning?: (message: string) => 
     return { weights: final.weights, log10Density: final.log10Density, step: info.step, final: true, note: null };
   }
   // The checkpoint holds the trained tensors; the activation comes from the run's architecture
-  // (and, for batchtopk, the running threshold the checkpoint recorded).
+  // (and, for batchtopk, the running threshold the checkpoint recorded; for jumprelu, exp of its log_threshold).
   const threshold = (checkpoint.components as { threshold?: number }).threshold ?? null;
-  const activation = info.architecture ? inferenceActivation(info.architecture, checkpoint.weights.m, threshold) : null;
+  const activation = info.architecture ? inferenceActivation(info.architecture, checkpoint.weights.m, threshold, checkpoint.weights.log_threshold) : null;
   const weights = activation && activation.kind !== 'relu' ? { ...checkpoint.weights, activation } : checkpoint.weights;
   return {
     weights: foldInputScale(weights, checkpoint.inputScale),

@@ -21,7 +21,7 @@ export function writeSparsifyExport(dir: string, p: ExportPayload): void {
   const a = w.activation ?? { kind: 'relu' };
   if (a.kind !== 'topk') {
     throw new ConfigError(
-      `--format sparsify: this dictionary's activation is ${a.kind === 'relu' ? 'ReLU' : 'JumpReLU (a batchtopk run)'}, and sparsify only has TopK (and GroupMax) encoders: ` +
+      `--format sparsify: this dictionary's activation is ${a.kind === 'relu' ? 'ReLU' : 'JumpReLU (a jumprelu or batchtopk run)'}, and sparsify only has TopK (and GroupMax) encoders: ` +
         (a.kind === 'relu'
           ? 'a ReLU dictionary keeps every positive feature, a TopK one at most k per row, so no k reproduces it.'
           : 'a threshold per feature keeps a varying number of features per row, which no fixed k reproduces.'),

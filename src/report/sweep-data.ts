@@ -62,14 +62,16 @@ export function gatherSweepReport(sweepDir: string): SweepReportData {
   if (table && Array.isArray(table.rows)) {
     return { dir, config: table.config ?? null, grid: table.grid ?? [], keys: table.keys ?? [], rows: table.rows, source: 'sweep.json', warnings: [] };
   }
-  const plan = readJson(path.join(dir, SWEEP_FILES.plan)) as { config?: string; grid?: string[]; runs?: string[] } | null;
+  const plan = readJson(path.join(dir, SWEEP_FILES.plan)) as { config?: string; grid?: string[]; runs?: string[]; points?: { name: string; params: Record<string, string> }[] } | null;
   if (!plan || !Array.isArray(plan.runs)) {
     throw new RunError(`${dir}: ${SWEEP_FILES.table} and ${SWEEP_FILES.plan} are missing or hold no runs.`, 'Pass a sweep folder made by `sae sweep`.');
   }
   // The grid re-expanded gives each run's name and its settings, exactly as the sweep named them.
+  // A plan that lists its points (grid files) says so directly.
   const axes = (plan.grid ?? []).map(parseGridAxis);
-  const params = new Map(gridPoints(axes).map((pt) => [pt.name, pt.params]));
-  const keys = axes.map((a) => a.key);
+  const listed = Array.isArray(plan.points) ? plan.points : gridPoints(axes);
+  const params = new Map(listed.map((pt) => [pt.name, pt.params]));
+  const keys = [...new Set(listed.flatMap((pt) => Object.keys(pt.params)))];
   return {
     dir,
     config: plan.config ?? null,

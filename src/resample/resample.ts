@@ -175,6 +175,8 @@ export async function applyResample(
       put(moments.W_dec, rows, zeroRows);
       put(moments.W_enc, cols, zeroCols);
       put(moments.b_enc, ents, zeroEnts);
+      // jumprelu: a resampled feature keeps its threshold; its moments start afresh like the rest.
+      if (moments.log_threshold) put(moments.log_threshold, ents, zeroEnts);
     }
   });
   return { encoderNorm, aliveFeatures: alive };

@@ -1,7 +1,8 @@
 import type { Config } from '../config/schema.js';
 import { DEFAULT_K } from '../config/architecture-fields.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InternalError } from '../errors.js';
 import type { Activation, StepActivation } from './activation.js';
+import { resolveJumpRelu, type ResolvedJumpRelu } from './jumprelu-config.js';
 
 /** An architecture's name, as the config spells it (`sae.architecture`). */
 export type ArchitectureName = Config['sae']['architecture'];
@@ -39,7 +40,11 @@ export type ResolvedArchitecture =
       /** batchtopk: EMA decay of the inference threshold, averaged from step `thresholdFrom` on. */
       thresholdBeta: number;
       thresholdFrom: number;
-    };
+    }
+  | ResolvedJumpRelu;
+
+/** The architectures whose sparsity is k (topk, batchtopk). */
+export type KArchitecture = Extract<ResolvedArchitecture, { k: number }>;
 
 /** The run's architecture resolved against its dimensions (ConfigError when k does not fit the width). */
 export function resolveArchitecture(
@@ -47,6 +52,7 @@ export function resolveArchitecture(
   run: { d: number; m: number; totalSteps: number; batchSize: number },
 ): ResolvedArchitecture {
   if (sae.architecture === 'relu') return { name: 'relu' };
+  if (sae.architecture === 'jumprelu') return resolveJumpRelu(sae.jumprelu);
   const k = sae.k ?? DEFAULT_K;
   const kStart = sae.kStart ?? k;
   for (const [field, v] of [['sae.k', k], ['sae.kStart', kStart]] as const) {
@@ -80,19 +86,20 @@ export function resolveArchitecture(
  * and resampling is off (the latents it feeds), else resampling's.
  */
 export function displayDeadWindow(a: ResolvedArchitecture, resampling: { enabled: boolean; deadWindow: number }): { steps: number; what: string } {
-  if (a.name !== 'relu' && a.auxK && !resampling.enabled) return { steps: a.auxK.deadSteps, what: 'the AuxK window, sae.auxK.deadTokens' };
+  if ('auxK' in a && a.auxK && !resampling.enabled) return { steps: a.auxK.deadSteps, what: 'the AuxK window, sae.auxK.deadTokens' };
   return { steps: resampling.deadWindow, what: 'the resampling window' };
 }
 
 /** k at a step (1-based): linear from kStart down to k over the first kAnnealSteps steps, then k. */
-export function kAt(a: Extract<ResolvedArchitecture, { k: number }>, step: number): number {
+export function kAt(a: KArchitecture, step: number): number {
   if (a.kAnnealSteps === 0 || step >= a.kAnnealSteps) return a.k;
   return Math.round(a.kStart + ((a.k - a.kStart) * (step - 1)) / a.kAnnealSteps);
 }
 
 /** The selection the training step makes at `step`. */
 export function stepActivation(a: ResolvedArchitecture, step: number): StepActivation {
-  if (a.name === 'relu') return { kind: 'relu' };
+  // jumprelu: ReLU, then the learned thresholds (params.log_threshold; sae/jumprelu.ts).
+  if (a.name === 'relu' || a.name === 'jumprelu') return { kind: 'relu' };
   return { kind: a.name, k: kAt(a, step) };
 }
 
@@ -106,12 +113,22 @@ export function nextThreshold(a: ResolvedArchitecture, step: number, current: nu
 }
 
 /**
- * The activation the trained dictionary uses at inference: ReLU, TopK(k), or for batchtopk a
+ * The activation the trained dictionary uses at inference: ReLU, TopK(k), for batchtopk a
  * JumpReLU at its running threshold (the same for every feature) — how SAELens and
- * dictionary_learning save a BatchTopK SAE.
+ * dictionary_learning save a BatchTopK SAE — and for jumprelu its learned thresholds
+ * exp(log_threshold) [m] (`logThreshold`, the trained parameter).
  */
-export function inferenceActivation(a: ResolvedArchitecture, m: number, threshold: number | null): Activation {
+export function inferenceActivation(a: ResolvedArchitecture, m: number, threshold: number | null, logThreshold?: Float32Array): Activation {
   if (a.name === 'relu') return { kind: 'relu' };
   if (a.name === 'topk') return { kind: 'topk', k: a.k };
+  if (a.name === 'jumprelu') {
+    if (!logThreshold || logThreshold.length !== m) throw new InternalError(`jumprelu: no log_threshold [${m}] to build the inference activation from`);
+    return { kind: 'jumprelu', threshold: Float32Array.from(logThreshold, Math.exp) };
+  }
   return { kind: 'jumprelu', threshold: new Float32Array(m).fill(Math.max(0, threshold ?? 0)) };
+}
+
+/** jumprelu's log_threshold at step 0 (every feature at initialThreshold); undefined for the others. */
+export function initialLogThreshold(a: ResolvedArchitecture, m: number): Float32Array | undefined {
+  return a.name === 'jumprelu' ? new Float32Array(m).fill(Math.log(a.initialThreshold)) : undefined;
 }

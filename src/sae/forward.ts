@@ -13,6 +13,8 @@ export interface SaeTensors {
   b_dec: tf.Tensor1D;
   /** The encoder's nonlinearity (absent: ReLU). */
   activation?: Activation;
+  /** log_threshold [m]: jumprelu's trained thresholds (training only; encode() uses `activation`). */
+  log_threshold?: tf.Tensor1D | undefined;
 }
 
 /** Pre-activations: (x - b_dec) W_enc + b_enc.  x [B, d] -> [B, m] */

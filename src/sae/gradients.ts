@@ -3,47 +3,25 @@ import type { SaeTensors } from './forward.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import { thresholdOf, type StepActivation } from './activation.js';
 import { auxKLossAndGradients, type AuxKStep } from './auxk.js';
+import { jumpReluLossAndGradients, type JumpReluStep } from './jumprelu.js';
+import { InternalError } from '../errors.js';
+import type { SaeGradients, StepStats } from './step-records.js';
 
 /** Which sparsity penalty: plain L1 on f (2023), or L1 on f_i * ||W_dec_i|| (April 2024 update). */
 export type SparsityPenalty = 'l1' | 'l1-decoder-norm';
 
-/** Gradients of the loss with respect to each parameter, canonical layout. */
-export interface SaeGradients {
-  /** [d, m] */
-  W_enc: tf.Tensor2D;
-  /** [m] */
-  b_enc: tf.Tensor1D;
-  /** [m, d] */
-  W_dec: tf.Tensor2D;
-  /** [d] */
-  b_dec: tf.Tensor1D;
-}
-
-/** Scalars and per-feature counts of one forward/backward pass (tensors; read back lazily). */
-export interface StepStats {
-  /** loss = mse + l1Coefficient * l1 */
-  loss: tf.Scalar;
-  /** mean over rows of ||x - x_hat||^2 */
-  mse: tf.Scalar;
-  /** mean over rows of the sparsity term (sum_i f_i, or sum_i f_i ||W_dec_i||) */
-  l1: tf.Scalar;
-  /** mean over rows of the number of active features */
-  l0: tf.Scalar;
-  /** sum over rows of ||x - mean_batch(x)||^2 (for explained variance) */
-  totalVariance: tf.Scalar;
-  /** sum over rows of ||x - x_hat||^2 */
-  sse: tf.Scalar;
-  /** [m] number of rows in which each feature fired */
-  firedCounts: tf.Tensor1D;
-  /** batchtopk: the batch's selection threshold (the running inference threshold averages it). */
-  threshold?: tf.Scalar;
-}
+export type { SaeGradients, StepStats } from './step-records.js';
 
 /** What the architecture adds to the step (architecture.ts): the selection and the AuxK loss. */
 export interface StepArchitecture {
   activation: StepActivation;
   /** AuxK with this step's dead latents; null or absent: no auxiliary loss. */
   auxK?: AuxKStep | null;
+  /**
+   * jumprelu: the learned thresholds (sae.log_threshold) on top of `activation` (ReLU), their
+   * straight-through gradients and the L0 penalty (sae/jumprelu.ts), in place of the L1 term.
+   */
+  jumprelu?: JumpReluStep;
 }
 
 export interface LossGradOutput {
@@ -70,6 +48,10 @@ export function lossAndGradients(
   timer?: PhaseTimer,
   arch?: StepArchitecture,
 ): LossGradOutput {
+  if (arch?.jumprelu) {
+    if (!sae.log_threshold) throw new InternalError('a jumprelu step reached an SAE without log_threshold');
+    return jumpReluLossAndGradients({ ...sae, log_threshold: sae.log_threshold }, x, arch.jumprelu);
+  }
   return tf.tidy(() => {
     const B = x.shape[0];
     const m = sae.W_enc.shape[1];

@@ -19,6 +19,11 @@ export interface SaeWeights {
   b_dec: Float32Array;
   /** The encoder's nonlinearity (absent: ReLU); architecture.ts says which one a run trains. */
   activation?: Activation;
+  /**
+   * log_threshold [m]: jumprelu's trained parameter (checkpoints only; a finished dictionary
+   * carries exp of it as its activation's threshold).
+   */
+  log_threshold?: Float32Array;
 }
 
 export function paramShape(name: ParamName, d: number, m: number): [number] | [number, number] {
@@ -45,6 +50,8 @@ export class SaeParams {
   readonly b_enc: tf.Variable<tf.Rank.R1>;
   readonly W_dec: tf.Variable<tf.Rank.R2>;
   readonly b_dec: tf.Variable<tf.Rank.R1>;
+  /** jumprelu's log_threshold [m], trained beside the four (absent for every other architecture). */
+  readonly log_threshold: tf.Variable<tf.Rank.R1> | undefined;
   /** The nonlinearity encode() applies (not trained by the optimizer; the loop sets it). */
   activation: Activation;
 
@@ -56,6 +63,7 @@ export class SaeParams {
     this.b_enc = variableFrom(w.b_enc, [w.m]) as tf.Variable<tf.Rank.R1>;
     this.W_dec = variableFrom(w.W_dec, [w.m, w.d]) as tf.Variable<tf.Rank.R2>;
     this.b_dec = variableFrom(w.b_dec, [w.d]) as tf.Variable<tf.Rank.R1>;
+    this.log_threshold = w.log_threshold ? (variableFrom(w.log_threshold, [w.m]) as tf.Variable<tf.Rank.R1>) : undefined;
   }
 
   get(name: ParamName): tf.Variable {
@@ -67,7 +75,8 @@ export class SaeParams {
     const [W_enc, b_enc, W_dec, b_dec] = await Promise.all(
       PARAM_NAMES.map((n) => this.get(n).data() as Promise<Float32Array>),
     );
-    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField() };
+    const log_threshold = this.log_threshold ? { log_threshold: (await this.log_threshold.data()) as Float32Array } : {};
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField(), ...log_threshold };
   }
 
   /** { activation } unless ReLU (the records of ReLU dictionaries stay as they were). */
@@ -77,7 +86,8 @@ export class SaeParams {
 
   readSync(): SaeWeights {
     const [W_enc, b_enc, W_dec, b_dec] = PARAM_NAMES.map((n) => this.get(n).dataSync() as Float32Array);
-    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField() };
+    const log_threshold = this.log_threshold ? { log_threshold: this.log_threshold.dataSync() as Float32Array } : {};
+    return { d: this.d, m: this.m, W_enc: W_enc!, b_enc: b_enc!, W_dec: W_dec!, b_dec: b_dec!, ...this.activationField(), ...log_threshold };
   }
 
   /** Overwrite all parameters from host arrays of the same shapes. */
@@ -89,10 +99,16 @@ export class SaeParams {
       t.dispose();
     }
     if (w.activation) this.activation = w.activation;
+    if (this.log_threshold && w.log_threshold) {
+      const t = tf.tensor1d(w.log_threshold, 'float32');
+      this.log_threshold.assign(t);
+      t.dispose();
+    }
   }
 
   dispose(): void {
     for (const n of PARAM_NAMES) this.get(n).dispose();
+    this.log_threshold?.dispose();
   }
 }
 

@@ -5,6 +5,7 @@
  * the two against each other.
  */
 import * as tf from '@tensorflow/tfjs';
+import { InternalError } from '../errors.js';
 import { PARAM_NAMES, paramShape, type ParamName } from '../sae/params.js';
 
 /** Adam hyper-parameters (Kingma & Ba 2015). */
@@ -14,11 +15,14 @@ export interface AdamHyper {
   eps: number;
 }
 
+/** A parameter Adam updates: the SAE's four, and jumprelu's log_threshold [m] where the run has it. */
+export type TrainedName = ParamName | 'log_threshold';
+
 /** Host copy of the Adam state, for checkpoints. */
 export interface AdamSnapshot {
   t: number;
-  m: Record<ParamName, Float32Array>;
-  v: Record<ParamName, Float32Array>;
+  m: Record<ParamName, Float32Array> & { log_threshold?: Float32Array };
+  v: Record<ParamName, Float32Array> & { log_threshold?: Float32Array };
 }
 
 /** Adam's per-step constants (PyTorch's formulation, as AdamState.update). */
@@ -74,33 +78,47 @@ export function adamConsts(t: number, lr: number, h: AdamHyper, gradScale = 1): 
   };
 }
 
+type Moments = Record<ParamName, tf.Variable> & { log_threshold?: tf.Variable };
+
 /**
- * Adam moments for the four SAE parameters, as variables of the parameters' shapes.
- * `t` counts updates taken (bias correction uses it). Resampling zeroes moment entries in place.
+ * Adam moments for the four SAE parameters (and jumprelu's log_threshold with `logThreshold`), as
+ * variables of the parameters' shapes. `t` counts updates taken (bias correction uses it).
+ * Resampling zeroes moment entries in place.
  */
 export class AdamState {
   t = 0;
-  readonly m: Record<ParamName, tf.Variable>;
-  readonly v: Record<ParamName, tf.Variable>;
+  readonly m: Moments;
+  readonly v: Moments;
 
-  constructor(d: number, mWidth: number) {
-    const mk = (n: ParamName) => {
-      const z = tf.zeros(paramShape(n, d, mWidth));
+  constructor(d: number, mWidth: number, opts: { logThreshold?: boolean } = {}) {
+    const mk = (shape: number[]) => {
+      const z = tf.zeros(shape);
       const v = tf.variable(z, false);
       z.dispose();
       return v;
     };
-    this.m = Object.fromEntries(PARAM_NAMES.map((n) => [n, mk(n)])) as Record<ParamName, tf.Variable>;
-    this.v = Object.fromEntries(PARAM_NAMES.map((n) => [n, mk(n)])) as Record<ParamName, tf.Variable>;
+    const moments = (): Moments => {
+      const r = Object.fromEntries(PARAM_NAMES.map((n) => [n, mk(paramShape(n, d, mWidth))])) as Moments;
+      if (opts.logThreshold) r.log_threshold = mk([mWidth]);
+      return r;
+    };
+    this.m = moments();
+    this.v = moments();
+  }
+
+  /** The parameters this state has moments for. */
+  names(): TrainedName[] {
+    return this.m.log_threshold ? [...PARAM_NAMES, 'log_threshold'] : [...PARAM_NAMES];
   }
 
   /**
    * One Adam update of `param` with gradient `grad` at learning rate lr, using the current
    * `t` (call `tick()` once per step before the updates). Fused into one tidy.
    */
-  update(name: ParamName, param: tf.Variable, grad: tf.Tensor, lr: number, h: AdamHyper): void {
+  update(name: TrainedName, param: tf.Variable, grad: tf.Tensor, lr: number, h: AdamHyper): void {
     const m = this.m[name];
     const v = this.v[name];
+    if (!m || !v) throw new InternalError(`Adam has no moments for ${name}`);
     const { stepSize, sqrtBc2 } = adamConsts(this.t, lr, h);
     tf.tidy(() => {
       const mNew = tf.add(tf.mul(m, h.beta1), tf.mul(grad, 1 - h.beta1));
@@ -118,20 +136,21 @@ export class AdamState {
   }
 
   async snapshot(): Promise<AdamSnapshot> {
-    const rd = async (r: Record<ParamName, tf.Variable>) =>
+    const rd = async (r: Moments) =>
       Object.fromEntries(
-        await Promise.all(PARAM_NAMES.map(async (n) => [n, (await r[n].data()) as Float32Array] as const)),
-      ) as Record<ParamName, Float32Array>;
+        await Promise.all(this.names().map(async (n) => [n, (await r[n]!.data()) as Float32Array] as const)),
+      ) as AdamSnapshot['m'];
     return { t: this.t, m: await rd(this.m), v: await rd(this.v) };
   }
 
   restore(s: AdamSnapshot): void {
     this.t = s.t;
-    for (const n of PARAM_NAMES) {
+    for (const n of this.names()) {
       for (const [dst, src] of [
-        [this.m[n], s.m[n]],
-        [this.v[n], s.v[n]],
+        [this.m[n]!, s.m[n]],
+        [this.v[n]!, s.v[n]],
       ] as const) {
+        if (!src) throw new InternalError(`Adam snapshot has no moments for ${n}`);
         const t = tf.tensor(src, dst.shape, 'float32');
         dst.assign(t);
         t.dispose();
@@ -140,9 +159,9 @@ export class AdamState {
   }
 
   dispose(): void {
-    for (const n of PARAM_NAMES) {
-      this.m[n].dispose();
-      this.v[n].dispose();
+    for (const n of this.names()) {
+      this.m[n]!.dispose();
+      this.v[n]!.dispose();
     }
   }
 }

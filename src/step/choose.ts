@@ -1,6 +1,8 @@
 /**
  * Which formulation 'auto' runs next, from the L0 it measured: the crossovers where the sparse
  * step overtakes the dense one (measured, BENCHMARKS.md) and the hysteresis around them.
+ * jumprelu never gets here: its learned thresholds train on the dense step only (engine.ts sends
+ * every jumprelu step there; config refuses train.kernel 'sparse' with it).
  */
 
 export type KernelKind = 'auto' | 'dense' | 'sparse';
@@ -23,6 +25,15 @@ const HYSTERESIS = 1.5;
  * hold 25% of batch x width), so switch at 15% and back above 22.5%.
  */
 export const WORKERS_SPARSE_CROSSOVER = 0.15;
+
+/**
+ * TopK / BatchTopK on worker threads: the share of the workers' entry buffers (layout.ts
+ * capacity, a fraction of batch x width) up to which 'auto' runs them sparse. The workers'
+ * dense slices apply ReLU only, so above it the step is the one-thread dense reference, which
+ * is slower than the workers' sparse step at any L0 their buffers hold; the margin leaves room
+ * for a slice that gets more than its share of the selected entries.
+ */
+export const WORKERS_SELECTION_SHARE = 0.8;
 
 /**
  * The auto kernel's choice for the next step, given the last measured L0 (NaN: none yet).

@@ -24,6 +24,8 @@ export function sumSquares(a: Float32Array, start = 0, end = a.length, acc = 0):
 export function clipGlobalNorm(grads: SaeGradients, maxNorm: number): SaeGradients {
   return tf.tidy(() => {
     const sq = PARAM_NAMES.map((n) => tf.sum(tf.square(grads[n])));
+    // jumprelu's thresholds count in the global norm, as in SAELens and dictionary_learning (clip_grad_norm_ over all parameters).
+    if (grads.log_threshold) sq.push(tf.sum(tf.square(grads.log_threshold)));
     const norm = tf.sqrt(tf.addN(sq));
     const scale = tf.minimum(tf.div(maxNorm, tf.maximum(norm, 1e-12)), 1);
     return {
@@ -31,6 +33,7 @@ export function clipGlobalNorm(grads: SaeGradients, maxNorm: number): SaeGradien
       b_enc: tf.mul(grads.b_enc, scale) as tf.Tensor1D,
       W_dec: tf.mul(grads.W_dec, scale) as tf.Tensor2D,
       b_dec: tf.mul(grads.b_dec, scale) as tf.Tensor1D,
+      ...(grads.log_threshold ? { log_threshold: tf.mul(grads.log_threshold, scale) as tf.Tensor1D } : {}),
     };
   });
 }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PhaseTimer } from '../util/phase-timer.js';
+import { InternalError } from '../errors.js';
 import { lossAndGradients, type SaeGradients, type StepArchitecture, type StepStats } from '../sae/gradients.js';
 import { PARAM_NAMES, type SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
@@ -50,11 +51,18 @@ export function applyGradients(params: SaeParams, adam: AdamState, grads: SaeGra
   if (cfg.recipe.gradClip !== null) {
     const clipped = clipGlobalNorm(g, cfg.recipe.gradClip);
     for (const n of PARAM_NAMES) g[n].dispose();
+    g.log_threshold?.dispose();
     g = clipped;
   }
   adam.tick();
   for (const n of PARAM_NAMES) adam.update(n, params.get(n), g[n], cfg.lr, cfg.adam);
+  // jumprelu: its thresholds are a fifth parameter, with their own moments (AdamState names()).
+  if (g.log_threshold) {
+    if (!params.log_threshold) throw new InternalError('a log_threshold gradient for an SAE without log_threshold');
+    adam.update('log_threshold', params.log_threshold, g.log_threshold, cfg.lr, cfg.adam);
+  }
   for (const n of PARAM_NAMES) g[n].dispose();
+  g.log_threshold?.dispose();
   if (unitNorm) {
     const renorm = unitRows(params.W_dec);
     params.W_dec.assign(renorm);

@@ -22,13 +22,12 @@ import type { StepStats } from '../sae/gradients.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { AdamState } from './adam.js';
-import { chooseKernel, WORKERS_SPARSE_CROSSOVER, type KernelKind } from './choose.js';
+import { chooseKernel, WORKERS_SELECTION_SHARE, WORKERS_SPARSE_CROSSOVER, type KernelKind } from './choose.js';
 import { denseTrainStep, type StepConfig } from './dense.js';
 import { createSparseTrainStep } from './sparse.js';
 import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
 import { ParallelStep } from './workers/parallel-step.js';
-import { hostRowThresholds, type StepActivation } from '../sae/activation.js';
-import { hostView } from './kernels/host-io.js';
+import type { StepArchitecture } from '../sae/gradients.js';
 
 export type { KernelKind } from './choose.js';
 
@@ -63,20 +62,6 @@ export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
     const pre = tf.fused.matMul({ a: tf.sub(xs, params.b_dec), b: params.W_enc, bias: params.b_enc });
     return (tf.sum(tf.step(pre)).dataSync()[0]! / n);
   });
-}
-
-/**
- * TopK / BatchTopK thresholds of the batch x [B, d] under the current parameters, one per row
- * (sae/activation.ts): the workers each see only their slice of the features, so the selection
- * across all of them is made here, from one more encoder product on this thread.
- */
-export function rowThresholdsFor(params: SaeParams, x: tf.Tensor2D, act: StepActivation): Float32Array {
-  const pre = tf.tidy(() => tf.fused.matMul({ a: tf.sub(x, params.b_dec), b: params.W_enc, bias: params.b_enc }));
-  try {
-    return hostRowThresholds(hostView(pre), x.shape[0], params.m, act, new Float32Array(x.shape[0]));
-  } finally {
-    pre.dispose();
-  }
 }
 
 /** How a run's steps are computed: the step formulation plus its threads. */
@@ -185,6 +170,15 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   /** What the workers hold, into params and adam (before anything else reads or steps them). */
   const syncWorkers = async (): Promise<void> => settled?.sync();
+  const denseStep: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
+    await syncWorkers();
+    const stats = denseTrainStep(params, adam, x, cfg, timer);
+    // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
+    lastL0 = stats.l0.dataSync()[0]!;
+    last = 'dense';
+    reload = true;
+    return stats;
+  };
   const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
     await syncWorkers();
     const stats = sparse(params, adam, x, cfg, timer);
@@ -195,9 +189,11 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   return {
     async step(params, adam, x, cfg, timer) {
+      // jumprelu's learned thresholds and their straight-through gradients exist on the dense
+      // reference step only (sae/jumprelu.ts): neither the sparse step nor the workers serve it.
+      if (cfg.arch?.jumprelu) return denseStep(params, adam, x, cfg, timer);
       const act = cfg.arch?.activation ?? { kind: 'relu' };
-      // The workers' slices cannot compute AuxK (sae/auxk.ts): steps with dead latents run here.
-      const workersServe = !(cfg.arch?.auxK && cfg.arch.auxK.dead.length > 0);
+      const workersServe = workersSelect(cfg.arch);
       if (o.kind === 'auto') {
         // TopK / BatchTopK: L0 is k from the first step.
         if (act.kind !== 'relu') lastL0 = act.k;
@@ -205,14 +201,14 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
           await syncWorkers();
           lastL0 = probeL0(params, x);
         }
-        current = chooseKernel(lastL0, params.m, current, threads > 1 && workersServe ? WORKERS_SPARSE_CROSSOVER : tf.getBackend());
+        const onWorkers = threads > 1 && workersServe;
+        const selection = WORKERS_SELECTION_SHARE * (o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY);
+        current = chooseKernel(lastL0, params.m, current, onWorkers ? (act.kind === 'relu' ? WORKERS_SPARSE_CROSSOVER : selection) : tf.getBackend());
       }
       if (current === 'sparse') {
         const p = threads > 1 && workersServe ? await workers() : null;
         if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
-        // The selection needs the current weights here: the workers hold them between steps.
-        if (act.kind !== 'relu') await syncWorkers();
-        const stats = await p.step(params, adam, x, cfg, timer, false, act.kind === 'relu' ? undefined : rowThresholdsFor(params, x, act));
+        const stats = await p.step(params, adam, x, cfg, timer, false);
         if (stats) {
           lastL0 = stats.l0.dataSync()[0]!;
           last = `sparse x${p.workers} workers (${p.loops})`;
@@ -232,13 +228,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         }
       }
       if (current === 'sparse' && o.kind === 'sparse') return oneThreadSparse(params, adam, x, cfg, timer);
-      await syncWorkers();
-      const stats = denseTrainStep(params, adam, x, cfg, timer);
-      // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
-      lastL0 = stats.l0.dataSync()[0]!;
-      last = 'dense';
-      reload = true;
-      return stats;
+      return denseStep(params, adam, x, cfg, timer);
     },
     sync: syncWorkers,
     invalidate() {
@@ -253,6 +243,16 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     describe: () => last,
     choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
   };
+}
+
+/**
+ * Whether the worker formulation serves this step's architecture: ReLU, and TopK / BatchTopK with
+ * or without AuxK (selected across the workers, workers/selection.ts).
+ */
+function workersSelect(arch: StepArchitecture | undefined): boolean {
+  if (arch?.jumprelu) return false;
+  const kind = arch?.activation.kind ?? 'relu';
+  return kind === 'relu' || kind === 'topk' || kind === 'batchtopk';
 }
 
 /**

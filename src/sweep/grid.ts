@@ -41,13 +41,15 @@ function safe(text: string): string {
 /**
  * Every combination of the axes (the first axis varies slowest), each with a readable, unique
  * run name such as `l1-0.001_expansion-8` (the last key segment, or the full key if two axes
- * share a last segment).
+ * share a last segment, among `allKeys` when given).
  */
-export function gridPoints(axes: GridAxis[]): GridPoint[] {
+export function gridPoints(axes: GridAxis[], allKeys?: string[]): GridPoint[] {
   const keys = axes.map((a) => a.key);
   if (new Set(keys).size !== keys.length) throw new ConfigError(`--grid: the key '${keys.find((k, i) => keys.indexOf(k) !== i)}' is given twice`, 'Give each swept field once, with all its values.');
-  const last = keys.map((k) => k.slice(k.lastIndexOf('.') + 1));
-  const label = keys.map((k, i) => (last.filter((l) => l === last[i]).length > 1 ? k : last[i]!));
+  // Labels are made unique over allKeys (every group of a grid file), not only these axes.
+  const named = allKeys ?? keys;
+  const lastOf = (k: string) => k.slice(k.lastIndexOf('.') + 1);
+  const label = keys.map((k) => (named.filter((o) => lastOf(o) === lastOf(k)).length > 1 ? k : lastOf(k)));
   let points: GridPoint[] = [{ name: '', params: {}, sets: [] }];
   axes.forEach((axis, i) => {
     const next: GridPoint[] = [];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { loadGroundTruth, type GroundTruth } from '../data/synth/ground-truth.js';
-import { describeError, RunError } from '../errors.js';
+import { ConfigError, describeError, RunError } from '../errors.js';
 import { scoreAgainst } from '../eval/evaluate.js';
 import type { EvalMetrics } from '../eval/metrics.js';
 import { fsError, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
@@ -14,13 +14,16 @@ import { runFile, type RunInfo } from '../io/run-layout.js';
 import { runTrainChild } from './child.js';
 import { earlierPoints } from './history.js';
 import { gridPoints, parseGridAxis, workersPerJobSet, type GridPoint } from './grid.js';
+import { groupPoints, readGridFile } from './grid-file.js';
 import { sweepCsv, type SweepRow } from './table.js';
 
 export interface SweepOptions {
   /** Base config file. */
   config: string;
-  /** `key=v1,v2,...` expressions. */
+  /** `key=v1,v2,...` expressions (with gridFile: combined with every group). */
   grid: string[];
+  /** A grid file (grid-file.ts): a union of grids, each with its own axes and overrides. */
+  gridFile?: string;
   /** Sweep folder (default: <output.dir of the config>/<config name>-sweep). */
   out?: string;
   /** Runs trained at once (default 1). */
@@ -96,7 +99,8 @@ function rowOf(point: GridPoint, dir: string, gt: GroundTruth | null, error: str
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const log = opts.onLog ?? (() => {});
   const axes = opts.grid.map(parseGridAxis);
-  const points = gridPoints(axes);
+  if (axes.length === 0 && !opts.gridFile) throw new ConfigError('sweep: nothing to sweep', 'Give --grid section.field=v1,v2 (repeatable) or --grid-file FILE.');
+  const { points, keys: sweptKeys } = opts.gridFile ? groupPoints(readGridFile(opts.gridFile), axes) : { points: gridPoints(axes), keys: axes.map((a) => a.key) };
   const base = path.resolve(opts.config);
   const given = opts.sets ?? [];
   const jobs = Math.max(1, Math.min(opts.jobs ?? 1, points.length));
@@ -113,7 +117,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   } catch (err) {
     throw fsError(err, dir, 'create the sweep folder');
   }
-  writeJsonAtomic(path.join(dir, 'sweep-plan.json'), { config: base, grid: opts.grid, sets, runs: points.map((p) => p.name) });
+  const gridFile = opts.gridFile ? path.resolve(opts.gridFile) : null;
+  // points: each run's swept values (a grid file's groups cannot be re-expanded from `grid` alone).
+  writeJsonAtomic(path.join(dir, 'sweep-plan.json'), { config: base, grid: opts.grid, gridFile, sets, runs: points.map((p) => p.name), points: points.map((p) => ({ name: p.name, params: p.params })) });
 
   const todo = points.filter((p) => !isFinished(path.join(dir, p.name)));
   if (points.length > todo.length) log(`sweep: ${points.length - todo.length} of ${points.length} runs already finished`);
@@ -141,13 +147,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, todo.length)) }, worker));
 
-  const earlier = earlierPoints(dir, points, axes.map((a) => a.key));
+  const earlier = earlierPoints(dir, points, sweptKeys);
   const rows = [...points, ...earlier.points].map((p) => rowOf(p, path.join(dir, p.name), gt, errors.get(p.name)));
   const keys = earlier.keys;
   const csvPath = path.join(dir, 'sweep.csv');
   const jsonPath = path.join(dir, 'sweep.json');
   writeFileAtomic(csvPath, sweepCsv(rows, keys));
-  writeJsonAtomic(jsonPath, { config: base, grid: opts.grid, groundTruth: gt?.source ?? null, keys, rows });
+  writeJsonAtomic(jsonPath, { config: base, grid: opts.grid, gridFile, groundTruth: gt?.source ?? null, keys, rows });
   const failed = rows.slice(0, points.length).filter((r) => r.status !== 'finished');
   if (failed.length === points.length && points.length > 0) {
     throw new RunError(

@@ -5,6 +5,7 @@ import { DataError } from '../errors.js';
 import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
+import { initialLogThreshold, type ResolvedArchitecture } from '../sae/architecture.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
 
@@ -33,6 +34,7 @@ export async function initialise(
   cfg: Config,
   plan: RunPlan,
   recipe: ResolvedRecipe,
+  architecture: ResolvedArchitecture,
   log: (l: string) => void,
 ): Promise<{ params: SaeParams; scale: number; /** Mean norm of the sample in training units (after the scale). */ meanNorm: number }> {
   const sample = await initSample(cfg, plan, log);
@@ -45,5 +47,7 @@ export async function initialise(
         ? columnMean(sample.x, sample.rows, plan.d)
         : geometricMedian(sample.x, sample.rows, plan.d);
   const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), recipe.decoderInitNorm, bDec);
+  const logThreshold = initialLogThreshold(architecture, plan.m);
+  if (logThreshold) weights.log_threshold = logThreshold;
   return { params: new SaeParams(weights), scale, meanNorm: meanNorm(sample.x, sample.rows, plan.d) };
 }

@@ -9,7 +9,8 @@ import type { MetricsRecord } from '../io/run-layout.js';
 import type { RunWriter } from '../io/run-writer.js';
 import type { SaeParams } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
-import { displayDeadWindow, nextThreshold, stepActivation, type ResolvedArchitecture } from '../sae/architecture.js';
+import { displayDeadWindow, inferenceActivation, nextThreshold, stepActivation, type ResolvedArchitecture } from '../sae/architecture.js';
+import { jumpReluStep } from '../sae/jumprelu.js';
 import type { StepArchitecture } from '../sae/gradients.js';
 import { disposeStats, type StepConfig } from '../step/dense.js';
 import type { Rng } from '../util/rng.js';
@@ -120,7 +121,7 @@ async function steps(
   let lastRan = '';
 
   if (state.step >= plan.totalSteps) return;
-  // topk / batchtopk have no L1 term (checkArchitectureFields refuses sae.l1 there).
+  // topk / batchtopk / jumprelu have no L1 term (checkArchitectureFields refuses sae.l1 there).
   const l1 = ctx.architecture.name === 'relu' ? cfg.sae.l1 : 0;
   if (l1 === 'auto' || l1 === undefined) throw new InternalError("sae.l1 'auto' reached the training loop unresolved");
   const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
@@ -129,6 +130,8 @@ async function steps(
     const lr = learningRate(step, lrSchedule);
     const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
     const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper, ...stepArchitecture(ctx.architecture, state, step) };
+    // The metrics' sparsity coefficient: L1's, or jumprelu's L0 lambda (its `l1` column holds the L0 penalty term).
+    const sparsityCoefficient = stepCfg.arch?.jumprelu?.coefficient ?? l1c;
     const x = tf.tidy(() => {
       const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
       return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
@@ -160,7 +163,7 @@ async function steps(
         step,
         tokens: state.tokens,
         lr,
-        l1Coefficient: l1c,
+        l1Coefficient: sparsityCoefficient,
         loss: m.loss,
         mse: m.mse,
         l1: m.l1,
@@ -196,6 +199,7 @@ async function steps(
 /** The architecture's part of a step's config: nothing for relu (its steps stay as they were). */
 function stepArchitecture(a: ResolvedArchitecture, state: LoopState, step: number): { arch?: StepArchitecture } {
   if (a.name === 'relu') return {};
+  if (a.name === 'jumprelu') return { arch: { activation: stepActivation(a, step), jumprelu: jumpReluStep(a, step) } };
   const aux = a.auxK;
   return {
     arch: {
@@ -208,6 +212,8 @@ function stepArchitecture(a: ResolvedArchitecture, state: LoopState, step: numbe
 async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {
   const { cfg, plan, out, params, adam, scale, schedule } = ctx;
   const dead = state.tracker.deadIndices(step, schedule.deadWindow);
+  // jumprelu: resampling scores the inputs with the thresholds as they are now.
+  if (params.log_threshold) params.activation = inferenceActivation(ctx.architecture, plan.m, null, params.log_threshold.dataSync() as Float32Array);
   const context = { deadFraction: dead.length / plan.m, before: state.last };
   if (dead.length === 0) {
     out.resample(state.monitor.onEvent(step, dead, null, context));

@@ -197,7 +197,7 @@ async function trainLocked(
     log(`resuming ${runDir} from step ${checkpoint.step} of ${plan.totalSteps}`);
     scale = checkpoint.inputScale;
     params = new SaeParams(checkpoint.weights);
-    adam = new AdamState(plan.d, plan.m);
+    adam = new AdamState(plan.d, plan.m, { logThreshold: params.log_threshold !== undefined });
     adam.restore(checkpoint.adam);
     state = restoreLoopState(checkpoint, plan.m, schedule.deadWindow);
     out.truncateLogs(checkpoint.step);
@@ -223,7 +223,7 @@ async function trainLocked(
           : '\nresampling: off') +
         `\n'dead' in progress lines: no firing in the last ${deadShown.steps} steps (${deadShown.what}); in the held-out summary: none on those rows`,
     );
-    const init = await initialise(cfg, plan, recipe, log);
+    const init = await initialise(cfg, plan, recipe, architecture, log);
     if (cfg.sae.l1 === 'auto') {
       const l1 = autoL1(init.meanNorm);
       log(`sae.l1: ${l1} (auto: ${AUTO_L1_PER_NORM} x the mean activation norm ${init.meanNorm.toFixed(3)}; written into config.json)`);
@@ -233,7 +233,7 @@ async function trainLocked(
     }
     scale = init.scale;
     params = init.params;
-    adam = new AdamState(plan.d, plan.m);
+    adam = new AdamState(plan.d, plan.m, { logThreshold: params.log_threshold !== undefined });
     state = {
       step: 0,
       tokens: 0,
@@ -269,8 +269,9 @@ async function trainLocked(
     };
   }
   // What encode() applies while training (resampling scores with it): TopK per row for both
-  // (batchtopk's threshold exists only once averaged); the dictionary's own at the end.
-  if (architecture.name !== 'relu') params.activation = { kind: 'topk', k: architecture.k };
+  // (batchtopk's threshold exists only once averaged); the dictionary's own at the end. jumprelu's
+  // thresholds move every step: the loop sets them before resampling scores.
+  if ('k' in architecture) params.activation = { kind: 'topk', k: architecture.k };
   out.info({ ...info, updatedAt: new Date().toISOString() });
 
   const resumedFrom = checkpoint?.step ?? null;
@@ -305,13 +306,13 @@ async function trainLocked(
       state,
     );
     for (const rec of state.monitor.finish(state.step)) out.resample(rec);
-    params.activation = inferenceActivation(architecture, plan.m, state.threshold);
+    params.activation = inferenceActivation(architecture, plan.m, state.threshold, params.log_threshold ? ((await params.log_threshold.data()) as Float32Array) : undefined);
     const weights = foldInputScale(await params.read(), scale);
     const evalMetrics = await finishRun(cfg, plan, out, weights);
     checkBackendErrors('the final evaluation and statistics');
     const seconds = state.elapsedBefore + (performance.now() - sessionStart) / 1000;
     out.info({ ...info, status: 'finished', step: state.step, tokens: state.tokens, updatedAt: new Date().toISOString() });
-    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics, architecture.name !== 'relu') };
+    return { runDir, backend: backendName, steps: state.step, tokens: state.tokens, seconds, resumedFrom, last: state.last, eval: evalMetrics, warnings: degenerateWarnings(evalMetrics, architecture.name === 'relu' ? 'l1' : architecture.name === 'jumprelu' ? 'l0' : 'k') };
   } catch (err) {
     const interrupted = err instanceof InterruptedError;
     let thrown = err;

@@ -86,6 +86,41 @@ describe('npm run bench (tiny config)', () => {
   }, 120_000);
 });
 
+describe('npm run bench -- --architecture (tiny config)', () => {
+  const bench = (args: string[]) => promisify(execFile)(process.execPath, ['dist/bench/main.js', '--configs', 'tiny', '--no-data', '--no-loops', '--no-model', ...args], { encoding: 'utf8' });
+
+  it('measures each architecture; topk and batchtopk keep k = --target-l0, sparse on the workers', async () => {
+    const { stdout } = await bench(['--json', '--architecture', 'relu,topk,batchtopk', '--regimes', 'trained', '--kernels', 'auto', '--workers', '2', '--target-l0', '4']);
+    const rows = JSON.parse(stdout).train as { architecture: string; regime: string; ran: string; l0: number; tokensPerSecond: number }[];
+    expect(rows.map((r) => `${r.architecture} ${r.regime}`)).toEqual(['relu trained', 'topk trained', 'batchtopk trained']);
+    for (const r of rows) expect(r.tokensPerSecond).toBeGreaterThan(0);
+    for (const r of rows.filter((t) => t.architecture !== 'relu')) {
+      expect(r.ran).toBe('sparse x2 workers (simd)');
+      // TopK of ReLU: a row with fewer than k positive pre-activations keeps those only.
+      expect(r.l0).toBeLessThanOrEqual(4 + 1e-9);
+      expect(r.l0).toBeGreaterThan(1);
+    }
+  }, 300_000);
+
+  it('prints the architecture column, and says the PyTorch peer is ReLU + L1 only', async () => {
+    const { stdout } = await bench(['--architecture', 'topk', '--regimes', 'trained', '--workers', '1', '--target-l0', '4']);
+    expect(stdout).toMatch(/^\| config \| architecture \| d \| m \|/m);
+    expect(stdout).toMatch(/^\| tiny \| topk \| 16 \| 64 \| trained \|/m);
+    expect(stdout).toMatch(/torch_sae\.py\) trains ReLU \+ L1 only/);
+  }, 120_000);
+
+  it('refuses an unknown architecture and a k that is not a whole number, naming the flag', async () => {
+    for (const [args, message] of [
+      [['--architecture', 'relu,jumprelu'], /--architecture: unknown 'jumprelu' \(expected relu, topk, batchtopk\)/],
+      [['--architecture', 'topk', '--target-l0', '2.5'], /--target-l0: expected a whole number >= 1 \(k of topk \/ batchtopk\), got '2\.5'/],
+    ] as const) {
+      const err = await bench([...args]).then(() => null, (e: { code: number; stderr: string }) => e);
+      expect(err?.code).toBe(1);
+      expect(err?.stderr).toMatch(message);
+    }
+  });
+});
+
 describe.skipIf(!RUN_WEBGPU)('npm run bench -- --backend webgpu (tiny config)', () => {
   it('prints tokens/s, the GPU phases, GPU memory, the adapter and the matMul yardstick', async () => {
     const { stdout: out } = await promisify(execFile)(

@@ -71,6 +71,47 @@ describe('sae sweep', () => {
     expect(r.stdout).toMatch(/^l1-0\.3 /m);
   });
 
+  it('--grid-file: each architecture with its own knob (relu: sae.l1; topk: sae.k with sae.l1 unset)', async () => {
+    const file = path.join(dir, 'architectures.json');
+    fs.writeFileSync(file, JSON.stringify({
+      groups: [
+        { grid: { 'sae.architecture': ['relu'], 'sae.l1': [0.1] } },
+        { set: { 'sae.l1': null }, grid: { 'sae.architecture': ['topk', 'batchtopk'], 'sae.k': [2] } },
+      ],
+    }));
+    const out = path.join(dir, 'arch-sweep');
+    const r = await runCliAsync(['sweep', '--config', cfg, '--grid-file', file, '--set', 'train.steps=20', '--out', out, '--jobs', '2']);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'sweep.json'), 'utf8'));
+    expect(json.keys).toEqual(['sae.architecture', 'sae.l1', 'sae.k']);
+    expect(json.rows.map((x: { run: string; status: string }) => `${x.run} ${x.status}`)).toEqual([
+      'architecture-relu_l1-0.1 finished', 'architecture-topk_k-2 finished', 'architecture-batchtopk_k-2 finished',
+    ]);
+    // Each run trained its own architecture; topk keeps k = 2 per row.
+    const read = (name: string, file: string) => JSON.parse(fs.readFileSync(path.join(out, name, file), 'utf8'));
+    expect(read('architecture-topk_k-2', 'run.json').architecture).toMatchObject({ name: 'topk', k: 2 });
+    expect(read('architecture-relu_l1-0.1', 'config.json').sae).toMatchObject({ architecture: 'relu', l1: 0.1 });
+    expect(json.rows[1].l0).toBeCloseTo(2, 5);
+    const csv = fs.readFileSync(path.join(out, 'sweep.csv'), 'utf8').split('\n');
+    expect(csv[0]).toMatch(/^run,status,sae\.architecture,sae\.l1,sae\.k,/);
+    expect(csv[2]).toMatch(/^architecture-topk_k-2,finished,topk,,2,/);
+  });
+
+  it('--grid-file: a malformed file or a point the config refuses fails before training, naming it', async () => {
+    const bad = path.join(dir, 'bad-grid.json');
+    fs.writeFileSync(bad, JSON.stringify({ groups: [{ grid: { 'sae.k': 'eight' } }] }));
+    let r = await runCliAsync(['sweep', '--config', cfg, '--grid-file', bad, '--out', path.join(dir, 'bad-file')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--grid-file .*bad-grid\.json: groups\.0\.grid\.sae\.k: /);
+    // sae.k with relu (the base config's architecture, sae.l1 set): a config error for that point.
+    fs.writeFileSync(bad, JSON.stringify({ groups: [{ grid: { 'sae.k': [4] } }] }));
+    r = await runCliAsync(['sweep', '--config', cfg, '--grid-file', bad, '--out', path.join(dir, 'bad-point')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/sae\.k/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(dir, 'bad-point'))).toBe(false);
+  });
+
   it('rejects a grid key the config does not have before training anything', async () => {
     const r = await runCliAsync(['sweep', '--config', cfg, '--grid', 'sae.l2=1,2', '--out', path.join(dir, 'bad')]);
     expect(r.status).toBe(1);

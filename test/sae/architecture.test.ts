@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { inferenceActivation, kAt, nextThreshold, resolveArchitecture, stepActivation, type ResolvedArchitecture } from '../../src/sae/architecture.js';
+import { inferenceActivation, initialLogThreshold, kAt, nextThreshold, resolveArchitecture, stepActivation, type ResolvedArchitecture } from '../../src/sae/architecture.js';
+import { JUMPRELU_DEFAULTS } from '../../src/sae/jumprelu-config.js';
 import { buildConfig } from '../helpers/config.js';
 
 function configError(f: () => unknown): ConfigError {
@@ -38,7 +39,7 @@ describe('sae.architecture in the config', () => {
   it('refuses an unknown architecture, naming the field and the choices', () => {
     const e = configError(() => buildConfig({ sae: { architecture: 'gated' as never } }));
     expect(e.message).toMatch(/sae\.architecture/);
-    expect(e.message).toMatch(/relu.*topk.*batchtopk/);
+    expect(e.message).toMatch(/relu.*topk.*batchtopk.*jumprelu/);
   });
 
   it("refuses settings of another architecture, naming each field", () => {
@@ -93,5 +94,52 @@ describe('resolved architecture', () => {
     const topk = resolveArchitecture(buildConfig({ sae: { architecture: 'topk', k: 5 } }).sae, run);
     expect(inferenceActivation(topk, 4, null)).toEqual({ kind: 'topk', k: 5 });
     expect(nextThreshold(topk, 900, null, 1)).toBeNull();
+  });
+});
+
+describe('sae.architecture jumprelu', () => {
+  it('defaults: penalty step and its coefficient, resampling off; the thresholds start at initialThreshold', () => {
+    const c = buildConfig({ sae: { architecture: 'jumprelu' } });
+    expect(c.sae.l1).toBeUndefined();
+    expect(c.sae.k).toBeUndefined();
+    expect(c.resample.enabled).toBe(false);
+    const a = resolveArchitecture(c.sae, run);
+    expect(a).toEqual({ name: 'jumprelu', ...JUMPRELU_DEFAULTS, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient.step, targetL0: null, tanhScale: null });
+    expect(initialLogThreshold(a, 3)).toEqual(new Float32Array(3).fill(Math.log(JUMPRELU_DEFAULTS.initialThreshold)));
+    expect(initialLogThreshold(resolveArchitecture(buildConfig().sae, run), 3)).toBeUndefined();
+    expect(stepActivation(a, 1)).toEqual({ kind: 'relu' });
+    const tl = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', targetL0: 12 } } }).sae, run);
+    expect(tl).toMatchObject({ penalty: 'target-l0', targetL0: 12, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient['target-l0'], tanhScale: null });
+    const th = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'tanh' } } }).sae, run);
+    expect(th).toMatchObject({ penalty: 'tanh', tanhScale: 4, targetL0: null });
+  });
+
+  it('the dictionary encodes with exp(log_threshold) per feature', () => {
+    const a = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu' } }).sae, run);
+    const log = Float32Array.from([0, Math.log(0.5), -2]);
+    expect(inferenceActivation(a, 3, null, log)).toEqual({ kind: 'jumprelu', threshold: Float32Array.from(log, Math.exp) });
+    expect(() => inferenceActivation(a, 3, null)).toThrow(/no log_threshold/);
+  });
+
+  it('refuses the settings of other architectures and of other penalties, naming the field', () => {
+    let e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', k: 8, auxK: { coefficient: 0.1 } } }));
+    expect(e.message).toBe("sae.k, sae.auxK: these settings belong to topk/batchtopk (their sparsity is k), but sae.architecture is 'jumprelu'.");
+    expect(e.hint).toMatch(/sae\.jumprelu\.l0Coefficient/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', l1: 1 } }));
+    expect(e.message).toMatch(/^sae\.l1: this setting belongs to relu/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', thresholdBeta: 0.9 } }));
+    expect(e.message).toMatch(/^sae\.thresholdBeta: this setting belongs to batchtopk/);
+    e = configError(() => buildConfig({ sae: { architecture: 'topk', jumprelu: { bandwidth: 0.1 } } }));
+    expect(e.message).toBe("sae.jumprelu: this setting belongs to jumprelu (its sparsity is the L0 penalty, sae.jumprelu), but sae.architecture is 'topk'.");
+    e = configError(() => buildConfig({ sae: { jumprelu: {} } }));
+    expect(e.message).toMatch(/but sae\.architecture is 'relu'/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { targetL0: 20 } } }));
+    expect(e.message).toBe("sae.jumprelu.targetL0 belongs to sae.jumprelu.penalty 'target-l0', but the penalty is 'step'.");
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', tanhScale: 2 } } }));
+    expect(e.message).toMatch(/^sae\.jumprelu\.tanhScale belongs to sae\.jumprelu\.penalty 'tanh'/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu' }, train: { kernel: 'sparse' } }));
+    expect(e.message).toMatch(/^train\.kernel 'sparse' cannot train sae\.architecture 'jumprelu'/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'l1' as never } } }));
+    expect(e.message).toMatch(/sae\.jumprelu\.penalty/);
   });
 });

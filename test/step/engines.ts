@@ -134,8 +134,28 @@ export function engineStep(c: EngineCase, options: Partial<StepEngineOptions> = 
   });
 }
 
+const pooled = new Map<string, StepEngine>();
+
+/**
+ * A step through one engine per case, reused across calls (worker pools take seconds to start):
+ * for kind 'sparse', whose engine keeps no choice between models; the pool takes each new
+ * model's state on its first step (parallel-step.ts).
+ */
+export function pooledStep(c: EngineCase): Step {
+  if (c.options.kind !== 'sparse') throw new Error(`pooledStep: ${c.name} keeps choices between runs`);
+  let engine = pooled.get(c.name);
+  if (!engine) {
+    engine = createStepEngine({ batchSize: B, d, m, sparseCapacity: 1, ...c.options });
+    pooled.set(c.name, engine);
+    made.push(engine);
+  }
+  const e = engine;
+  return viaEngine(e, () => expect(e.describe()).toMatch(c.ran));
+}
+
 /** Stop every engine made by engineStep (afterAll). */
 export async function disposeEngines(): Promise<void> {
+  pooled.clear();
   await Promise.all(made.splice(0).map((e) => e.dispose()));
 }
 

@@ -2,6 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { gridPoints, parseGridAxis, workersPerJobSet } from '../../src/sweep/grid.js';
 import { formatSweepTable, sweepCsv, type SweepRow } from '../../src/sweep/table.js';
 import { ConfigError } from '../../src/errors.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { groupPoints, readGridFile } from '../../src/sweep/grid-file.js';
 
 describe('grid', () => {
   it('parses axes and expands the product, first axis slowest', () => {
@@ -24,6 +28,51 @@ describe('grid', () => {
       expect(() => parseGridAxis(bad)).toThrow(ConfigError);
     }
     expect(() => gridPoints([parseGridAxis('sae.l1=1'), parseGridAxis('sae.l1=2')])).toThrow(/twice/);
+  });
+});
+
+describe('grid files (a union of grids)', () => {
+  const write = (content: unknown) => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sae-grid-')), 'grid.json');
+    fs.writeFileSync(f, typeof content === 'string' ? content : JSON.stringify(content));
+    return f;
+  };
+
+  it('expands each group with its own axes and overrides, names over all keys, common axes last', () => {
+    const groups = readGridFile(write({
+      groups: [
+        { grid: { 'sae.architecture': ['relu'], 'sae.l1': [2, 0.5] } },
+        { set: { 'sae.l1': null, 'resample.enabled': false }, grid: { 'sae.architecture': ['topk'], 'sae.k': [8] } },
+      ],
+    }));
+    const { points, keys } = groupPoints(groups, [parseGridAxis('train.seed=1,2')]);
+    expect(keys).toEqual(['sae.architecture', 'sae.l1', 'train.seed', 'sae.k']);
+    expect(points.map((p) => p.name)).toEqual([
+      'architecture-relu_l1-2_seed-1', 'architecture-relu_l1-2_seed-2', 'architecture-relu_l1-0.5_seed-1', 'architecture-relu_l1-0.5_seed-2',
+      'architecture-topk_k-8_seed-1', 'architecture-topk_k-8_seed-2',
+    ]);
+    expect(points[4]!.sets).toEqual(['sae.l1=null', 'resample.enabled=false', 'sae.architecture=topk', 'sae.k=8', 'train.seed=1']);
+    expect(points[4]!.params).toEqual({ 'sae.architecture': 'topk', 'sae.k': '8', 'train.seed': '1' });
+  });
+
+  it('labels with the full key when keys of different groups share a last segment', () => {
+    const { points } = groupPoints(readGridFile(write({ groups: [{ grid: { 'train.seed': [1] } }, { grid: { 'data.seed': [1] } }] })), []);
+    expect(points.map((p) => p.name)).toEqual(['train.seed-1', 'data.seed-1']);
+  });
+
+  it('refuses a file that is not a grid file, and groups that name the same run, with a ConfigError', () => {
+    expect(() => readGridFile(write('{ nope'))).toThrow(/--grid-file .*: cannot read it as JSON/);
+    expect(() => readGridFile(write({ groups: [] }))).toThrow(/groups: /);
+    expect(() => readGridFile(write({ groups: [{ grid: {} }] }))).toThrow(/groups\.0\.grid: a group needs at least one axis/);
+    expect(() => readGridFile(write({ groups: [{ grid: { l1: [1] } }] }))).toThrow(ConfigError);
+    expect(() => readGridFile(write({ groups: [{ grid: { 'sae.k': [1] }, extra: 1 }] }))).toThrow(ConfigError);
+    const twice = readGridFile(write({ groups: [{ grid: { 'sae.k': [1] } }, { set: { 'sae.l1': null }, grid: { 'sae.k': [1] } }] }));
+    expect(() => groupPoints(twice, [])).toThrow(/two groups both have the run 'k-1'/);
+  });
+
+  it('the shipped architecture grid is a valid grid file', () => {
+    const { points } = groupPoints(readGridFile('configs/sweeps/stories260k-architectures.json'), []);
+    expect(points.map((p) => p.params['sae.architecture'])).toEqual(expect.arrayContaining(['relu', 'topk', 'batchtopk']));
   });
 });
 

@@ -6,7 +6,8 @@ import { runSweep, formatSweepTable } from '../../index.js';
 
 const SweepFlags = z.object({
   config: z.string().min(1),
-  grid: z.array(z.string()).min(1),
+  grid: z.array(z.string()).default([]),
+  gridFile: z.string().min(1).optional(),
   set: z.array(z.string()).default([]),
   out: z.string().min(1).optional(),
   jobs: z.coerce.number().int().min(1).max(64).default(1),
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .description('Train one run per combination of --grid values, then tabulate L0, explained variance, dead fraction (and MMCS) into sweep.csv / sweep.json. Re-running resumes.')
     .requiredOption('-c, --config <file>', 'base JSON config')
     .option('--grid <key=v1,v2,...>', 'a config field and its values, e.g. sae.l1=1e-3,3e-3 (repeatable)', collect, [])
+    .option('--grid-file <file>', 'JSON grid file: a union of grids, each with its own axes and overrides (e.g. each sae.architecture with its sparsity knob); --grid axes combine with every group')
     .option('--set <path=value>', 'override applied to every run (repeatable)', collect, [])
     .option('-o, --out <dir>', 'sweep folder (default: <output.dir>/<config name>-sweep)')
     .option('-j, --jobs <n>', 'runs trained at once, each its own process (default 1)')
@@ -32,6 +34,7 @@ export function register(program: Command): void {
       const result = await runSweep({
         config: o.config,
         grid: o.grid,
+        ...(o.gridFile ? { gridFile: o.gridFile } : {}),
         sets: o.set,
         jobs: o.jobs,
         onLog: log,

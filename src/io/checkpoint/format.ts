@@ -7,7 +7,8 @@ import { decodeSafetensors, encodeSafetensors, type TensorToWrite } from '../saf
 
 /**
  * The contents of one checkpoint directory:
- *   tensors.safetensors  W_enc, b_enc, W_dec, b_dec, adam.m.<name>, adam.v.<name> (F32, training units)
+ *   tensors.safetensors  W_enc, b_enc, W_dec, b_dec, adam.m.<name>, adam.v.<name> (F32, training units);
+ *                        jumprelu runs also log_threshold [m] and its adam.m/adam.v
  *   state.json           every other field of CheckpointState (+ formatVersion, d, m)
  *   manifest.json        { formatVersion, step, files: { name: { bytes, sha256 } } }, written last
  * A checkpoint is good iff its manifest parses and every listed file has that size and digest.
@@ -151,7 +152,7 @@ interface StateFile {
   configDigest: string;
 }
 
-const adamName = (kind: 'm' | 'v', n: ParamName) => `adam.${kind}.${n}`;
+const adamName = (kind: 'm' | 'v', n: ParamName | 'log_threshold') => `adam.${kind}.${n}`;
 
 /** Serialise a state into the bytes of its checkpoint files (manifest excluded). */
 export function encodeCheckpointFiles(state: CheckpointState): Record<string, Uint8Array> {
@@ -160,6 +161,15 @@ export function encodeCheckpointFiles(state: CheckpointState): Record<string, Ui
   for (const n of PARAM_NAMES) tensors[n] = { dtype: 'F32', shape: paramShape(n, d, m), data: state.weights[n] };
   for (const kind of ['m', 'v'] as const) {
     for (const n of PARAM_NAMES) tensors[adamName(kind, n)] = { dtype: 'F32', shape: paramShape(n, d, m), data: state.adam[kind][n] };
+  }
+  const lt = state.weights.log_threshold;
+  if (lt) {
+    tensors.log_threshold = { dtype: 'F32', shape: [m], data: lt };
+    for (const kind of ['m', 'v'] as const) {
+      const moments = state.adam[kind].log_threshold;
+      if (!moments) throw new InternalError('checkpoint: log_threshold without its Adam moments');
+      tensors[adamName(kind, 'log_threshold')] = { dtype: 'F32', shape: [m], data: moments };
+    }
   }
   const file: StateFile = {
     formatVersion: CHECKPOINT_FORMAT_VERSION,
@@ -203,9 +213,9 @@ export function decodeCheckpointFiles(files: { tensors: Uint8Array; state: Uint8
   }
   const content = decodeSafetensors(files.tensors, `${source}/${CHECKPOINT_FILES.tensors}`);
   const { d, m } = s;
-  const get = (name: string, n: ParamName): Float32Array => {
+  const get = (name: string, n: ParamName | 'log_threshold'): Float32Array => {
     const t = content.tensors[name];
-    const shape = paramShape(n, d, m);
+    const shape = n === 'log_threshold' ? [m] : paramShape(n, d, m);
     if (!t || t.dtype !== 'F32' || t.shape.length !== shape.length || t.shape.some((x, i) => x !== shape[i])) {
       throw new Error(`${CHECKPOINT_FILES.tensors}: tensor '${name}' is missing or not F32 [${shape.join(', ')}]`);
     }
@@ -217,6 +227,11 @@ export function decodeCheckpointFiles(files: { tensors: Uint8Array; state: Uint8
     weights[n] = get(n, n);
     adam.m[n] = get(adamName('m', n), n);
     adam.v[n] = get(adamName('v', n), n);
+  }
+  if (content.tensors.log_threshold) {
+    weights.log_threshold = get('log_threshold', 'log_threshold');
+    adam.m.log_threshold = get(adamName('m', 'log_threshold'), 'log_threshold');
+    adam.v.log_threshold = get(adamName('v', 'log_threshold'), 'log_threshold');
   }
   return {
     step: s.step,

@@ -9,6 +9,7 @@ import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import { addParts } from './row-reduce.js';
+import { fits, planSelection, view, type SelectionLayout, type WorkerSelection } from './selection.js';
 
 export interface ParallelStepOptions {
   /** Largest batch (rows) the shared buffers hold. */
@@ -31,7 +32,9 @@ export interface ParallelStepOptions {
  * k vectors of length d in between: centre (each worker: its rows of x - b_dec), encode (its
  * features: encoder product, scan, partial reconstruction), residual (its rows: G from all the
  * partials in worker order), backward (its features' gradients), update (main: b_dec's gradient
- * and Adam, the clipping norm; workers: Adam on their slice). The state lives in one shared
+ * and Adam, the clipping norm; workers: Adam on their slice). TopK / BatchTopK split encode in
+ * three (candidates, thresholds, scan: selection.ts), and AuxK adds its error of the residual to
+ * the residual phase and its gradients to the backward one (slice-auxk.ts). The state lives in one shared
  * memory and stays there between steps: params and adam are written only by sync(), which
  * whoever reads them between steps calls first; whoever writes them calls invalidate(). Deterministic for a fixed worker count;
  * equal to the one-thread sparse step up to float32 summation order.
@@ -47,6 +50,8 @@ export class ParallelStep {
   syncMs = 0;
   private readonly s: StateViews;
   private readonly slices: SliceViews[];
+  /** The TopK / BatchTopK selection buffer the workers share (selection.ts), once one ran. */
+  private selection: { layout: SelectionLayout; rowThreshold: Float32Array } | null = null;
 
   private constructor(
     private readonly pool: WorkerPool,
@@ -82,22 +87,18 @@ export class ParallelStep {
 
   /**
    * One step; null (with params and adam untouched) if the batch does not fit the shared
-   * buffers (more rows, or more active entries than a slice holds): the caller runs another kernel.
-   * `dense`: each worker runs the dense formulation on its slice (never declines for entries).
-   * `rowThreshold` [rows] (TopK / BatchTopK, sparse only): the selection's per-row thresholds.
+   * buffers (more rows, or more active entries than a slice holds) or the step's activation is
+   * not one the workers select (they do ReLU, TopK and BatchTopK): the caller runs another kernel.
+   * `dense`: each worker runs the dense formulation on its slice (ReLU only; never declines for entries).
+   * TopK / BatchTopK (cfg.arch) and AuxK run sparse: each worker writes its slice's candidates,
+   * the workers take the thresholds from all of them (selection.ts), then scan.
    */
-  async step(
-    params: SaeParams,
-    adam: AdamState,
-    x: tf.Tensor2D,
-    cfg: StepConfig,
-    timer?: PhaseTimer,
-    dense = false,
-    rowThreshold?: Float32Array,
-  ): Promise<StepStats | null> {
+  async step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer, dense = false): Promise<StepStats | null> {
     const { d, m } = this.layout;
     const rows = x.shape[0];
     if (rows > this.layout.B) return null;
+    const select = workerSelection(cfg);
+    if (select === null || (select && dense)) return null;
     const s = this.s;
     // Another model's state (tests reuse one pool): give back the one held, take this one.
     if (this.owner && (this.owner.params !== params || this.owner.adam !== adam)) {
@@ -106,6 +107,7 @@ export class ParallelStep {
     }
     if (this.stale) this.download(params, adam);
     this.owner = { params, adam };
+    if (select) await this.ensureSelection(select);
     let t = performance.now();
     const serial = () => {
       const now = performance.now();
@@ -120,21 +122,36 @@ export class ParallelStep {
     for (let j = 0; j < d; j++) s.mean[j]! /= rows;
     serial();
 
-    const enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(rowThreshold ? { rowThreshold } : {}) }));
+    let enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(select ? { select } : {}) }));
+    if (select) {
+      await this.pool.all(() => ({ kind: 'select', rows }));
+      enc = (await this.pool.all(() => ({ kind: 'scan', rows }))).map((r) => ({ ...r, kind: 'encode' as const }));
+    }
     timer?.lap('encode');
     if (enc.some((r) => r.nnz < 0)) return null;
     const nnz = enc.reduce((a, r) => a + r.nnz, 0);
-    const res = await this.pool.all(() => ({ kind: 'residual', rows }));
+    const aux = select?.auxK !== undefined;
+    const res = await this.pool.all(() => ({ kind: 'residual', rows, aux }));
     t = performance.now();
     const sse = res.reduce((a, r) => a + r.sse, 0);
     const totalVariance = res.reduce((a, r) => a + r.totalVariance, 0);
     addParts(this.slices.map((v) => v.gSum), d, s.gb_dec);
+    // AuxK (sae/auxk.ts): L_aux = c ||e_hat - e||^2 / total variance of e; e's column sums are -(rows/2) gb_dec.
+    let auxLoss = 0;
+    let auxScale: number | undefined;
+    if (select?.auxK) {
+      let meanSq = 0;
+      for (let j = 0; j < d; j++) meanSq += (s.gb_dec[j]! * rows) ** 2 / 4;
+      const tv = Math.max(res.reduce((a, r) => a + r.residualSq, 0) - meanSq / rows, 1e-12);
+      auxLoss = (select.auxK.coefficient * res.reduce((a, r) => a + r.auxSse, 0)) / tv;
+      auxScale = (2 * select.auxK.coefficient) / tv;
+    }
     serial();
     timer?.lap('decode');
 
     const penalty = cfg.recipe.sparsityPenalty;
     const project = cfg.recipe.decoderConstraint === 'unit-norm';
-    const back = await this.pool.all(() => ({ kind: 'backward', rows, l1Coefficient: cfg.l1Coefficient, penalty, project }));
+    const back = await this.pool.all(() => ({ kind: 'backward', rows, l1Coefficient: cfg.l1Coefficient, penalty, project, ...(auxScale !== undefined ? { auxScale } : {}) }));
     t = performance.now();
     for (const v of this.slices) for (let j = 0; j < d; j++) s.gb_dec[j]! += v.bdecPart[j]!;
     timer?.lap('backward');
@@ -155,18 +172,29 @@ export class ParallelStep {
     const l1 = back.reduce((a, r) => a + r.l1Sum, 0) / rows;
     const mse = sse / rows;
     const stats: StepStats = {
-      loss: tf.scalar(mse + cfg.l1Coefficient * l1),
+      loss: tf.scalar(mse + cfg.l1Coefficient * l1 + auxLoss),
       mse: tf.scalar(mse),
       l1: tf.scalar(l1),
       l0: tf.scalar(nnz / rows),
       totalVariance: tf.scalar(totalVariance),
       sse: tf.scalar(sse),
       firedCounts: tensorFromHost<tf.Rank.R1>(s.fired.subarray(0, m), [m]),
-      ...(cfg.arch?.activation.kind === 'batchtopk' && rowThreshold ? { threshold: tf.scalar(rowThreshold[0]!) } : {}),
+      ...(select?.kind === 'batchtopk' ? { threshold: tf.scalar(this.selection!.rowThreshold[0]!) } : {}),
     };
     serial();
     timer?.lap('bookkeeping');
     return stats;
+  }
+
+  /** A selection buffer that holds this step's candidates, shared with the workers (grown when k is larger than any before). */
+  private async ensureSelection(sel: WorkerSelection): Promise<void> {
+    if (this.selection && fits(this.selection.layout, sel)) return;
+    const widths = this.layout.slices.map((sl) => sl.i1 - sl.i0);
+    const before = this.selection?.layout;
+    const layout = planSelection(this.layout.B, this.layout.d, widths, Math.max(sel.k, before?.k ?? 0), Math.max(sel.auxK?.k ?? 0, before?.kAux ?? 0));
+    const buffer = new SharedArrayBuffer(layout.bytes);
+    await this.pool.all(() => ({ kind: 'selection', buffer, layout }));
+    this.selection = { layout, rowThreshold: view(buffer, layout.rowThreshold) };
   }
 
   /**
@@ -222,4 +250,18 @@ export class ParallelStep {
       }
     }
   }
+}
+
+/**
+ * The selection the workers make for this step's architecture: undefined for ReLU, null for an
+ * activation they do not select (the caller runs another formulation).
+ */
+function workerSelection(cfg: StepConfig): WorkerSelection | undefined | null {
+  // jumprelu's thresholds and their gradients are on the dense reference step only (engine.ts).
+  if (cfg.arch?.jumprelu) return null;
+  const a = cfg.arch?.activation ?? { kind: 'relu' as const };
+  if (a.kind === 'relu') return cfg.arch?.auxK?.dead.length ? null : undefined;
+  if (a.kind !== 'topk' && a.kind !== 'batchtopk') return null;
+  const aux = cfg.arch?.auxK;
+  return { kind: a.kind, k: a.k, ...(aux && aux.dead.length > 0 ? { auxK: { dead: aux.dead, k: aux.k, coefficient: aux.coefficient } } : {}) };
 }

@@ -1,21 +1,35 @@
 import type { SparsityPenalty } from '../../sae/gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import type { SharedLayout } from './layout.js';
+import type { SelectionLayout, WorkerSelection } from './selection.js';
 
 /** Messages from the step kernel to a worker; each is answered by one WorkerReply. */
 export type WorkerRequest =
   | { kind: 'init'; memory: WebAssembly.Memory; layout: SharedLayout; slice: number; backend: string; simd: boolean }
   /** The worker's row range of the batch: xc = x - b_dec and x's column sums (row-reduce.ts). */
   | { kind: 'centre'; rows: number }
+  /** The selection buffer (selection.ts), new or grown. */
+  | { kind: 'selection'; buffer: SharedArrayBuffer; layout: SelectionLayout }
   /**
-   * Encoder product, ReLU and (sparse) scan for the slice's features, then its partial reconstruction.
-   * rowThreshold [rows] (TopK / BatchTopK): the scan keeps pre > rowThreshold[b] (sae/activation.ts).
+   * Encoder product for the slice's features. ReLU: the (sparse) scan and the slice's partial
+   * reconstruction follow at once. `select` (TopK / BatchTopK, sparse only): the pre-activations
+   * are kept and the slice's candidates written (selection.ts); 'select' and 'scan' follow.
    */
-  | { kind: 'encode'; rows: number; dense: boolean; rowThreshold?: Float32Array }
-  /** The worker's row range: G from every worker's partial reconstruction, G's column sums, squared error, total variance. */
-  | { kind: 'residual'; rows: number }
-  /** Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection). */
-  | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean }
+  | { kind: 'encode'; rows: number; dense: boolean; select?: WorkerSelection }
+  /** The worker's share of the selection's thresholds, from every slice's candidates. */
+  | { kind: 'select'; rows: number }
+  /** The scan of the kept pre-activations against the thresholds, the partial reconstruction (and AuxK's). */
+  | { kind: 'scan'; rows: number }
+  /**
+   * The worker's row range: G from every worker's partial reconstruction, G's column sums, squared
+   * error, total variance; `aux`: AuxK's error of the residual too (row-reduce.ts).
+   */
+  | { kind: 'residual'; rows: number; aux: boolean }
+  /**
+   * Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection);
+   * auxScale (AuxK): 2 coefficient / the residual's total variance, for AuxK's gradients.
+   */
+  | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean; auxScale?: number }
   /** Adam on the slice's parameters, then (Towards Monosemanticity) unit-norm decoder rows. */
   | { kind: 'update'; consts: AdamStepConsts; renorm: boolean }
   /** The worker's live tensor count (tests: nothing leaks from step to step). */
@@ -24,9 +38,12 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: 'init'; loops: string }
   | { kind: 'centre' }
-  | { kind: 'residual'; sse: number; totalVariance: number }
-  /** nnz -1: more active entries than the slice's capacity (nothing else was written). */
+  | { kind: 'selection' }
+  | { kind: 'residual'; sse: number; totalVariance: number; auxSse: number; residualSq: number }
+  /** nnz -1: more active entries than the slice's capacity (nothing else was written); 0 when a scan follows. */
   | { kind: 'encode'; nnz: number; ms: { encode: number; decode: number } }
+  | { kind: 'select' }
+  | { kind: 'scan'; nnz: number; ms: { encode: number; decode: number } }
   | { kind: 'backward'; l1Sum: number; sumSquares: number }
   | { kind: 'update' }
   | { kind: 'tensors'; count: number }

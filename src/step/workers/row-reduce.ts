@@ -30,6 +30,9 @@ export function centreRows(r0: number, r1: number, d: number, x: Float32Array, b
  * order) + b_dec, G = dL/dx_hat = (2 / rows)(r - x), gSum[j] = sum over the range of G[., j] (b_dec's
  * gradient, in part), and the range's squared error and total variance about `mean`.
  * partials: each worker's [B, d]; x, G [B, d]; b_dec [d]; mean, gSum [d].
+ * `aux` (AuxK, slice-auxk.ts): also its error r = e_hat - e, e = x - r the residual and e_hat the sum
+ * of aux.partials, into aux.error [B, d], with the range's sum of ||r||^2 (auxSse) and of ||e||^2
+ * (residualSq; e's column sums are -(rows/2) gSum).
  */
 export function residualRows(
   r0: number,
@@ -42,9 +45,12 @@ export function residualRows(
   mean: Float64Array,
   G: Float32Array,
   gSum: Float64Array,
-): { sse: number; totalVariance: number } {
+  aux?: { partials: Float32Array[]; error: Float32Array },
+): { sse: number; totalVariance: number; auxSse: number; residualSq: number } {
   let sse = 0;
   let totalVariance = 0;
+  let auxSse = 0;
+  let residualSq = 0;
   const twoOverB = 2 / rows;
   gSum.fill(0);
   for (let b = r0; b < r1; b++) {
@@ -59,9 +65,18 @@ export function residualRows(
       gSum[j]! += Math.fround(g);
       const c = v - mean[j]!;
       totalVariance += c * c;
+      if (aux) {
+        let eHat = aux.partials[0]![q]!;
+        for (let p = 1; p < aux.partials.length; p++) eHat += aux.partials[p]![q]!;
+        // e_hat - e with e = x - x_hat = -err
+        const a = eHat + e;
+        aux.error[q] = a;
+        auxSse += a * a;
+        residualSq += e * e;
+      }
     }
   }
-  return { sse, totalVariance };
+  return { sse, totalVariance, auxSse, residualSq };
 }
 
 /** out[j] = sum over the parts, in order, of part[j] (parts: one [d] per worker). */

@@ -8,6 +8,9 @@ import { withEncoderPre } from './encoder-product.js';
 import { DenseSlice } from './slice-dense.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { centreRows, residualRows, rowRange } from './row-reduce.js';
+import { SliceSelect } from './slice-select.js';
+import { addAuxGradients, AuxRows } from './slice-auxk.js';
+import type { SelectionLayout, WorkerSelection } from './selection.js';
 
 /**
  * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
@@ -29,6 +32,9 @@ export class SliceCompute {
   /** Every worker's partial reconstruction, in worker order (the residual sums them over this worker's rows). */
   private readonly partials: Float32Array[];
   private readonly slice: number;
+  /** TopK / BatchTopK and AuxK (slice-select.ts, slice-auxk.ts). */
+  private readonly select: SliceSelect;
+  private readonly aux = new AuxRows();
 
   constructor(
     memory: WebAssembly.Memory,
@@ -46,6 +52,21 @@ export class SliceCompute {
     this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
     this.slice = slice;
     this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
+    this.select = new SliceSelect(
+      layout.slices.map((sl) => sl.i1 - sl.i0),
+      slice,
+      this.i0,
+    );
+  }
+
+  /** Use a (new) selection buffer (selection.ts). */
+  installSelection(buffer: SharedArrayBuffer, layout: SelectionLayout): void {
+    this.select.install(buffer, layout);
+  }
+
+  /** Whether the current step has AuxK. */
+  private get auxOn(): boolean {
+    return !this.denseStep && this.select.selection?.auxK !== undefined;
   }
 
   /** xc = x - b_dec over this worker's rows, and their column sums into xSum. */
@@ -54,33 +75,69 @@ export class SliceCompute {
     centreRows(r0, r1, this.layout.d, this.s.x, this.s.b_dec, this.s.xc, this.v.xSum);
   }
 
-  /** G over this worker's rows from all partial reconstructions (after every encode), G's column sums into gSum. */
-  residual(rows: number): { sse: number; totalVariance: number } {
+  /**
+   * G over this worker's rows from all partial reconstructions (after every encode), G's column
+   * sums into gSum; `aux`: AuxK's error of the residual (row-reduce.ts).
+   */
+  residual(rows: number, aux: boolean): { sse: number; totalVariance: number; auxSse: number; residualSq: number } {
     const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
-    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, this.s.mean, this.s.G, this.v.gSum);
+    const a = aux ? { partials: this.select.v.auxPartial, error: this.select.v.auxError } : undefined;
+    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, this.s.mean, this.s.G, this.v.gSum, a);
   }
 
   /**
    * pre = xc W_enc[:, slice] + b_enc[slice] (tfjs, plain layout), the scan for active entries and
    * the slice's partial reconstruction sum_{i in slice} f_i W_dec[i]. Returns nnz, or -1 if the
    * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
-   * `rowThreshold` (TopK / BatchTopK, sparse only): row b keeps the entries above rowThreshold[b].
+   * `select` (TopK / BatchTopK, sparse only): the pre-activations are kept and the slice's
+   * candidates written instead; thresholds() and scan() follow.
    */
-  encode(rows: number, dense: boolean, rowThreshold?: Float32Array): { nnz: number; ms: { encode: number; decode: number } } {
+  encode(rows: number, dense: boolean, select?: WorkerSelection): { nnz: number; ms: { encode: number; decode: number } } {
     const { d, m } = this.layout;
     const { i0, i1 } = this;
     const mk = i1 - i0;
     const t0 = performance.now();
     this.denseStep = dense;
+    this.select.selection = null;
     if (dense) {
       for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
       return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
     }
-    const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, () => this.preScratch(rows * mk), (pre) =>
-      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity, rowThreshold),
+    const scratch = () => this.preScratch(rows * mk);
+    if (select) {
+      withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, scratch, (pre) => this.select.candidates(rows, pre, select));
+      return { nnz: 0, ms: { encode: performance.now() - t0, decode: 0 } };
+    }
+    const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, scratch, (pre) =>
+      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
     );
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
+    return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
+  }
+
+  /** This worker's share of the selection's thresholds (after every encode with `select`). */
+  thresholds(rows: number): void {
+    this.select.thresholds(rows);
+  }
+
+  /**
+   * The kept pre-activations against the thresholds (after thresholds()): the slice's active
+   * entries and partial reconstruction, and AuxK's over its dead latents. nnz as encode.
+   */
+  scan(rows: number): { nnz: number; ms: { encode: number; decode: number } } {
+    const { d } = this.layout;
+    const { i0, i1, select } = this;
+    const mk = i1 - i0;
+    const t0 = performance.now();
+    const nnz = scanActive(select.pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity, select.v.rowThreshold);
+    const t1 = performance.now();
+    if (nnz < 0) return { nnz, ms: { encode: t1 - t0, decode: 0 } };
+    this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
+    if (this.auxOn) {
+      this.aux.scan(select.pre, rows, mk, i0, select.deadLocal, select.v.auxThreshold);
+      this.loops.decode(rows, d, this.aux.rowPtr, this.aux.col, this.aux.val, this.s.W_dec, select.v.auxPartial[this.slice]!);
+    }
     return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
   }
 
@@ -97,8 +154,9 @@ export class SliceCompute {
    * gW_enc columns and gW_dec rows (projected tangent to the unit sphere when `project`), and its
    * share of b_dec's gradient, -(W_enc gb_enc) over the slice, in bdecPart. Returns the slice's
    * summed sparsity penalty and the squared norm of its gradients (for global-norm clipping).
+   * auxScale (AuxK): its gradients are added too (slice-auxk.ts).
    */
-  backward(rows: number, l1Coefficient: number, penalty: SparsityPenalty, project: boolean): { l1Sum: number; sumSquares: number } {
+  backward(rows: number, l1Coefficient: number, penalty: SparsityPenalty, project: boolean, auxScale?: number): { l1Sum: number; sumSquares: number } {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
@@ -109,6 +167,9 @@ export class SliceCompute {
       this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
       transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
       this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
+      if (this.auxOn && auxScale !== undefined) {
+        addAuxGradients(rows, d, m, this.aux, this.select.v.auxError, auxScale, s.xc, s.W_dec, s.gW_enc, s.gb_enc, s.gW_dec);
+      }
     }
     v.bdecPart.fill(0);
     encoderTermOfBDec(i0, i1, d, m, s.W_enc, s.gb_enc, v.bdecPart, -1);

@@ -27,12 +27,20 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'centre':
       compute!.centre(req.rows);
       return { kind: 'centre' };
+    case 'selection':
+      compute!.installSelection(req.buffer, req.layout);
+      return { kind: 'selection' };
     case 'residual':
-      return { kind: 'residual', ...compute!.residual(req.rows) };
+      return { kind: 'residual', ...compute!.residual(req.rows, req.aux) };
     case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.rowThreshold) };
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.select) };
+    case 'select':
+      compute!.thresholds(req.rows);
+      return { kind: 'select' };
+    case 'scan':
+      return { kind: 'scan', ...compute!.scan(req.rows) };
     case 'backward':
-      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project) };
+      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project, req.auxScale) };
     case 'update':
       compute!.update(req.consts, req.renorm);
       return { kind: 'update' };

@@ -97,6 +97,25 @@ describe('checkpoints', () => {
     expect(Object.is(back!.weights.W_enc[0], -0)).toBe(true);
   });
 
+  it("jumprelu's log_threshold and its Adam moments round-trip exactly; other runs have none", () => {
+    const state = makeState(30);
+    const rng = new Rng(5);
+    state.weights.log_threshold = rng.fillNormal(new Float32Array(10));
+    state.adam.m.log_threshold = rng.fillNormal(new Float32Array(10));
+    state.adam.v.log_threshold = rng.fillNormal(new Float32Array(10));
+    writeCheckpoint(run, state, { keep: 3 });
+    const back = loadLatestCheckpoint(run)!;
+    for (const [a, b] of [
+      [back.weights.log_threshold, state.weights.log_threshold],
+      [back.adam.m.log_threshold, state.adam.m.log_threshold],
+      [back.adam.v.log_threshold, state.adam.v.log_threshold],
+    ] as const) expect(bits(a!)).toEqual(bits(b));
+    writeCheckpoint(run, makeState(40), { keep: 3 });
+    const plain = loadLatestCheckpoint(run)!;
+    expect(plain.weights.log_threshold).toBeUndefined();
+    expect(plain.adam.m.log_threshold).toBeUndefined();
+  });
+
   it('no checkpoints: null and no warnings', () => {
     const warnings: string[] = [];
     expect(loadLatestCheckpoint(run, (w) => warnings.push(w))).toBeNull();

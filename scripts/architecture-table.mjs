@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// The README's architecture table ("Architectures at equal L0"), from the run directories of a
+// sweep (or any run directories): regenerates it from what the runs wrote, so the table is the
+// runs' own output and not copied by hand.
+//
+//   node scripts/architecture-table.mjs SWEEP_DIR [RUN_DIR ...] [--tsv]
+//
+// Per run: its config.json (sae.architecture and the knob: sae.l1, or sae.k; AuxK on or off),
+// run.json (steps), eval.json (L0, explained variance, MSE, dead on the held-out rows) and the
+// downstream metrics (ceLossScore, KL, delta CE): eval.json's `downstream` (a run with eval.model),
+// else downstream.json beside it, the output of `sae eval RUN --model ... --json > RUN/downstream.json`.
+// Rows sorted by architecture, then L0. Markdown by default; --tsv for a plot-ready file.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ORDER = ['relu', 'topk', 'batchtopk', 'jumprelu'];
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Run directories: a sweep folder's runs (its plan's order), or the directory itself when it is a run. */
+function runDirs(dir) {
+  if (fs.existsSync(path.join(dir, 'run.json'))) return [dir];
+  const plan = readJson(path.join(dir, 'sweep-plan.json'));
+  const names = plan?.runs ?? fs.readdirSync(dir).filter((n) => fs.existsSync(path.join(dir, n, 'run.json')));
+  return names.map((n) => path.join(dir, n));
+}
+
+/** One table row from a run directory, or null when the run has not finished. */
+export function rowOf(dir) {
+  const config = readJson(path.join(dir, 'config.json'));
+  const run = readJson(path.join(dir, 'run.json'));
+  const ev = readJson(path.join(dir, 'eval.json'));
+  if (!config || run?.status !== 'finished' || !ev) return null;
+  const sae = config.sae ?? {};
+  const architecture = sae.architecture ?? 'relu';
+  const knob = architecture === 'relu' ? `l1 ${sae.l1}` : architecture === 'jumprelu' ? 'jumprelu' : `k ${sae.k}`;
+  const auxK = architecture === 'topk' || architecture === 'batchtopk' ? (sae.auxK?.coefficient === 0 ? 'off' : 'on') : '';
+  // eval.json holds it when the run had eval.model set; else `sae eval --model --json` saved beside.
+  const down = ev.downstream ?? readJson(path.join(dir, 'downstream.json'));
+  return {
+    run: path.basename(dir),
+    architecture,
+    knob,
+    auxK,
+    steps: run.step,
+    l0: ev.l0,
+    explainedVariance: ev.explainedVariance,
+    mse: ev.mse,
+    dead: ev.deadFraction,
+    ceLossScore: down?.ceLossScore ?? null,
+    ceLossScoreMean: down?.ceLossScoreMean ?? null,
+    kl: down?.klSae ?? null,
+    deltaCe: down?.deltaCe ?? null,
+  };
+}
+
+const COLUMNS = [
+  ['architecture', (r) => r.architecture],
+  ['knob', (r) => r.knob],
+  ['AuxK', (r) => r.auxK || '-'],
+  ['steps', (r) => String(r.steps)],
+  ['L0', (r) => r.l0.toFixed(2)],
+  ['explained variance', (r) => r.explainedVariance.toFixed(4)],
+  ['MSE', (r) => r.mse.toFixed(3)],
+  ['dead', (r) => `${(100 * r.dead).toFixed(1)}%`],
+  ['ceLossScore', (r) => (r.ceLossScore === null ? '-' : r.ceLossScore.toFixed(4))],
+  ['ceLossScore (mean baseline)', (r) => (r.ceLossScoreMean === null ? '-' : r.ceLossScoreMean.toFixed(4))],
+  ['KL(clean‖SAE)', (r) => (r.kl === null ? '-' : r.kl.toFixed(4))],
+  ['delta CE', (r) => (r.deltaCe === null ? '-' : r.deltaCe.toFixed(4))],
+  ['run', (r) => r.run],
+];
+
+/** The rows as a markdown table, or TSV. */
+export function formatTable(rows, tsv = false) {
+  const sorted = [...rows].sort((a, b) => ORDER.indexOf(a.architecture) - ORDER.indexOf(b.architecture) || a.l0 - b.l0);
+  const cells = sorted.map((r) => COLUMNS.map(([, f]) => f(r)));
+  const head = COLUMNS.map(([h]) => h);
+  if (tsv) return [head, ...cells].map((c) => c.join('\t')).join('\n') + '\n';
+  return [`| ${head.join(' | ')} |`, `|${' --- |'.repeat(head.length)}`, ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n') + '\n';
+}
+
+function main(argv) {
+  const tsv = argv.includes('--tsv');
+  const dirs = argv.filter((a) => a !== '--tsv');
+  if (dirs.length === 0) {
+    process.stderr.write('usage: node scripts/architecture-table.mjs SWEEP_DIR [RUN_DIR ...] [--tsv]\n');
+    return 2;
+  }
+  const rows = [];
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) {
+      process.stderr.write(`${d}: no such directory\n`);
+      return 1;
+    }
+    for (const run of runDirs(d)) {
+      const row = rowOf(run);
+      if (row) rows.push(row);
+      else process.stderr.write(`${run}: not finished (left out)\n`);
+    }
+  }
+  process.stdout.write(formatTable(rows, tsv));
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exit(main(process.argv.slice(2)));
