@@ -1,10 +1,6 @@
 import type { StepArchitecture } from '../sae/gradients.js';
 import { DEFAULT_AUXK_COEFFICIENT } from '../sae/architecture.js';
-import type { BenchRegime } from './configs.js';
-
-/** Architectures `npm run bench -- --architecture` measures (sae.architecture). */
-export const BENCH_ARCHITECTURES = ['relu', 'topk', 'batchtopk'] as const;
-export type BenchArchitecture = (typeof BENCH_ARCHITECTURES)[number];
+import type { BenchArchitecture, BenchRegime } from './configs.js';
 
 /** Every this-many-th feature counts as dead in the trained regime of topk / batchtopk (AuxK's work). */
 export const BENCH_DEAD_EVERY = 10;

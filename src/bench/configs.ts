@@ -1,5 +1,4 @@
 import type { KernelKind } from '../step/engine.js';
-import type { BenchArchitecture } from './architecture.js';
 
 /** A benchmarked SAE shape (the issue's configs A, B, C at batch 4096). */
 export interface BenchShape {
@@ -23,6 +22,10 @@ export interface BenchShape {
  */
 export type BenchRegime = 'init' | 'trained';
 
+/** Architectures `npm run bench -- --architecture` measures (sae.architecture). */
+export const BENCH_ARCHITECTURES = ['relu', 'topk', 'batchtopk'] as const;
+export type BenchArchitecture = (typeof BENCH_ARCHITECTURES)[number];
+
 /** One child-process measurement. */
 export interface BenchSpec {
   shape: BenchShape;
@@ -35,7 +38,7 @@ export interface BenchSpec {
   backend: 'wasm' | 'cpu' | 'tensorflow' | 'webgpu' | 'auto';
   /** Target mean active features per row in the 'trained' regime; k of topk / batchtopk. */
   targetL0: number;
-  /** sae.architecture of the step (architecture.ts); absent: relu. */
+  /** sae.architecture of the step (what it adds: architecture.ts); absent: relu. */
   architecture?: BenchArchitecture;
   seed: number;
 }
