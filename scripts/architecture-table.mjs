@@ -15,7 +15,7 @@ import path from 'node:path';
 
 const ORDER = ['relu', 'topk', 'batchtopk', 'jumprelu'];
 
-function readJson(file) {
+export function readJson(file) {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
@@ -24,11 +24,25 @@ function readJson(file) {
 }
 
 /** Run directories: a sweep folder's runs (its plan's order), or the directory itself when it is a run. */
-function runDirs(dir) {
+export function runDirs(dir) {
   if (fs.existsSync(path.join(dir, 'run.json'))) return [dir];
   const plan = readJson(path.join(dir, 'sweep-plan.json'));
   const names = plan?.runs ?? fs.readdirSync(dir).filter((n) => fs.existsSync(path.join(dir, n, 'run.json')));
   return names.map((n) => path.join(dir, n));
+}
+
+/**
+ * The sparsity knob of a run's config.sae: relu `l1 2`, topk / batchtopk `k 16`, jumprelu its
+ * penalty and what sets it (`target-l0 32`: sae.jumprelu.targetL0; `step 0.02`: l0Coefficient),
+ * with the schema's defaults where the run's config.json leaves them out.
+ */
+export function knobOf(sae) {
+  const architecture = sae.architecture ?? 'relu';
+  if (architecture === 'relu') return `l1 ${sae.l1}`;
+  if (architecture !== 'jumprelu') return `k ${sae.k ?? 32}`;
+  const j = sae.jumprelu ?? {};
+  const penalty = j.penalty ?? 'step';
+  return penalty === 'target-l0' ? `target-l0 ${j.targetL0 ?? 20}` : `${penalty} ${j.l0Coefficient ?? 0.02}`;
 }
 
 /** One table row from a run directory, or null when the run has not finished. */
@@ -39,7 +53,7 @@ export function rowOf(dir) {
   if (!config || run?.status !== 'finished' || !ev) return null;
   const sae = config.sae ?? {};
   const architecture = sae.architecture ?? 'relu';
-  const knob = architecture === 'relu' ? `l1 ${sae.l1}` : architecture === 'jumprelu' ? 'jumprelu' : `k ${sae.k}`;
+  const knob = knobOf(sae);
   const auxK = architecture === 'topk' || architecture === 'batchtopk' ? (sae.auxK?.coefficient === 0 ? 'off' : 'on') : '';
   // eval.json holds it when the run had eval.model set; else `sae eval --model --json` saved beside.
   const down = ev.downstream ?? readJson(path.join(dir, 'downstream.json'));
