@@ -45,28 +45,42 @@ export function knobOf(sae) {
   return penalty === 'target-l0' ? `target-l0 ${j.targetL0 ?? 20}` : `${penalty} ${j.l0Coefficient ?? 0.02}`;
 }
 
-/** One table row from a run directory, or null when the run has not finished. */
-export function rowOf(dir) {
+/**
+ * What every table row has, from a finished run's config.json, run.json and eval.json (held-out
+ * L0, explained variance, MSE, dead): { row, dir files }, or null when the run has not finished.
+ */
+export function runBasics(dir) {
   const config = readJson(path.join(dir, 'config.json'));
   const run = readJson(path.join(dir, 'run.json'));
   const ev = readJson(path.join(dir, 'eval.json'));
   if (!config || run?.status !== 'finished' || !ev) return null;
   const sae = config.sae ?? {};
   const architecture = sae.architecture ?? 'relu';
-  const knob = knobOf(sae);
   const auxK = architecture === 'topk' || architecture === 'batchtopk' ? (sae.auxK?.coefficient === 0 ? 'off' : 'on') : '';
-  // eval.json holds it when the run had eval.model set; else `sae eval --model --json` saved beside.
-  const down = ev.downstream ?? readJson(path.join(dir, 'downstream.json'));
   return {
-    run: path.basename(dir),
-    architecture,
-    knob,
-    auxK,
-    steps: run.step,
-    l0: ev.l0,
-    explainedVariance: ev.explainedVariance,
-    mse: ev.mse,
-    dead: ev.deadFraction,
+    ev,
+    row: {
+      run: path.basename(dir),
+      architecture,
+      knob: knobOf(sae),
+      auxK,
+      steps: run.step,
+      l0: ev.l0,
+      explainedVariance: ev.explainedVariance,
+      mse: ev.mse,
+      dead: ev.deadFraction,
+    },
+  };
+}
+
+/** One table row from a run directory, or null when the run has not finished. */
+export function rowOf(dir) {
+  const basics = runBasics(dir);
+  if (!basics) return null;
+  // eval.json holds it when the run had eval.model set; else `sae eval --model --json` saved beside.
+  const down = basics.ev.downstream ?? readJson(path.join(dir, 'downstream.json'));
+  return {
+    ...basics.row,
     ceLossScore: down?.ceLossScore ?? null,
     ceLossScoreMean: down?.ceLossScoreMean ?? null,
     kl: down?.klSae ?? null,
@@ -74,13 +88,18 @@ export function rowOf(dir) {
   };
 }
 
-const COLUMNS = [
+/** The columns every table starts with. */
+export const LEAD_COLUMNS = [
   ['architecture', (r) => r.architecture],
   ['knob', (r) => r.knob],
   ['AuxK', (r) => r.auxK || '-'],
   ['steps', (r) => String(r.steps)],
   ['L0', (r) => r.l0.toFixed(2)],
   ['explained variance', (r) => r.explainedVariance.toFixed(4)],
+];
+
+const COLUMNS = [
+  ...LEAD_COLUMNS,
   ['MSE', (r) => r.mse.toFixed(3)],
   ['dead', (r) => `${(100 * r.dead).toFixed(1)}%`],
   ['ceLossScore', (r) => (r.ceLossScore === null ? '-' : r.ceLossScore.toFixed(4))],
@@ -90,20 +109,29 @@ const COLUMNS = [
   ['run', (r) => r.run],
 ];
 
-/** The rows as a markdown table, or TSV. */
-export function formatTable(rows, tsv = false) {
+/** Rows sorted by architecture, then L0, in `columns` ([header, cell(row)] pairs): markdown, or TSV. */
+export function renderTable(rows, columns, tsv = false) {
   const sorted = [...rows].sort((a, b) => ORDER.indexOf(a.architecture) - ORDER.indexOf(b.architecture) || a.l0 - b.l0);
-  const cells = sorted.map((r) => COLUMNS.map(([, f]) => f(r)));
-  const head = COLUMNS.map(([h]) => h);
+  const cells = sorted.map((r) => columns.map(([, f]) => f(r)));
+  const head = columns.map(([h]) => h);
   if (tsv) return [head, ...cells].map((c) => c.join('\t')).join('\n') + '\n';
   return [`| ${head.join(' | ')} |`, `|${' --- |'.repeat(head.length)}`, ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n') + '\n';
 }
 
-function main(argv) {
+/** The rows as a markdown table, or TSV. */
+export function formatTable(rows, tsv = false) {
+  return renderTable(rows, COLUMNS, tsv);
+}
+
+/**
+ * A table script's command line: `SCRIPT DIR... [--tsv]`; rowOf(runDir) gives { row } or
+ * { row: null, why }, format(rows, tsv) the text. Returns the exit code.
+ */
+export function tableMain(argv, script, rowOf, format) {
   const tsv = argv.includes('--tsv');
   const dirs = argv.filter((a) => a !== '--tsv');
   if (dirs.length === 0) {
-    process.stderr.write('usage: node scripts/architecture-table.mjs SWEEP_DIR [RUN_DIR ...] [--tsv]\n');
+    process.stderr.write(`usage: node scripts/${script} SWEEP_DIR [RUN_DIR ...] [--tsv]\n`);
     return 2;
   }
   const rows = [];
@@ -113,13 +141,15 @@ function main(argv) {
       return 1;
     }
     for (const run of runDirs(d)) {
-      const row = rowOf(run);
+      const { row, why } = rowOf(run);
       if (row) rows.push(row);
-      else process.stderr.write(`${run}: not finished (left out)\n`);
+      else process.stderr.write(`${run}: ${why} (left out)\n`);
     }
   }
-  process.stdout.write(formatTable(rows, tsv));
+  process.stdout.write(format(rows, tsv));
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exit(main(process.argv.slice(2)));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exit(tableMain(process.argv.slice(2), 'architecture-table.mjs', (dir) => ({ row: rowOf(dir), why: 'not finished' }), formatTable));
+}
