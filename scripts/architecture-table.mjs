@@ -34,7 +34,8 @@ export function runDirs(dir) {
 /**
  * The sparsity knob of a run's config.sae: relu `l1 2`, topk / batchtopk `k 16`, jumprelu its
  * penalty and what sets it (`target-l0 32`: sae.jumprelu.targetL0; `step 0.02`: l0Coefficient),
- * with the schema's defaults where the run's config.json leaves them out.
+ * with the schema's defaults where the run's config.json leaves them out; and the initial threshold
+ * when the run set one.
  */
 export function knobOf(sae) {
   const architecture = sae.architecture ?? 'relu';
@@ -42,7 +43,8 @@ export function knobOf(sae) {
   if (architecture !== 'jumprelu') return `k ${sae.k ?? 32}`;
   const j = sae.jumprelu ?? {};
   const penalty = j.penalty ?? 'step';
-  return penalty === 'target-l0' ? `target-l0 ${j.targetL0 ?? 20}` : `${penalty} ${j.l0Coefficient ?? 0.02}`;
+  const knob = penalty === 'target-l0' ? `target-l0 ${j.targetL0 ?? 20}` : `${penalty} ${j.l0Coefficient ?? 0.02}`;
+  return j.initialThreshold === undefined ? knob : `${knob}, threshold from ${j.initialThreshold}`;
 }
 
 /**
