@@ -23,12 +23,15 @@ export function readJson(file) {
   }
 }
 
-/** Run directories: a sweep folder's runs (its plan's order), or the directory itself when it is a run. */
+/**
+ * Run directories: a sweep folder's runs (its plan's order, then the runs of earlier sweeps into the
+ * same folder, as `sae sweep` tabulates them), or the directory itself when it is a run.
+ */
 export function runDirs(dir) {
   if (fs.existsSync(path.join(dir, 'run.json'))) return [dir];
-  const plan = readJson(path.join(dir, 'sweep-plan.json'));
-  const names = plan?.runs ?? fs.readdirSync(dir).filter((n) => fs.existsSync(path.join(dir, n, 'run.json')));
-  return names.map((n) => path.join(dir, n));
+  const planned = readJson(path.join(dir, 'sweep-plan.json'))?.runs ?? [];
+  const present = fs.readdirSync(dir).filter((n) => fs.existsSync(path.join(dir, n, 'run.json'))).sort();
+  return [...planned, ...present.filter((n) => !planned.includes(n))].map((n) => path.join(dir, n));
 }
 
 /**
