@@ -14,7 +14,7 @@ import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
 import { matMulGflops } from './yardstick.js';
-import { benchStepArchitecture } from './architecture.js';
+import { benchJumpReluWeights, benchStepArchitecture } from './architecture.js';
 
 export interface TrainBenchResult {
   config: string;
@@ -97,8 +97,9 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   for (const [what, dims] of [['W_enc', [d, m]], ['the step activations', [batch, m]]] as const) {
     checkTensorSize(`config ${shape.name}: ${what}`, [...dims], 'Run the larger configs on a GPU whose adapter binds larger buffers.');
   }
+  if (spec.architecture === 'jumprelu') benchJumpReluWeights(w);
   const params = new SaeParams(w);
-  const adam = new AdamState(d, m);
+  const adam = new AdamState(d, m, { logThreshold: w.log_threshold !== undefined });
   const runner = createStepEngine({
     kind: spec.kernel,
     workers: spec.workers,
