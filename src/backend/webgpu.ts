@@ -56,6 +56,9 @@ export interface AdapterReport {
   maxBufferSize: number;
 }
 
+/** tfjs' WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: below one workgroup, so never split-K. */
+export const DETERMINISTIC_MATMUL_THRESHOLD = 0.5;
+
 let gpu: Gpu | null = null;
 let device: GpuDevice | null = null;
 let report: AdapterReport | null = null;
@@ -158,6 +161,13 @@ export async function loadWebgpu(allowSoftware: boolean): Promise<AdapterReport>
   // tfjs runs small ops on the cpu backend when their inputs are still host arrays (fresh from a
   // checkpoint, say): that changes the float results, so a resumed run would not be bit-exact.
   tf.env().set('WEBGPU_CPU_FORWARD', false);
+  // For products with few output tiles and a long inner dimension (the column sums of a [4096, 512]
+  // gradient, say) tfjs picks a split-K kernel that adds partial sums with atomics, in whatever
+  // order the GPU runs them: the same step then gives different bits from run to run (seen on
+  // lavapipe: 1,889 of 512 x 5 sums differed), and a resumed run could not end where the
+  // uninterrupted one does. A threshold under one workgroup keeps every product on the tiled kernel,
+  // which sums in a fixed order; only products of a few hundred outputs are affected.
+  tf.env().set('WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL', DETERMINISTIC_MATMUL_THRESHOLD);
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new backendModule.WebGPUBackend(dev, adapter.info));
   if (!(await tf.setBackend('webgpu'))) {
@@ -189,10 +199,7 @@ export function releaseWebgpu(): void {
   device = null;
   report = null;
   try {
-    // tfjs runs small ops on the cpu backend when their inputs are still host arrays (fresh from a
-  // checkpoint, say): that changes the float results, so a resumed run would not be bit-exact.
-  tf.env().set('WEBGPU_CPU_FORWARD', false);
-  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+    if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   } finally {
     dev.destroy();
   }

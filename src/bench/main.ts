@@ -12,7 +12,8 @@
  * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-tokens-per-s B=5200]
  * [--no-peer] [--keep]`: whole training runs instead (whole-run/), beside the PyTorch peer.
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
- * one thread, and no host-loop bench; each row adds the GPU phases, memory and adapter.
+ * one thread, and no host-loop or language-model bench; each row adds the GPU phases, memory and adapter.
+ * `--whole-run --backend webgpu --no-peer` trains the whole runs on the GPU (the data path included).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -30,6 +31,7 @@ import { runWholeRunBench } from './whole-run/bench.js';
 import { formatWholeRuns } from './whole-run/report.js';
 import { WHOLE_RUN_CASES } from './whole-run/run.js';
 import { parsePeerFigures } from './whole-run/torch-peer.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
       kernels: { type: 'string' },
       workers: { type: 'string' },
       simd: { type: 'string', default: 'on' },
-      backend: { type: 'string', default: 'wasm' },
+      backend: { type: 'string' },
       'target-l0': { type: 'string', default: '32' },
       architecture: { type: 'string', default: 'relu' },
       seed: { type: 'string', default: '0' },
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;
   }
-  const backend = list<BenchSpec['backend']>(values.backend, ['wasm', 'cpu', 'tensorflow', 'webgpu', 'auto'], 'backend')[0]!;
+  const backend = list<BenchSpec['backend']>(values.backend ?? 'wasm', ['wasm', 'cpu', 'tensorflow', 'webgpu', 'auto'], 'backend')[0]!;
   const gpu = backend === 'webgpu';
   const configs = list<string>(values.configs ?? (gpu ? GPU_CONFIGS : 'A,A-real,B,C'), Object.keys(SHAPES), 'configs');
   const regimes = list<BenchRegime>(values.regimes ?? (gpu ? 'init' : 'init,trained'), ['init', 'trained'], 'regimes');
@@ -142,7 +144,8 @@ async function main(): Promise<number> {
     report.data = await runDataBench();
   }
   if (!values['no-loops'] && !values['data-only'] && !gpu && !modelOnly) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
-  const model = !values['no-model'] && !values['data-only'] ? await runModelChild({ large: !values['no-large-models'], quick: values['model-quick'] }, log) : undefined;
+  // The language model's forward pass runs on the CPU whatever the backend: not part of a GPU bench.
+  const model = !values['no-model'] && !values['data-only'] && !gpu ? await runModelChild({ large: !values['no-large-models'], quick: values['model-quick'] }, log) : undefined;
   if (values.json) process.stdout.write(JSON.stringify({ ...report, ...(model ? { model } : {}) }, null, 2) + '\n');
   else process.stdout.write(formatReport(report) + (model ? '\n' + formatModelBench(model) + '\n' : ''));
   return 0;
@@ -163,6 +166,7 @@ async function wholeRunMain(v: Record<string, string | boolean | undefined>): Pr
       peerFigures: parsePeerFigures(v['peer-tokens-per-s'] as string | undefined),
       peer: !v['no-peer'],
       keep: Boolean(v.keep),
+      ...(v.backend ? { backend: list<BackendChoice>(v.backend as string, BACKEND_CHOICES, 'backend')[0]! } : {}),
     },
     (s) => process.stderr.write(s + '\n'),
   );

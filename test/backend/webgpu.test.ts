@@ -6,7 +6,11 @@ import { BackendError, ConfigError } from '../../src/errors.js';
 import { checkRunFitsBackend } from '../../src/train/backend-fit.js';
 import { buildConfig } from '../helpers/config.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
-import { expectReferenceMatchesOn } from '../step/engines.js';
+import { expectReferenceMatchesOn, tinySetup } from '../step/engines.js';
+import { SaeParams } from '../../src/sae/params.js';
+import { AdamState } from '../../src/step/adam.js';
+import { denseTrainStep, disposeStats } from '../../src/step/dense.js';
+import { randomData } from '../helpers/tensors.js';
 import { checkHandCase } from '../resample/cases.js';
 
 /** The WebGPU backend on whatever adapter Dawn offers (lavapipe in CI), against the cpu backend. */
@@ -52,6 +56,37 @@ describe.skipIf(!RUN_WEBGPU)('webgpu backend', () => {
     await checkHandCase(false);
     await checkHandCase(true);
   });
+
+  // tfjs' split-K matMul (atomics) would make these differ from run to run; loadWebgpu keeps every
+  // product on the tiled kernel. Shapes chosen so tfjs would pick split-K: few output tiles, K >= 2000.
+  it('gives the same bits every time: column sums over 4096 rows, and a dense step at d = 256', async () => {
+    const M = tf.randomNormal([4096, 512], 0, 1, 'float32', 3);
+    const ones = tf.ones([1, 4096]);
+    const sums: Uint32Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      const y = tf.matMul(ones, M);
+      sums.push(new Uint32Array((await y.data()).buffer));
+      y.dispose();
+    }
+    for (const s of sums.slice(1)) expect(s).toEqual(sums[0]);
+    tf.dispose([M, ones]);
+
+    const [dIn, width, rows] = [256, 32, 2048];
+    const once = async (): Promise<Uint32Array[]> => {
+      const { w, cfg } = tinySetup(dIn, width, 'towards-monosemanticity', 0);
+      const params = new SaeParams(w);
+      const adam = new AdamState(dIn, width);
+      const x = tf.tensor2d(randomData(rows, dIn, 5), [rows, dIn]);
+      disposeStats(await denseTrainStep(params, adam, x, cfg));
+      const out = await Promise.all([params.W_enc, params.b_enc, params.W_dec, params.b_dec].map(async (t) => new Uint32Array((await t.data()).buffer)));
+      x.dispose();
+      params.dispose();
+      adam.dispose();
+      return out;
+    };
+    const [a, b] = [await once(), await once()];
+    for (let i = 0; i < a.length; i++) expect(b[i], `parameter ${i}`).toEqual(a[i]);
+  }, 60_000);
 
   it('turns a GPU validation error into a BackendError instead of wrong numbers', async () => {
     const limit = currentBackend()!.capabilities.maxTensorBytes;

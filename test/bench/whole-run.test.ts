@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { splitByKernel, type WholeRunResult } from '../../src/bench/whole-run/run.js';
 import { findPeerScript, findTorchPython, parsePeerFigures, peerArgs } from '../../src/bench/whole-run/torch-peer.js';
 import { formatWholeRuns } from '../../src/bench/whole-run/report.js';
+import { RUN_WEBGPU } from '../helpers/webgpu.js';
 
 const step = (s: number, kernel: string, seconds: number, l0 = 10) => ({ step: s, kernel, seconds, l0 });
 
@@ -57,7 +58,17 @@ describe('npm run bench -- --whole-run (tiny case)', () => {
     expect(peer.source).toBe('given');
     expect(peer.best.tokensPerSecond).toBe(50000);
     expect(formatWholeRuns(report.wholeRuns)).toMatch(/\| tiny \| 16 \| 64 \| 256 \| 12 \|.*given by flag/);
+    expect(run.backend).toMatch(/^(wasm|cpu|tensorflow)$/);
   });
+
+  it.skipIf(!RUN_WEBGPU)('trains the whole run on the GPU with --backend webgpu (lavapipe in CI)', async () => {
+    const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '4', '--no-peer', '--backend', 'webgpu']);
+    const { run } = JSON.parse(stdout).wholeRuns[0];
+    expect(run.backend).toMatch(/^webgpu on .+/);
+    expect(run.lastKernel).toBe('dense');
+    expect(run.dense.steps).toBe(4);
+    expect(formatWholeRuns(JSON.parse(stdout).wholeRuns)).toMatch(/Backend: tiny on webgpu on /);
+  }, 120_000);
 
   const python = findTorchPython();
   it.skipIf(!python || !findPeerScript())('runs the PyTorch peer on the same data in the same sitting when Python with torch is here', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { BackendChoice } from '../../backend/choices.js';
 import { WHOLE_RUN_CASES, runWholeRun, wholeRunScratch, type WholeRunResult } from './run.js';
 import { findPeerScript, findTorchPython, givenPeer, runTorchPeer, type PeerResult } from './torch-peer.js';
 
@@ -15,6 +16,8 @@ export interface WholeRunBenchOptions {
   peer: boolean;
   /** Keep the scratch folder (generated data, runs, the peer's .npy). */
   keep: boolean;
+  /** runtime.backend of every run (absent: each case's config, i.e. auto). */
+  backend?: BackendChoice;
 }
 
 export interface WholeRunRow {
@@ -34,7 +37,7 @@ export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string)
     for (const name of o.cases) {
       const c = WHOLE_RUN_CASES[name]!;
       log(`whole run ${name}: ${c.what} ...`);
-      const run = await runWholeRun(c, `${scratch}/${name}`, o.steps, log);
+      const run = await runWholeRun(c, `${scratch}/${name}`, o.steps, log, o.backend);
       if (!run) continue;
       log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
       let peer: PeerResult | null = null;

@@ -19,6 +19,7 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
     );
   }
   lines.push('');
+  lines.push('Backend: ' + rows.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));
   lines.push('L0 in the first steps (step: L0):');
   for (const { run: r } of rows) {
     const at = [1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].filter((s) => s <= r.l0FirstSteps.length);

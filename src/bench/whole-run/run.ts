@@ -5,6 +5,7 @@
  * data, steps, batch and width (torch-peer.ts).
  */
 import fs from 'node:fs';
+import type { BackendChoice } from '../../backend/choices.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +56,8 @@ export interface WholeRunResult {
   firstSparseStep: number | null;
   /** What ran the last step (e.g. 'sparse x2 workers (simd)'). */
   lastKernel: string;
+  /** The backend the run trained on, with its GPU where it had one ('webgpu on NVIDIA H200 (nvidia, hopper)'). */
+  backend: string;
   /** L0 of each of the first 100 steps. */
   l0FirstSteps: number[];
   /** The L0 coefficient and the resampling the run used (the peer gets the same). */
@@ -148,13 +151,20 @@ export function splitByKernel(steps: StepTiming[], loopSeconds: number): Pick<Wh
 }
 
 /** One whole run of `c` in a fresh folder under `dir`; null (with the reason logged) when it cannot run here. */
-export async function runWholeRun(c: WholeRunCase, dir: string, steps: number | null, log: (line: string) => void): Promise<WholeRunResult | null> {
+export async function runWholeRun(
+  c: WholeRunCase,
+  dir: string,
+  steps: number | null,
+  log: (line: string) => void,
+  backend?: BackendChoice,
+): Promise<WholeRunResult | null> {
   fs.mkdirSync(dir, { recursive: true });
-  const prepared = await c.prepare(dir, steps);
-  if ('skip' in prepared) {
-    log(`whole run ${c.name}: skipped: ${prepared.skip}`);
+  const ready = await c.prepare(dir, steps);
+  if ('skip' in ready) {
+    log(`whole run ${c.name}: skipped: ${ready.skip}`);
     return null;
   }
+  const prepared: Config = backend ? { ...ready, runtime: { ...ready.runtime, backend } } : ready;
   const npy = path.join(dir, 'train.npy');
   await writeTrainingNpy(prepared, npy);
   const timings: StepTiming[] = [];
@@ -190,6 +200,7 @@ export async function runWholeRun(c: WholeRunCase, dir: string, steps: number | 
     tokensPerSecond: (result.steps * batch) / loopSeconds,
     ...splitByKernel(timings, loopSeconds),
     lastKernel: timings.at(-1)?.kernel ?? '',
+    backend: info.device ? `${info.backend} on ${info.device}` : info.backend,
     l1: cfg.sae.l1 as number,
     lr: cfg.train.lr,
     resample: r.enabled && r.steps === undefined ? resampleForPeer(r, result.steps, info.trainRows) : null,
