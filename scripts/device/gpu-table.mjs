@@ -39,14 +39,14 @@ const order = ['tiny', 'A', 'B', 'C', 'G', 'L'];
 rows.sort((a, b) => order.indexOf(a.config) - order.indexOf(b.config) || (a.architecture === 'relu' ? -1 : 1));
 if (rows.length) {
   const adapter = rows[0].gpu?.adapter ?? rows[0].backend;
-  lines.push(`Ours: \`npm run bench -- --backend webgpu --configs C\` (dense step, batch 4096) on ${adapter}. PyTorch: ../shared/peers/torch_sae_device.py (the same step: ReLU + L1, Adam, unit-norm decoder)${torch ? `, torch ${torch.torch} on ${torch.gpu}` : ''}, in the same sitting.`, '');
+  lines.push(`Ours: \`npm run bench -- --backend webgpu\` (dense step, batch 4096, one process per config) on ${adapter}. PyTorch: ../shared/peers/torch_sae_device.py (the same step: ReLU + L1, Adam, unit-norm decoder)${torch ? `, torch ${torch.torch} on ${torch.gpu}` : ''}, in the same sitting.`, '');
   lines.push('| config | d | m | architecture | ours tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | PyTorch TF32 tokens/s | PyTorch float32 tokens/s | ours / TF32 | ours / float32 |');
   lines.push('|' + ' --- |'.repeat(15));
   for (const r of rows) {
     const [t, f] = r.architecture === 'relu' ? [tf32[r.config]?.tokens_per_s, fp32[r.config]?.tokens_per_s] : [undefined, undefined];
     const g = r.gpu ?? {};
     lines.push(
-      `| ${r.config} | ${r.d} | ${r.m} | ${r.architecture}${r.architecture === 'relu' ? '' : ` (k ${Math.round(r.l0)})`} | ${fmt(r.tokensPerSecond)} | ${fmt(r.msPerStep?.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ${fmt(g.readMs, 1)} | ${fmt((g.allocatedBytes ?? NaN) / 2 ** 20)} | ${fmt(r.matMulGflops)} | ${fmt(t)} | ${fmt(f)} | ${pct(r.tokensPerSecond, t)} | ${pct(r.tokensPerSecond, f)} |`,
+      `| ${r.config} | ${r.d} | ${r.m} | ${r.architecture} | ${fmt(r.tokensPerSecond)} | ${fmt(r.msPerStep?.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ${fmt(g.readMs, 1)} | ${fmt((g.allocatedBytes ?? NaN) / 2 ** 20)} | ${fmt(r.matMulGflops, 1)} | ${fmt(t)} | ${fmt(f)} | ${pct(r.tokensPerSecond, t)} | ${pct(r.tokensPerSecond, f)} |`,
     );
   }
   lines.push('');
