@@ -8,7 +8,7 @@
 # eat the call, results written to $OUT (or ./device-out) as each part ends:
 #   1. the PyTorch peer on the same GPU in the same sitting (.device/torch_sae_device.py: the plain
 #      step, TF32 and plain float32; configs A, B, C, G, L) -> peer-tf32.json, peer-fp32.json
-#   2. our WebGPU step bench, one process per config -> bench-<config>.json
+#   2. our WebGPU step bench, one process per config -> bench-<config>.json, and TopK k=32 on B
 #   3. training end to end through the CLI against wasm: resume bit-exact, eval/stats/export, config B
 #      twice bit-identical (gpu-e2e.mjs) -> gpu-e2e.json
 #   4. a whole run of config B on the GPU, data path included (bench --whole-run) -> whole-run.json
@@ -65,6 +65,11 @@ if [ "$what" = gpu ] || [ "$what" = all ]; then
     log "  config $c rc=$? $(grep -E 'tokens/s' "$out/bench-webgpu.log" | tail -1)"
     ship
   done
+  # TopK (k = 32) on the dense step, config B: what the architecture costs on the GPU.
+  c=${configs%% *}
+  timeout 40 node dist/bench/main.js --backend webgpu --configs "$c" --architecture topk --target-l0 32 --no-data --json > "$out/bench-$c-topk.json" 2>> "$out/bench-webgpu.log"
+  log "  config $c topk rc=$? $(grep -E 'tokens/s' "$out/bench-webgpu.log" | tail -1)"
+  ship
 
   log "3. end to end through the CLI"
   timeout 150 node scripts/device/gpu-e2e.mjs "$out" > /dev/null 2>> "$out/gpu-e2e.log"

@@ -23,7 +23,7 @@ export interface BenchShape {
 export type BenchRegime = 'init' | 'trained';
 
 /** Architectures `npm run bench -- --architecture` measures (sae.architecture). */
-export const BENCH_ARCHITECTURES = ['relu', 'topk', 'batchtopk'] as const;
+export const BENCH_ARCHITECTURES = ['relu', 'topk', 'batchtopk', 'jumprelu'] as const;
 export type BenchArchitecture = (typeof BENCH_ARCHITECTURES)[number];
 
 /** One child-process measurement. */

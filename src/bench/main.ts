@@ -5,7 +5,7 @@
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
- *     [--architecture relu,topk,batchtopk] (topk / batchtopk: k = --target-l0; architecture.ts)
+ *     [--architecture relu,topk,batchtopk,jumprelu] (topk / batchtopk: k = --target-l0; architecture.ts)
  *     [--no-data] [--data-only] [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   const targetL0 = Number(values['target-l0']);
   const architectures = list<BenchArchitecture>(values.architecture, BENCH_ARCHITECTURES, 'architecture');
   // topk / batchtopk keep k = --target-l0 per row.
-  const needsK = architectures.some((a) => a !== 'relu');
+  const needsK = architectures.some((a) => a === 'topk' || a === 'batchtopk');
   if (!(targetL0 > 0) || (needsK && !Number.isInteger(targetL0))) {
     throw new Error(`--target-l0: expected ${needsK ? 'a whole number >= 1 (k of topk / batchtopk)' : 'a number > 0'}, got '${values['target-l0']}'`);
   }

@@ -38,6 +38,7 @@ export function formatReport(r: BenchReport): string {
       lines.push('');
       lines.push(
         'topk / batchtopk: k = --target-l0, no L1; trained regime with AuxK over a tenth of the features as dead (src/bench/architecture.ts). ' +
+          'jumprelu: thresholds at 0.5 and b_enc raised by as much (L0 as for relu), penalty step, bandwidth 0.05. ' +
           'The PyTorch peer (../shared/peers/torch_sae.py) trains ReLU + L1 only: no peer figure for them.',
       );
     }

@@ -14,7 +14,7 @@ import { Rng } from '../util/rng.js';
 import { openBatchSource, toTensor } from './bench-data.js';
 import type { BenchSpec } from './configs.js';
 import { matMulGflops } from './yardstick.js';
-import { benchStepArchitecture } from './architecture.js';
+import { benchJumpReluWeights, benchStepArchitecture } from './architecture.js';
 
 export interface TrainBenchResult {
   config: string;
@@ -97,8 +97,9 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   for (const [what, dims] of [['W_enc', [d, m]], ['the step activations', [batch, m]]] as const) {
     checkTensorSize(`config ${shape.name}: ${what}`, [...dims], 'Run the larger configs on a GPU whose adapter binds larger buffers.');
   }
+  if (spec.architecture === 'jumprelu') benchJumpReluWeights(w);
   const params = new SaeParams(w);
-  const adam = new AdamState(d, m);
+  const adam = new AdamState(d, m, { logThreshold: w.log_threshold !== undefined });
   const runner = createStepEngine({
     kind: spec.kernel,
     workers: spec.workers,
@@ -118,6 +119,10 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   };
   const timer = new PhaseTimer();
 
+  // As the trainer does (train/loop.ts): on a GPU a step's statistics are read while the next
+  // step runs (relu; AuxK's dead mask would need them first).
+  const pipelined = !backend.capabilities.syncReads && architecture === 'relu';
+  let pending: ReturnType<typeof readStepStats> | null = null;
   const step = async (): Promise<number> => {
     timer.reset();
     const host = await source.next();
@@ -126,14 +131,30 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     const stats = await runner.step(params, adam, x, cfg, timer);
     x.dispose();
     // What the trainer reads back every step (firing counts for dead-feature tracking, scalars).
-    const l0 = (await readStepStats(stats)).values.l0;
+    const read = readStepStats(stats);
     disposeStats(stats);
+    let l0: number;
+    if (pipelined) {
+      read.catch(() => {});
+      const previous = pending;
+      pending = read;
+      l0 = previous ? (await previous).values.l0 : 0;
+    } else {
+      l0 = (await read).values.l0;
+    }
     timer.lap('bookkeeping');
     return l0;
+  };
+  /** The last pipelined read (its L0), so that timing windows end with the GPU idle. */
+  const drain = async (): Promise<number> => {
+    const last = pending;
+    pending = null;
+    return last ? (await last).values.l0 : 0;
   };
 
   try {
     for (let s = 0; s < shape.warmupSteps; s++) await step();
+    await drain();
     timer.take();
     const serial0 = runner.mainThreadMs().serial;
     const windows: number[] = [];
@@ -142,6 +163,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     for (let k = 0; k < shape.windows; k++) {
       const t0 = performance.now();
       for (let s = 0; s < shape.stepsPerWindow; s++) l0Sum += await step();
+      l0Sum += await drain();
       const ms = performance.now() - t0;
       totalMs += ms;
       windows.push((shape.stepsPerWindow * batch * 1000) / ms);

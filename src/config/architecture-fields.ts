@@ -56,7 +56,7 @@ export function checkArchitectureFields(c: Config): void {
   c.resample.enabled ??= a === 'relu';
 }
 
-/** sae.jumprelu's fields that belong to one penalty only; the sparse step cannot train jumprelu. */
+/** sae.jumprelu's fields that belong to one penalty only. */
 function checkJumpRelu(c: Config): void {
   const j = c.sae.jumprelu;
   const penalty = j?.penalty ?? 'step';
@@ -70,11 +70,5 @@ function checkJumpRelu(c: Config): void {
         `Remove sae.jumprelu.${field}, or set sae.jumprelu.penalty to '${only}'.`,
       );
     }
-  }
-  if (c.train.kernel === 'sparse') {
-    throw new ConfigError(
-      "train.kernel 'sparse' cannot train sae.architecture 'jumprelu': its learned thresholds and their straight-through gradients run on the dense step only.",
-      "Remove train.kernel (or set it to 'auto' or 'dense'); jumprelu runs the dense step either way.",
-    );
   }
 }

@@ -7,7 +7,9 @@
  *   sparse.ts              one thread: dense encoder product, then host loops over the active
  *                          entries of f only (sparse-gradients.ts, kernels/loops.ts)
  *   workers/               worker threads each owning a slice of the features, sparse
- *                          (slice-compute.ts) or dense (slice-dense.ts) per slice
+ *                          (slice-compute.ts) or dense (slice-dense.ts, ReLU only) per slice
+ * Every architecture runs on all of them, except that the dense slices apply ReLU only: TopK,
+ * BatchTopK and JumpReLU run the workers sparse (up to their buffers) and the reference above.
  *   kernels/wasm/loops.ts  the workers' sparse loops and Adam in WebAssembly SIMD (kernels/simd-loops.ts)
  * Shared by all: one Adam (adam.ts), one clip (clip.ts), one decoder constraint
  * (decoder-constraint.ts), each with its tensor and host versions side by side.
@@ -52,15 +54,17 @@ export function defaultWorkers(backend: string = tf.getBackend(), m = Infinity, 
 }
 
 /**
- * Mean active features per row of the first `rows` rows of x under the current parameters:
- * lets 'auto' choose the first step's formulation (a trained SAE, e.g. on resume, starts sparse).
+ * Mean active features per row of the first `rows` rows of x under the current parameters
+ * (pre > 0, or for jumprelu pre > its thresholds exp(log_threshold)): lets 'auto' choose the
+ * first step's formulation (a trained SAE, e.g. on resume, starts sparse).
  */
 export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
   return tf.tidy(() => {
     const n = Math.min(rows, x.shape[0]);
     const xs = tf.slice(x, [0, 0], [n, x.shape[1]]);
     const pre = tf.fused.matMul({ a: tf.sub(xs, params.b_dec), b: params.W_enc, bias: params.b_enc });
-    return (tf.sum(tf.step(pre)).dataSync()[0]! / n);
+    const gap = params.log_threshold ? tf.sub(pre, tf.exp(params.log_threshold)) : pre;
+    return (tf.sum(tf.step(gap)).dataSync()[0]! / n);
   });
 }
 
@@ -189,11 +193,10 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   return {
     async step(params, adam, x, cfg, timer) {
-      // jumprelu's learned thresholds and their straight-through gradients exist on the dense
-      // reference step only (sae/jumprelu.ts): neither the sparse step nor the workers serve it.
-      if (cfg.arch?.jumprelu) return denseStep(params, adam, x, cfg, timer);
       const act = cfg.arch?.activation ?? { kind: 'relu' };
       const workersServe = workersSelect(cfg.arch);
+      // The workers' dense slices apply ReLU only (not TopK's selection, nor jumprelu's thresholds).
+      const denseSlices = act.kind === 'relu' && !cfg.arch?.jumprelu;
       if (o.kind === 'auto') {
         // TopK / BatchTopK: L0 is k from the first step.
         if (act.kind !== 'relu') lastL0 = act.k;
@@ -203,7 +206,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         }
         const onWorkers = threads > 1 && workersServe;
         const selection = WORKERS_SELECTION_SHARE * (o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY);
-        current = chooseKernel(lastL0, params.m, current, onWorkers ? (act.kind === 'relu' ? WORKERS_SPARSE_CROSSOVER : selection) : tf.getBackend());
+        current = chooseKernel(lastL0, params.m, current, onWorkers ? (denseSlices ? WORKERS_SPARSE_CROSSOVER : selection) : tf.getBackend());
       }
       if (current === 'sparse') {
         const p = threads > 1 && workersServe ? await workers() : null;
@@ -217,8 +220,8 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         // More active entries than the workers' buffers hold: this batch dense (below), on the
         // workers if it fits them; 'auto' then goes by this batch's L0.
       }
-      // The workers' dense slices apply ReLU only: another activation runs the reference below.
-      const p = threads > 1 && act.kind === 'relu' && workersServe ? await workers() : null;
+      // Beyond the workers' dense slices (another activation, jumprelu): the reference below.
+      const p = threads > 1 && denseSlices && workersServe ? await workers() : null;
       if (p) {
         const stats = await p.step(params, adam, x, cfg, timer, true);
         if (stats) {
@@ -246,11 +249,12 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
 }
 
 /**
- * Whether the worker formulation serves this step's architecture: ReLU, and TopK / BatchTopK with
- * or without AuxK (selected across the workers, workers/selection.ts).
+ * Whether the worker formulation serves this step's architecture: ReLU, TopK / BatchTopK with
+ * or without AuxK (selected across the workers, workers/selection.ts), and JumpReLU (sparse:
+ * workers/slice-jumprelu.ts).
  */
 function workersSelect(arch: StepArchitecture | undefined): boolean {
-  if (arch?.jumprelu) return false;
+  if (arch?.jumprelu) return true;
   const kind = arch?.activation.kind ?? 'relu';
   return kind === 'relu' || kind === 'topk' || kind === 'batchtopk';
 }

@@ -1,5 +1,7 @@
 import type { SparsityPenalty } from '../sae/gradients.js';
 import { jsLoops, scanActive, transposeActive, type ActiveRows } from './kernels/loops.js';
+import { jumpReluGradients, jumpReluSparsity, JumpReluScratch, scanJumpRelu, thresholdsOf } from './kernels/jumprelu-loops.js';
+import type { JumpReluStep } from '../sae/jumprelu.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 
 /** Host arrays of one step's inputs (row-major float32). */
@@ -21,6 +23,11 @@ export interface SparseInputs {
   penalty: SparsityPenalty;
   /** [B] TopK / BatchTopK: an entry of row b is active iff f > rowThreshold[b] (absent: f > 0). */
   rowThreshold?: Float32Array;
+  /**
+   * JumpReLU: an entry is active iff f > exp(logThreshold[i]) [m], and the step's config
+   * (kernels/jumprelu-loops.ts); the L1 term is replaced by its penalty.
+   */
+  jumprelu?: { step: JumpReluStep; logThreshold: Float32Array };
 }
 
 /** Gradients (canonical layout) and statistics; the arrays are the workspace's, valid until its next use. */
@@ -35,6 +42,8 @@ export interface SparseResult {
   b_dec: Float32Array;
   /** [m] rows in which each feature fired */
   firedCounts: Float32Array;
+  /** [m] jumprelu only */
+  log_threshold?: Float32Array;
   loss: number;
   mse: number;
   l1: number;
@@ -69,6 +78,10 @@ export class SparseWorkspace {
   decNorm = new Float64Array(0);
   accE = new Float32Array(0);
   accD = new Float32Array(0);
+  /** jumprelu: exp(log_threshold), its gradient, the loops' scratch. */
+  theta = new Float32Array(0);
+  gLog = new Float32Array(0);
+  readonly jumprelu = new JumpReluScratch();
 
   ensureShape(B: number, d: number, m: number): void {
     const key = `${B}x${d}x${m}`;
@@ -90,6 +103,8 @@ export class SparseWorkspace {
     this.decNorm = new Float64Array(m);
     this.accE = new Float32Array(d);
     this.accD = new Float32Array(d);
+    this.theta = new Float32Array(m);
+    this.gLog = new Float32Array(m);
   }
 
   /** Active entries the buffers hold. */
@@ -129,44 +144,60 @@ export function sparseBackward(ws: SparseWorkspace, inp: SparseInputs, timer?: P
   // Active entries, row-major (CSR), with per-feature counts and sums; counted first only when
   // they do not fit the buffers of the last step (then the buffers grow and the scan runs again).
   const thr = inp.rowThreshold;
-  let nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity, thr);
+  const jr = inp.jumprelu;
+  if (jr) thresholdsOf(jr.logThreshold, 0, m, ws.theta);
+  const scan = () =>
+    jr
+      ? scanJumpRelu(f, B, m, 0, ws.theta, jr.step.bandwidth / 2, ws.rows, fired, fSum, ws.entryCapacity, ws.jumprelu.window)
+      : scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity, thr);
+  let nnz = scan();
   if (nnz < 0) {
     let count = 0;
     for (let b = 0; b < B; b++) {
       const t = thr ? thr[b]! : 0;
-      for (let q = b * m; q < (b + 1) * m; q++) if (f[q]! > t) count++;
+      for (let q = b * m, i = 0; i < m; q++, i++) if (f[q]! > (jr ? ws.theta[i]! : t)) count++;
     }
     ws.ensureEntries(Math.ceil(count * 1.25));
-    nnz = scanActive(f, B, m, 0, ws.rows, fired, fSum, ws.entryCapacity, thr);
+    nnz = scan();
   }
   const { rowPtr, col, val } = ws.rows;
   timer?.lap('encode');
 
-  const l1Sum = sparsityTerms(0, m, d, W_dec, fSum, l1Coefficient, B, inp.penalty, decNorm, spars, decay);
+  // jumprelu: no L1 term (its penalty's gradients come with jumpReluGradients below).
+  const l1Sum = jr ? 0 : sparsityTerms(0, m, d, W_dec, fSum, l1Coefficient, B, inp.penalty, decNorm, spars, decay);
   gb_enc.fill(0);
 
   // Decoder over active features, residual, dL/dx_hat = (2/B) e; then dL/dpre at active entries.
   loops.decode(B, d, rowPtr, col, val, W_dec, G);
   const sse = residual(B, d, [G], b_dec, x, G);
   timer?.lap('decode');
-  loops.gradPre(B, d, rowPtr, col, G, W_dec, spars, ws.gPre, gb_enc);
-  transposeActive(B, 0, m, ws.rows, fired, ws.cscPtr, ws.cscNext, ws.cscRow, ws.cscEntry);
-  loops.weightGrads(0, m, d, m, ws.cscPtr, ws.cscRow, ws.cscEntry, ws.gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, ws.accE, ws.accD);
+  let sparsity = l1Sum / B;
+  let coefficient = l1Coefficient;
+  if (jr) {
+    const buffers = { ...ws, entries: ws.rows, W_dec };
+    const tanhSum = jumpReluGradients(0, m, B, d, m, nnz / B, jr.step, buffers, loops, ws.jumprelu);
+    sparsity = jumpReluSparsity(jr.step, nnz / B, tanhSum, B);
+    coefficient = jr.step.coefficient;
+  } else {
+    loops.gradPre(B, d, rowPtr, col, G, W_dec, spars, ws.gPre, gb_enc);
+    transposeActive(B, 0, m, ws.rows, fired, ws.cscPtr, ws.cscNext, ws.cscRow, ws.cscEntry);
+    loops.weightGrads(0, m, d, m, ws.cscPtr, ws.cscRow, ws.cscEntry, ws.gPre, val, xc, G, W_dec, decay, gW_enc, gW_dec, ws.accE, ws.accD);
+  }
   hostColumnSums(B, d, G, gb_dec);
   encoderTermOfBDec(0, m, d, m, W_enc, gb_enc, gb_dec, -1);
 
   timer?.lap('backward');
   const mse = sse / B;
-  const l1 = l1Sum / B;
   return {
     W_enc: gW_enc,
     b_enc: gb_enc,
     W_dec: gW_dec,
     b_dec: gb_dec,
     firedCounts: fired,
-    loss: mse + l1Coefficient * l1,
+    ...(jr ? { log_threshold: ws.gLog } : {}),
+    loss: mse + coefficient * sparsity,
     mse,
-    l1,
+    l1: sparsity,
     l0: nnz / B,
     sse,
     totalVariance,

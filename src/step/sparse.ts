@@ -9,6 +9,7 @@ import { applyGradients, type StepConfig } from './dense.js';
 import { hostRowThresholds } from '../sae/activation.js';
 import { auxKLossAndGradients } from '../sae/auxk.js';
 import { addGradients, type SaeGradients } from '../sae/gradients.js';
+import { InternalError } from '../errors.js';
 
 /** A training step that also reports the batch's L0 on the host (for kernel selection). */
 export interface HostL0Step {
@@ -20,7 +21,7 @@ export interface HostL0Step {
 /**
  * The sparse training step: the encoder product is dense (tfjs, plain layout); the decoder, the
  * residual's gradient and both weight gradients run on the host over the active entries of f
- * only (sparse-gradients.ts). Then the same recipe constraint and Adam update as denseTrainStep.
+ * only (sparse-gradients.ts; jumprelu's thresholds too, kernels/jumprelu-loops.ts). Then the same recipe constraint and Adam update as denseTrainStep.
  * Equivalent to denseTrainStep up to float32 summation order. Owns reusable host buffers.
  */
 export function createSparseTrainStep(): HostL0Step {
@@ -34,6 +35,8 @@ export function createSparseTrainStep(): HostL0Step {
     const f = tf.tidy(() => tf.fused.matMul({ a: tf.sub(x, params.b_dec), b: params.W_enc, bias: params.b_enc }) as tf.Tensor2D);
     timer?.lap('encode');
     const act = cfg.arch?.activation ?? { kind: 'relu' };
+    const jr = cfg.arch?.jumprelu;
+    if (jr && !params.log_threshold) throw new InternalError('a jumprelu step reached an SAE without log_threshold');
     if (act.kind !== 'relu' && rowThreshold.length < B) rowThreshold = new Float32Array(B);
     let r: SparseResult;
     try {
@@ -51,6 +54,7 @@ export function createSparseTrainStep(): HostL0Step {
         l1Coefficient: cfg.l1Coefficient,
         penalty: cfg.recipe.sparsityPenalty,
         ...(act.kind !== 'relu' ? { rowThreshold } : {}),
+        ...(jr ? { jumprelu: { step: jr, logThreshold: hostView(params.log_threshold!) } } : {}),
       }, timer);
     } finally {
       f.dispose();
@@ -61,6 +65,7 @@ export function createSparseTrainStep(): HostL0Step {
       b_enc: tensorFromHost<tf.Rank.R1>(r.b_enc, [m]),
       W_dec: tensorFromHost<tf.Rank.R2>(r.W_dec, [m, d]),
       b_dec: tensorFromHost<tf.Rank.R1>(r.b_dec, [d]),
+      ...(r.log_threshold ? { log_threshold: tensorFromHost<tf.Rank.R1>(r.log_threshold, [m]) } : {}),
     };
     let auxLoss = 0;
     const auxK = cfg.arch?.auxK;

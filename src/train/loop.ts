@@ -63,7 +63,13 @@ export interface LoopContext {
    * may hold the newest weights in its workers: `sync` writes them into params and adam, and
    * must be awaited before reading those.
    */
-  afterStep: (state: LoopState, stepDone: { final: boolean; sync: () => Promise<void> }) => Promise<void>;
+  afterStep: (state: LoopState, stepDone: { final: boolean; checkpoint: boolean; sync: () => Promise<void> }) => Promise<void>;
+  /**
+   * Whether a checkpoint is due after this step (the trainer decides), asked once per step, when
+   * the step is dispatched; afterStep gets the answer. Where reads are pipelined such a step is
+   * finished before the next one runs, so the checkpoint holds this step's weights.
+   */
+  checkpointDue: (step: number) => boolean;
 }
 
 /**
@@ -106,6 +112,28 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   }
 }
 
+/** A step the GPU has been given, whose statistics are on their way back. */
+interface Dispatched {
+  step: number;
+  /** A checkpoint follows this step (decided when it was dispatched). */
+  checkpoint: boolean;
+  lr: number;
+  sparsityCoefficient: number;
+  rows: number;
+  stats: ReturnType<typeof readStepStats>;
+}
+
+/**
+ * Whether the loop reads each step's statistics while the next step runs (one step behind) rather
+ * than before dispatching it: on a GPU every read drains the queue, so reading at once leaves the
+ * GPU idle while the host prepares the next step. The numbers are the same either way (the
+ * bookkeeping only runs later); it applies where the next step's config does not depend on the
+ * last step's statistics (AuxK's dead mask does) and where reads are asynchronous (GPU backends).
+ */
+export function pipelinesReads(architecture: ResolvedArchitecture, syncReads: boolean): boolean {
+  return !syncReads && !('auxK' in architecture && architecture.auxK);
+}
+
 async function steps(
   ctx: LoopContext,
   state: LoopState,
@@ -116,6 +144,7 @@ async function steps(
   const { cfg, plan, out, params, adam, scale, schedule, hooks } = ctx;
   const log = hooks.onLog ?? (() => {});
   const resampleAt = new Set(schedule.enabled ? schedule.steps : []);
+  const pipelined = pipelinesReads(ctx.architecture, backendCapabilities().syncReads);
   const t0 = performance.now();
   let tPrev = performance.now();
   let lastRan = '';
@@ -124,34 +153,20 @@ async function steps(
   // topk / batchtopk / jumprelu have no L1 term (checkArchitectureFields refuses sae.l1 there).
   const l1 = ctx.architecture.name === 'relu' ? cfg.sae.l1 : 0;
   if (l1 === 'auto' || l1 === undefined) throw new InternalError("sae.l1 'auto' reached the training loop unresolved");
-  const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
-  for await (const batch of prefetch(stream)) {
-    const step = state.step + 1;
-    const lr = learningRate(step, lrSchedule);
-    const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
-    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper, ...stepArchitecture(ctx.architecture, state, step) };
-    // The metrics' sparsity coefficient: L1's, or jumprelu's L0 lambda (its `l1` column holds the L0 penalty term).
-    const sparsityCoefficient = stepCfg.arch?.jumprelu?.coefficient ?? l1c;
-    const x = tf.tidy(() => {
-      const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
-      return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
-    });
-    const stats = await engine.step(params, adam, x, stepCfg);
-    const ran = engine.describe();
-    if (ran !== lastRan) log(`step ${step}: kernel ${ran}`);
-    lastRan = ran;
-    state.kernel = engine.choice();
-    x.dispose();
-    const { values: v, fired, threshold } = await readStepStats(stats);
+
+  /** A step's bookkeeping once its statistics are here: metrics, firing, logs, resampling, checkpoints. */
+  const finish = async (job: Dispatched): Promise<void> => {
+    const { step, lr } = job;
+    const { values: v, fired, threshold } = await job.stats;
     state.threshold = nextThreshold(ctx.architecture, step, state.threshold, threshold);
-    disposeStats(stats);
     if (!Number.isFinite(v.loss)) throw divergence(step, v, lr, cfg.train.lr);
 
     const now = performance.now();
-    hooks.onStep?.({ step, kernel: ran, seconds: (now - tPrev) / 1000, l0: v.l0 });
+    const seconds = (now - tPrev) / 1000;
+    hooks.onStep?.({ step, kernel: lastRan, seconds, l0: v.l0 });
     state.step = step;
-    state.tokens += batch.rows;
-    addStep(state.interval, v, batch.rows, (now - tPrev) / 1000);
+    state.tokens += job.rows;
+    addStep(state.interval, v, job.rows, seconds);
     state.tracker.update(step, fired);
     for (const rec of state.monitor.afterStep(step, fired)) out.resample(rec);
 
@@ -163,7 +178,7 @@ async function steps(
         step,
         tokens: state.tokens,
         lr,
-        l1Coefficient: sparsityCoefficient,
+        l1Coefficient: job.sparsityCoefficient,
         loss: m.loss,
         mse: m.mse,
         l1: m.l1,
@@ -188,12 +203,52 @@ async function steps(
       await resample(ctx, state, step, log);
       engine.invalidate();
     }
-    await ctx.afterStep(state, { final, sync: () => engine.sync() });
+    await ctx.afterStep(state, { final, checkpoint: job.checkpoint, sync: () => engine.sync() });
     tPrev = performance.now();
-    if (final) break;
-    const stop = hooks.stopRequested?.();
-    if (stop) throw new InterruptedError(`${stop.reason}: stopped at step ${step} of ${plan.totalSteps}`, undefined, stop.exitCode);
+  };
+
+  const stream = trainingStream(cfg, plan, state.step, (m) => log(`warning: ${m}`));
+  let inFlight: Dispatched | null = null;
+  let step = state.step;
+  for await (const batch of prefetch(stream)) {
+    step++;
+    const lr = learningRate(step, lrSchedule);
+    const l1c = l1Coefficient(step, l1, cfg.train.l1WarmupSteps);
+    const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper, ...stepArchitecture(ctx.architecture, state, step) };
+    // The metrics' sparsity coefficient: L1's, or jumprelu's L0 lambda (its `l1` column holds the L0 penalty term).
+    const sparsityCoefficient = stepCfg.arch?.jumprelu?.coefficient ?? l1c;
+    const x = tf.tidy(() => {
+      const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
+      return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
+    });
+    const stats = await engine.step(params, adam, x, stepCfg);
+    const ran = engine.describe();
+    if (ran !== lastRan) log(`step ${step}: kernel ${ran}${pipelined ? ' (statistics read while the next step runs)' : ''}`);
+    lastRan = ran;
+    state.kernel = engine.choice();
+    x.dispose();
+    // readStepStats packs the statistics and starts their read before its first await: the
+    // step's own tensors can go at once.
+    const final = step >= plan.totalSteps;
+    const job: Dispatched = { step, checkpoint: ctx.checkpointDue(step), lr, sparsityCoefficient, rows: batch.rows, stats: readStepStats(stats) };
+    disposeStats(stats);
+    // The previous step's bookkeeping, while this one runs on the GPU.
+    if (inFlight) await finish(inFlight);
+    inFlight = null;
+    // A step whose weights something reads next (resampling, a checkpoint, the end, a stop) is
+    // finished before the next step changes them.
+    if (!pipelined || final || job.checkpoint || resampleAt.has(step) || hooks.stopRequested?.()) {
+      await finish(job);
+      if (final) break;
+      const stop = hooks.stopRequested?.();
+      if (stop) throw new InterruptedError(`${stop.reason}: stopped at step ${step} of ${plan.totalSteps}`, undefined, stop.exitCode);
+    } else {
+      // Keep the promise from rejecting unobserved while the next step is prepared.
+      job.stats.catch(() => {});
+      inFlight = job;
+    }
   }
+  if (inFlight) await finish(inFlight);
 }
 
 /** The architecture's part of a step's config: nothing for relu (its steps stay as they were). */
@@ -213,7 +268,7 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
   const { cfg, plan, out, params, adam, scale, schedule } = ctx;
   const dead = state.tracker.deadIndices(step, schedule.deadWindow);
   // jumprelu: resampling scores the inputs with the thresholds as they are now.
-  if (params.log_threshold) params.activation = inferenceActivation(ctx.architecture, plan.m, null, params.log_threshold.dataSync() as Float32Array);
+  if (params.log_threshold) params.activation = inferenceActivation(ctx.architecture, plan.m, null, (await params.log_threshold.data()) as Float32Array);
   const context = { deadFraction: dead.length / plan.m, before: state.last };
   if (dead.length === 0) {
     out.resample(state.monitor.onEvent(step, dead, null, context));

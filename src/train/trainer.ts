@@ -297,8 +297,9 @@ async function trainLocked(
         scale,
         schedule,
         hooks,
-        afterStep: async (s, { sync }) => {
-          if (!checkpointDue(s.step, (performance.now() - lastCheckpointAt) / 1000, checkpoints)) return;
+        checkpointDue: (step) => checkpointDue(step, (performance.now() - lastCheckpointAt) / 1000, checkpoints),
+        afterStep: async (s, { checkpoint, sync }) => {
+          if (!checkpoint) return;
           await sync();
           await save(s);
         },

@@ -89,12 +89,16 @@ describe('npm run bench (tiny config)', () => {
 describe('npm run bench -- --architecture (tiny config)', () => {
   const bench = (args: string[]) => promisify(execFile)(process.execPath, ['dist/bench/main.js', '--configs', 'tiny', '--no-data', '--no-loops', '--no-model', ...args], { encoding: 'utf8' });
 
-  it('measures each architecture; topk and batchtopk keep k = --target-l0, sparse on the workers', async () => {
-    const { stdout } = await bench(['--json', '--architecture', 'relu,topk,batchtopk', '--regimes', 'trained', '--kernels', 'auto', '--workers', '2', '--target-l0', '4']);
+  it('measures each architecture; topk and batchtopk keep k = --target-l0, sparse on the workers, jumprelu too', async () => {
+    const { stdout } = await bench(['--json', '--architecture', 'relu,topk,batchtopk,jumprelu', '--regimes', 'trained', '--kernels', 'auto', '--workers', '2', '--target-l0', '4']);
     const rows = JSON.parse(stdout).train as { architecture: string; regime: string; ran: string; l0: number; tokensPerSecond: number }[];
-    expect(rows.map((r) => `${r.architecture} ${r.regime}`)).toEqual(['relu trained', 'topk trained', 'batchtopk trained']);
+    expect(rows.map((r) => `${r.architecture} ${r.regime}`)).toEqual(['relu trained', 'topk trained', 'batchtopk trained', 'jumprelu trained']);
     for (const r of rows) expect(r.tokensPerSecond).toBeGreaterThan(0);
-    for (const r of rows.filter((t) => t.architecture !== 'relu')) {
+    // jumprelu: its thresholds and b_enc shifted together, so L0 is about relu's.
+    const [relu, jumprelu] = [rows[0]!, rows[3]!];
+    expect(jumprelu.ran).toBe('sparse x2 workers (simd)');
+    expect(jumprelu.l0).toBeCloseTo(relu.l0, 0);
+    for (const r of rows.filter((t) => t.architecture === 'topk' || t.architecture === 'batchtopk')) {
       expect(r.ran).toBe('sparse x2 workers (simd)');
       // TopK of ReLU: a row with fewer than k positive pre-activations keeps those only.
       expect(r.l0).toBeLessThanOrEqual(4 + 1e-9);
@@ -111,7 +115,7 @@ describe('npm run bench -- --architecture (tiny config)', () => {
 
   it('refuses an unknown architecture and a k that is not a whole number, naming the flag', async () => {
     for (const [args, message] of [
-      [['--architecture', 'relu,jumprelu'], /--architecture: unknown 'jumprelu' \(expected relu, topk, batchtopk\)/],
+      [['--architecture', 'relu,gated'], /--architecture: unknown 'gated' \(expected relu, topk, batchtopk, jumprelu\)/],
       [['--architecture', 'topk', '--target-l0', '2.5'], /--target-l0: expected a whole number >= 1 \(k of topk \/ batchtopk\), got '2\.5'/],
     ] as const) {
       const err = await bench([...args]).then(() => null, (e: { code: number; stderr: string }) => e);

@@ -6,9 +6,10 @@ import { listCheckpoints, loadLatestCheckpoint } from '../../src/io/checkpoint/c
 import { FIXTURE_EVAL, FIXTURE_TRAIN, REPO, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 import { parseSafetensors } from '../helpers/load-export.js';
 
-// sae.architecture jumprelu end to end through the CLI: train (learned per-feature thresholds),
-// eval, export (SAELens jumprelu with `threshold`, dictionary_learning's JumpReluAutoEncoder),
-// a bit-exact resume from a checkpoint, and the config errors.
+// sae.architecture jumprelu end to end through the CLI: train (learned per-feature thresholds) on
+// two worker threads, the same run on the dense reference, eval, export (SAELens jumprelu with
+// `threshold`, dictionary_learning's JumpReluAutoEncoder), a bit-exact resume from a checkpoint
+// (on the workers), and the config errors.
 
 const dir = tmpDir('sae-cli-jumprelu-');
 afterAll(() => rmTmp(dir));
@@ -19,7 +20,7 @@ function config(name: string, jumprelu: Record<string, unknown> = {}, extra: { s
     {
       data: { train: FIXTURE_TRAIN, eval: FIXTURE_EVAL, shuffleBuffer: 4096 },
       sae: { expansion: 2, architecture: 'jumprelu', jumprelu: { initialThreshold: 0.5, bandwidth: 0.1, l0Coefficient: 0.05, ...jumprelu }, ...extra.sae },
-      train: { steps: 30, batchSize: 256, logEvery: 10, lr: 0.01, ...extra.train },
+      train: { steps: 30, batchSize: 256, logEvery: 10, lr: 0.01, workers: 2, ...extra.train },
       output: { dir: path.join(dir, 'runs'), topK: 3, checkpointEverySteps: 10, checkpointEveryMinutes: 0 },
     },
     `${name}.json`,
@@ -37,9 +38,19 @@ describe('sae.architecture jumprelu', () => {
   beforeAll(async () => {
     const r = await runCli(['train', '--config', config('jr'), '--backend', 'wasm']);
     expect(r.status, r.stderr).toBe(0);
-    // Every step on the dense reference (the sparse step and the workers do not train thresholds).
+    // 'auto': the sparse step on the workers once L0 is below their share (the first steps, denser, on the reference).
+    expect(r.stderr).toMatch(/^step \d+: kernel sparse x2 workers \((simd|js)\)$/m);
+  }, 120_000);
+
+  it('trains the same dictionary on the dense reference (train.kernel dense)', async () => {
+    const r = await runCli(['train', '--config', config('jr-dense', {}, { train: { kernel: 'dense' } }), '--backend', 'wasm']);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^step 1: kernel dense$/m);
     expect(r.stderr).not.toMatch(/kernel sparse/);
+    // 30 steps apart only by float32 summation order.
+    const [a, b] = [json(path.join(run, 'eval.json')), json(path.join(dir, 'runs', 'jr-dense', 'eval.json'))] as { l0: number; explainedVariance: number }[];
+    expect(b.l0).toBeCloseTo(a!.l0, 1);
+    expect(b.explainedVariance).toBeCloseTo(a!.explainedVariance, 3);
   }, 120_000);
 
   it('records the resolved architecture and writes the learned thresholds as SAELens jumprelu', () => {
@@ -114,6 +125,8 @@ describe('sae.architecture jumprelu', () => {
     const r = await runCli(['train', '--resume', cut]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming .* from step 20 of 30/);
+    // The resumed steps run on the workers as the whole run's last ones did (log_threshold and its moments go to them and back).
+    expect(r.stderr).toMatch(/^step 21: kernel sparse x2 workers/m);
     const a = parseSafetensors(fs.readFileSync(path.join(run, 'sae_weights.safetensors'))).tensors;
     const b = parseSafetensors(fs.readFileSync(path.join(cut, 'sae_weights.safetensors'))).tensors;
     expect(Object.keys(b).sort()).toEqual(['W_dec', 'W_enc', 'b_dec', 'b_enc', 'threshold']);

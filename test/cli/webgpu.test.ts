@@ -62,6 +62,9 @@ describe.skipIf(!RUN_WEBGPU)('sae train --backend webgpu', () => {
     expect(g.status, g.stderr).toBe(0);
     expect(c.status, c.stderr).toBe(0);
     expect(g.stderr).toMatch(/^backend: webgpu on .+, max tensor [\d.]+ MiB, max buffer [\d.]+ MiB$/m);
+    // On a GPU the loop reads each step's statistics while the next step runs; the checks below show the numbers are unchanged.
+    expect(g.stderr).toMatch(/^step 1: kernel dense \(statistics read while the next step runs\)$/m);
+    expect(c.stderr).toMatch(/^step 1: kernel dense( x\d+ workers)?$/m);
   }, 300_000);
 
   it('records the backend and the adapter in run.json', () => {

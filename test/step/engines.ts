@@ -64,10 +64,12 @@ export async function train(
   arch?: StepArchitecture,
 ): Promise<Trained> {
   const { w, cfg: base } = tinySetup(d, m, recipe, bEncShift);
+  // jumprelu: thresholds between 0.05 and 1, so that many entries of pre fall near theirs.
+  if (arch?.jumprelu) w.log_threshold = Float32Array.from({ length: m }, (_, i) => Math.log(0.05 + (0.95 * ((i * 37) % m)) / m));
   // TopK / BatchTopK (architecture.ts): no L1 term.
   const cfg: StepConfig = arch ? { ...base, l1Coefficient: 0, arch } : base;
   const params = new SaeParams(w);
-  const adam = new AdamState(d, m);
+  const adam = new AdamState(d, m, { logThreshold: arch?.jumprelu !== undefined });
   const log: Trained['log'] = [];
   for (let s = 0; s < steps; s++) {
     const x = tf.tensor2d(randomData(B, d, 100 + s), [B, d]);
@@ -85,7 +87,7 @@ export async function train(
   }
   await step.sync?.();
   const weights = await params.read();
-  const moments = await Promise.all(PARAM_NAMES.map(async (n) => (await adam.v[n].data()) as Float32Array));
+  const moments = await Promise.all(adam.names().map(async (n) => (await adam.v[n]!.data()) as Float32Array));
   params.dispose();
   adam.dispose();
   return { weights, log, moments };
@@ -101,6 +103,9 @@ export function expectClose(got: Trained, ref: Trained, moments = true): void {
   for (const n of PARAM_NAMES) {
     expect(maxAbsDiff(got.weights[n], ref.weights[n])).toBeLessThan(1e-4 * Math.max(1, maxAbs(ref.weights[n])));
   }
+  // jumprelu's thresholds (their moments are the last of `moments`).
+  if (ref.weights.log_threshold) expect(maxAbsDiff(got.weights.log_threshold!, ref.weights.log_threshold)).toBeLessThan(1e-4 * Math.max(1, maxAbs(ref.weights.log_threshold)));
+  expect(got.moments.length).toBe(ref.moments.length);
   if (moments) got.moments.forEach((v, k) => expect(maxAbsDiff(v, ref.moments[k]!)).toBeLessThan(1e-4 * Math.max(1e-6, maxAbs(ref.moments[k]!))));
 }
 

@@ -26,6 +26,8 @@ export const STATE_ARRAYS = [
   'vW_enc', 'vb_enc', 'vW_dec', 'vb_dec',
   'gW_enc', 'gb_enc', 'gW_dec', 'gb_dec',
   'x', 'xc', 'G', 'fired', 'spars', 'decay', 'mean',
+  // jumprelu (slice-jumprelu.ts): the thresholds' parameter, moments, gradient, and exp of it this step.
+  'log_threshold', 'mlog_threshold', 'vlog_threshold', 'glog_threshold', 'theta',
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
@@ -59,6 +61,8 @@ export interface StateViews {
   x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
   /** The batch's column means (for its total variance). */
   mean: Float64Array;
+  /** jumprelu's log_threshold [m], its Adam moments and gradient; theta = exp(log_threshold) of the current step. */
+  log_threshold: Float32Array; mlog_threshold: Float32Array; vlog_threshold: Float32Array; glog_threshold: Float32Array; theta: Float32Array;
 }
 
 export interface SliceViews {
@@ -118,6 +122,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'], gb_dec: [d, 'f32'],
     x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
     mean: [d, 'f64'],
+    log_threshold: [m, 'f32'], mlog_threshold: [m, 'f32'], vlog_threshold: [m, 'f32'], glog_threshold: [m, 'f32'], theta: [m, 'f32'],
   };
   const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);
   const sliceSizes = ranges.map(([i0, i1]) => {

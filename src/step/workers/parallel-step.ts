@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { adamConsts, adamRun, type AdamState } from '../adam.js';
+import { adamConsts, adamRun, type AdamState, type TrainedName } from '../adam.js';
 import { clipScale, sumSquares } from '../clip.js';
 import type { StepStats } from '../../sae/gradients.js';
-import { PARAM_NAMES, paramShape, type ParamName, type SaeParams } from '../../sae/params.js';
+import { PARAM_NAMES, paramShape, type SaeParams } from '../../sae/params.js';
+import { InternalError } from '../../errors.js';
+import { jumpReluSparsity } from '../kernels/jumprelu-loops.js';
 import type { StepConfig } from '../dense.js';
 import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
@@ -88,8 +90,11 @@ export class ParallelStep {
   /**
    * One step; null (with params and adam untouched) if the batch does not fit the shared
    * buffers (more rows, or more active entries than a slice holds) or the step's activation is
-   * not one the workers select (they do ReLU, TopK and BatchTopK): the caller runs another kernel.
+   * not one the workers select (they do ReLU, TopK, BatchTopK and JumpReLU): the caller runs another kernel.
    * `dense`: each worker runs the dense formulation on its slice (ReLU only; never declines for entries).
+   * JumpReLU (cfg.arch.jumprelu, sparse only): each worker scans against its slice's learned
+   * thresholds and adds their straight-through gradients (slice-jumprelu.ts); log_threshold and
+   * its moments live in the workers with the rest of the state.
    * TopK / BatchTopK (cfg.arch) and AuxK run sparse: each worker writes its slice's candidates,
    * the workers take the thresholds from all of them (selection.ts), then scan.
    */
@@ -99,6 +104,9 @@ export class ParallelStep {
     if (rows > this.layout.B) return null;
     const select = workerSelection(cfg);
     if (select === null || (select && dense)) return null;
+    const jr = cfg.arch?.jumprelu;
+    if (jr && dense) return null;
+    if (jr && (!params.log_threshold || !adam.m.log_threshold)) throw new InternalError('a jumprelu step on the workers for an SAE without log_threshold');
     const s = this.s;
     // Another model's state (tests reuse one pool): give back the one held, take this one.
     if (this.owner && (this.owner.params !== params || this.owner.adam !== adam)) {
@@ -122,7 +130,8 @@ export class ParallelStep {
     for (let j = 0; j < d; j++) s.mean[j]! /= rows;
     serial();
 
-    let enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(select ? { select } : {}) }));
+    const jumprelu = jr ? { halfBandwidth: jr.bandwidth / 2 } : undefined;
+    let enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(select ? { select } : {}), ...(jumprelu ? { jumprelu } : {}) }));
     if (select) {
       await this.pool.all(() => ({ kind: 'select', rows }));
       enc = (await this.pool.all(() => ({ kind: 'scan', rows }))).map((r) => ({ ...r, kind: 'encode' as const }));
@@ -151,7 +160,16 @@ export class ParallelStep {
 
     const penalty = cfg.recipe.sparsityPenalty;
     const project = cfg.recipe.decoderConstraint === 'unit-norm';
-    const back = await this.pool.all(() => ({ kind: 'backward', rows, l1Coefficient: cfg.l1Coefficient, penalty, project, ...(auxScale !== undefined ? { auxScale } : {}) }));
+    const jrBackward = jr ? { ...jr, l0: nnz / rows } : undefined;
+    const back = await this.pool.all(() => ({
+      kind: 'backward',
+      rows,
+      l1Coefficient: cfg.l1Coefficient,
+      penalty,
+      project,
+      ...(auxScale !== undefined ? { auxScale } : {}),
+      ...(jrBackward ? { jumprelu: jrBackward } : {}),
+    }));
     t = performance.now();
     for (const v of this.slices) for (let j = 0; j < d; j++) s.gb_dec[j]! += v.bdecPart[j]!;
     timer?.lap('backward');
@@ -160,7 +178,7 @@ export class ParallelStep {
     const gradScale = clip === null ? 1 : clipScale(sumSquares(s.gb_dec, 0, d, back.reduce((a, r) => a + r.sumSquares, 0)), clip);
     adam.tick();
     const consts = adamConsts(adam.t, cfg.lr, cfg.adam, gradScale);
-    const updated = this.pool.all(() => ({ kind: 'update', consts, renorm: project }));
+    const updated = this.pool.all(() => ({ kind: 'update', consts, renorm: project, thresholds: jr !== undefined }));
     adamRun(s.b_dec, s.gb_dec, s.mb_dec, s.vb_dec, 0, d, consts);
     serial();
     await updated;
@@ -169,10 +187,12 @@ export class ParallelStep {
     timer?.lap('optimizer');
 
     t = performance.now();
-    const l1 = back.reduce((a, r) => a + r.l1Sum, 0) / rows;
+    const l1Sum = back.reduce((a, r) => a + r.l1Sum, 0);
+    // jumprelu: `l1` holds its sparsity term S, weighted by lambda (sae/jumprelu.ts).
+    const l1 = jr ? jumpReluSparsity(jr, nnz / rows, l1Sum, rows) : l1Sum / rows;
     const mse = sse / rows;
     const stats: StepStats = {
-      loss: tf.scalar(mse + cfg.l1Coefficient * l1 + auxLoss),
+      loss: tf.scalar(mse + (jr ? jr.coefficient : cfg.l1Coefficient) * l1 + auxLoss),
       mse: tf.scalar(mse),
       l1: tf.scalar(l1),
       l0: tf.scalar(nnz / rows),
@@ -219,30 +239,30 @@ export class ParallelStep {
     await this.pool.dispose();
   }
 
-  private hostArrays(n: ParamName): { p: Float32Array; m: Float32Array; v: Float32Array } {
+  private hostArrays(n: TrainedName): { p: Float32Array; m: Float32Array; v: Float32Array } {
     const s = this.s as unknown as Record<string, Float32Array>;
     return { p: s[n]!, m: s[`m${n}`]!, v: s[`v${n}`]! };
   }
 
   private download(params: SaeParams, adam: AdamState): void {
-    for (const n of PARAM_NAMES) {
+    for (const n of trained(params, adam)) {
       const h = this.hostArrays(n);
-      h.p.set(params.get(n).dataSync() as Float32Array);
-      h.m.set(adam.m[n].dataSync() as Float32Array);
-      h.v.set(adam.v[n].dataSync() as Float32Array);
+      h.p.set(paramOf(params, n).dataSync() as Float32Array);
+      h.m.set(adam.m[n]!.dataSync() as Float32Array);
+      h.v.set(adam.v[n]!.dataSync() as Float32Array);
     }
     this.stale = false;
   }
 
   private upload(params: SaeParams, adam: AdamState): void {
     const { d, m } = this.layout;
-    for (const n of PARAM_NAMES) {
+    for (const n of trained(params, adam)) {
       const h = this.hostArrays(n);
-      const shape = paramShape(n, d, m);
+      const shape = n === 'log_threshold' ? [m] : paramShape(n, d, m);
       for (const [dst, src] of [
-        [params.get(n), h.p],
-        [adam.m[n], h.m],
-        [adam.v[n], h.v],
+        [paramOf(params, n), h.p],
+        [adam.m[n]!, h.m],
+        [adam.v[n]!, h.v],
       ] as const) {
         const t = tensorFromHost(src, shape);
         dst.assign(t);
@@ -252,13 +272,22 @@ export class ParallelStep {
   }
 }
 
+/** The parameters the workers hold for this model: the four, and jumprelu's log_threshold where it has one (with its moments). */
+function trained(params: SaeParams, adam: AdamState): TrainedName[] {
+  return params.log_threshold && adam.m.log_threshold ? [...PARAM_NAMES, 'log_threshold'] : [...PARAM_NAMES];
+}
+
+function paramOf(params: SaeParams, n: TrainedName): tf.Variable {
+  return n === 'log_threshold' ? params.log_threshold! : params.get(n);
+}
+
 /**
  * The selection the workers make for this step's architecture: undefined for ReLU, null for an
  * activation they do not select (the caller runs another formulation).
  */
 function workerSelection(cfg: StepConfig): WorkerSelection | undefined | null {
-  // jumprelu's thresholds and their gradients are on the dense reference step only (engine.ts).
-  if (cfg.arch?.jumprelu) return null;
+  // jumprelu: the learned thresholds take the place of a selection (slice-jumprelu.ts).
+  if (cfg.arch?.jumprelu) return undefined;
   const a = cfg.arch?.activation ?? { kind: 'relu' as const };
   if (a.kind === 'relu') return cfg.arch?.auxK?.dead.length ? null : undefined;
   if (a.kind !== 'topk' && a.kind !== 'batchtopk') return null;

@@ -2,6 +2,7 @@ import type { SparsityPenalty } from '../../sae/gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import type { SharedLayout } from './layout.js';
 import type { SelectionLayout, WorkerSelection } from './selection.js';
+import type { JumpReluBackward } from './slice-jumprelu.js';
 
 /** Messages from the step kernel to a worker; each is answered by one WorkerReply. */
 export type WorkerRequest =
@@ -14,8 +15,10 @@ export type WorkerRequest =
    * Encoder product for the slice's features. ReLU: the (sparse) scan and the slice's partial
    * reconstruction follow at once. `select` (TopK / BatchTopK, sparse only): the pre-activations
    * are kept and the slice's candidates written (selection.ts); 'select' and 'scan' follow.
+   * `jumprelu` (sparse only): the scan is against the slice's learned thresholds, and records the
+   * entries within halfBandwidth of them (slice-jumprelu.ts).
    */
-  | { kind: 'encode'; rows: number; dense: boolean; select?: WorkerSelection }
+  | { kind: 'encode'; rows: number; dense: boolean; select?: WorkerSelection; jumprelu?: { halfBandwidth: number } }
   /** The worker's share of the selection's thresholds, from every slice's candidates. */
   | { kind: 'select'; rows: number }
   /** The scan of the kept pre-activations against the thresholds, the partial reconstruction (and AuxK's). */
@@ -28,10 +31,11 @@ export type WorkerRequest =
   /**
    * Gradients of the slice's parameters given G (and the recipe's decoder-gradient projection);
    * auxScale (AuxK): 2 coefficient / the residual's total variance, for AuxK's gradients.
+   * jumprelu: its gradients instead of the L1 penalty's, log_threshold's included (slice-jumprelu.ts).
    */
-  | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean; auxScale?: number }
-  /** Adam on the slice's parameters, then (Towards Monosemanticity) unit-norm decoder rows. */
-  | { kind: 'update'; consts: AdamStepConsts; renorm: boolean }
+  | { kind: 'backward'; rows: number; l1Coefficient: number; penalty: SparsityPenalty; project: boolean; auxScale?: number; jumprelu?: JumpReluBackward }
+  /** Adam on the slice's parameters (`thresholds`: log_threshold's too), then (Towards Monosemanticity) unit-norm decoder rows. */
+  | { kind: 'update'; consts: AdamStepConsts; renorm: boolean; thresholds?: boolean }
   /** The worker's live tensor count (tests: nothing leaks from step to step). */
   | { kind: 'tensors' };
 

@@ -11,6 +11,7 @@ import { centreRows, residualRows, rowRange } from './row-reduce.js';
 import { SliceSelect } from './slice-select.js';
 import { addAuxGradients, AuxRows } from './slice-auxk.js';
 import type { SelectionLayout, WorkerSelection } from './selection.js';
+import { SliceJumpRelu, type JumpReluBackward } from './slice-jumprelu.js';
 
 /**
  * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
@@ -35,6 +36,8 @@ export class SliceCompute {
   /** TopK / BatchTopK and AuxK (slice-select.ts, slice-auxk.ts). */
   private readonly select: SliceSelect;
   private readonly aux = new AuxRows();
+  /** JumpReLU's scan and gradients (slice-jumprelu.ts). */
+  private readonly jumprelu: SliceJumpRelu;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -52,6 +55,7 @@ export class SliceCompute {
     this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
     this.slice = slice;
     this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
+    this.jumprelu = new SliceJumpRelu(this.i0, this.i1);
     this.select = new SliceSelect(
       layout.slices.map((sl) => sl.i1 - sl.i0),
       slice,
@@ -90,9 +94,10 @@ export class SliceCompute {
    * the slice's partial reconstruction sum_{i in slice} f_i W_dec[i]. Returns nnz, or -1 if the
    * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
    * `select` (TopK / BatchTopK, sparse only): the pre-activations are kept and the slice's
-   * candidates written instead; thresholds() and scan() follow.
+   * candidates written instead; thresholds() and scan() follow. `jumprelu` (sparse only): the
+   * scan is against the slice's learned thresholds (slice-jumprelu.ts).
    */
-  encode(rows: number, dense: boolean, select?: WorkerSelection): { nnz: number; ms: { encode: number; decode: number } } {
+  encode(rows: number, dense: boolean, select?: WorkerSelection, jumprelu?: { halfBandwidth: number }): { nnz: number; ms: { encode: number; decode: number } } {
     const { d, m } = this.layout;
     const { i0, i1 } = this;
     const mk = i1 - i0;
@@ -109,7 +114,9 @@ export class SliceCompute {
       return { nnz: 0, ms: { encode: performance.now() - t0, decode: 0 } };
     }
     const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, scratch, (pre) =>
-      scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+      jumprelu
+        ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
+        : scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
     );
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
@@ -154,21 +161,35 @@ export class SliceCompute {
    * gW_enc columns and gW_dec rows (projected tangent to the unit sphere when `project`), and its
    * share of b_dec's gradient, -(W_enc gb_enc) over the slice, in bdecPart. Returns the slice's
    * summed sparsity penalty and the squared norm of its gradients (for global-norm clipping).
-   * auxScale (AuxK): its gradients are added too (slice-auxk.ts).
+   * auxScale (AuxK): its gradients are added too (slice-auxk.ts). jumprelu: its gradients
+   * (slice-jumprelu.ts), log_threshold's counted in the squared norm; l1Sum is the slice's summed
+   * tanh terms ('tanh'; 0 otherwise).
    */
-  backward(rows: number, l1Coefficient: number, penalty: SparsityPenalty, project: boolean, auxScale?: number): { l1Sum: number; sumSquares: number } {
+  backward(
+    rows: number,
+    l1Coefficient: number,
+    penalty: SparsityPenalty,
+    project: boolean,
+    auxScale?: number,
+    jumprelu?: JumpReluBackward,
+  ): { l1Sum: number; sumSquares: number } {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
-    const l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
-    if (this.denseStep) {
-      this.dense.backward(rows);
+    let l1Sum: number;
+    if (jumprelu) {
+      l1Sum = this.jumprelu.backward(rows, d, m, jumprelu, s, v, this.loops);
     } else {
-      s.gb_enc.fill(0, i0, i1);
-      this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
-      transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
-      this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
-      if (this.auxOn && auxScale !== undefined) {
-        addAuxGradients(rows, d, m, this.aux, this.select.v.auxError, auxScale, s.xc, s.W_dec, s.gW_enc, s.gb_enc, s.gW_dec);
+      l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
+      if (this.denseStep) {
+        this.dense.backward(rows);
+      } else {
+        s.gb_enc.fill(0, i0, i1);
+        this.loops.gradPre(rows, d, v.rowPtr, v.col, s.G, s.W_dec, s.spars, v.gPre, s.gb_enc);
+        transposeActive(rows, i0, i1, v, s.fired, v.cscPtr, v.cscNext, v.cscRow, v.cscEntry);
+        this.loops.weightGrads(i0, i1, d, m, v.cscPtr, v.cscRow, v.cscEntry, v.gPre, v.val, s.xc, s.G, s.W_dec, s.decay, s.gW_enc, s.gW_dec, v.accE, v.accD);
+        if (this.auxOn && auxScale !== undefined) {
+          addAuxGradients(rows, d, m, this.aux, this.select.v.auxError, auxScale, s.xc, s.W_dec, s.gW_enc, s.gb_enc, s.gW_dec);
+        }
       }
     }
     v.bdecPart.fill(0);
@@ -178,17 +199,19 @@ export class SliceCompute {
     for (let j = 0; j < d; j++) sq = sumSquares(s.gW_enc, j * m + i0, j * m + i1, sq);
     sq = sumSquares(s.gb_enc, i0, i1, sq);
     sq = sumSquares(s.gW_dec, i0 * d, i1 * d, sq);
+    if (jumprelu) sq = sumSquares(s.glog_threshold, i0, i1, sq);
     return { l1Sum, sumSquares: sq };
   }
 
-  /** Adam on the slice's W_enc columns, b_enc entries and W_dec rows; then unit decoder rows if `renorm`. */
-  update(consts: AdamStepConsts, renorm: boolean): void {
+  /** Adam on the slice's W_enc columns, b_enc entries and W_dec rows (and log_threshold entries with `thresholds`); then unit decoder rows if `renorm`. */
+  update(consts: AdamStepConsts, renorm: boolean, thresholds = false): void {
     const { d, m } = this.layout;
     const { i0, i1, s } = this;
     const mk = i1 - i0;
     for (let j = 0; j < d; j++) this.loops.adam(s.W_enc, s.gW_enc, s.mW_enc, s.vW_enc, j * m + i0, mk, consts);
     this.loops.adam(s.b_enc, s.gb_enc, s.mb_enc, s.vb_enc, i0, mk, consts);
     this.loops.adam(s.W_dec, s.gW_dec, s.mW_dec, s.vW_dec, i0 * d, mk * d, consts);
+    if (thresholds) this.loops.adam(s.log_threshold, s.glog_threshold, s.mlog_threshold, s.vlog_threshold, i0, mk, consts);
     if (renorm) unitNormRows(s.W_dec, i0, i1, d);
   }
 }

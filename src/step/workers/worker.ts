@@ -33,16 +33,16 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'residual':
       return { kind: 'residual', ...compute!.residual(req.rows, req.aux) };
     case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.select) };
+      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.select, req.jumprelu) };
     case 'select':
       compute!.thresholds(req.rows);
       return { kind: 'select' };
     case 'scan':
       return { kind: 'scan', ...compute!.scan(req.rows) };
     case 'backward':
-      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project, req.auxScale) };
+      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project, req.auxScale, req.jumprelu) };
     case 'update':
-      compute!.update(req.consts, req.renorm);
+      compute!.update(req.consts, req.renorm, req.thresholds);
       return { kind: 'update' };
     case 'tensors':
       return { kind: 'tensors', count: tf.memory().numTensors };
