@@ -150,6 +150,22 @@ export function extractRows(data: Data, plan: ColumnPlan, expectD: number | null
 
 /** Index of the first row holding NaN/Inf at or after `from`, or -1. */
 export function firstNonFiniteRow(x: Float32Array, d: number, from = 0): number {
+  // Fast pass without branches: v * 0 is (+/-)0 for finite v and NaN for NaN and +/-Inf, so the
+  // sums stay 0 unless some value is not finite; only then look for the row.
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let e = 0;
+  let k0 = from * d;
+  const n = x.length;
+  for (; k0 + 3 < n; k0 += 4) {
+    a += x[k0]! * 0;
+    b += x[k0 + 1]! * 0;
+    c += x[k0 + 2]! * 0;
+    e += x[k0 + 3]! * 0;
+  }
+  for (; k0 < n; k0++) a += x[k0]! * 0;
+  if (a + b + c + e === 0) return -1;
   for (let k = from * d; k < x.length; k++) {
     const v = x[k]!;
     if (v - v !== 0) return Math.floor(k / d);

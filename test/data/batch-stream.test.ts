@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStream, type BatchStreamOptions } from '../../src/data/batch-stream.js';
+import { SET_COPY_MIN_WIDTH } from '../../src/data/row-store.js';
 import { scanDataset } from '../../src/data/dataset.js';
 import { readHeldOut } from '../../src/data/held-out.js';
 import { sampleRows } from '../../src/data/sample.js';
@@ -136,5 +137,29 @@ describe('sampleRows', () => {
     expect(mean(counts.slice(0, 50))).toBeLessThan(24);
     expect(mean(counts.slice(-50))).toBeGreaterThan(16);
     expect(mean(counts.slice(-50))).toBeLessThan(24);
+  });
+});
+
+describe('BatchStream with rows wide enough to be copied with TypedArray.set', () => {
+  it(`keeps every value with its row at d = ${SET_COPY_MIN_WIDTH} and ${SET_COPY_MIN_WIDTH + 21} (and at d = 3 above)`, async () => {
+    for (const d of [SET_COPY_MIN_WIDTH, SET_COPY_MIN_WIDTH + 21]) {
+      const wide = tempDir();
+      try {
+        writeRows(path.join(wide, 'w.arrow'), 150, d, 40);
+        const wds = await scanDataset([wide], COLS);
+        const seen: number[] = [];
+        for await (const b of new BatchStream(wds, COLS, { batchSize: 16, shuffleBuffer: 37, seed: 3, epochs: 1 })) {
+          for (let i = 0; i < b.rows; i++) {
+            const r = b.rowIds[i]!;
+            seen.push(r);
+            for (let j = 0; j < d; j++) expect(b.x[i * d + j], `row ${r} column ${j}`).toBe(Math.fround(value(r, j)));
+          }
+        }
+        expect(seen.length).toBe(144);
+        expect(new Set(seen).size).toBe(144);
+      } finally {
+        fs.rmSync(wide, { recursive: true, force: true });
+      }
+    }
   });
 });
