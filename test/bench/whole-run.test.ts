@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { splitByKernel, type WholeRunResult } from '../../src/bench/whole-run/run.js';
-import { findPeerScript, findTorchPython, parsePeerFigures, peerArgs } from '../../src/bench/whole-run/torch-peer.js';
+import { findPeerScript, findTorchPython, parsePeerFigures, peerArgs, slowPeerWarning, type PeerResult } from '../../src/bench/whole-run/torch-peer.js';
 import { formatWholeRuns } from '../../src/bench/whole-run/report.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
 
@@ -28,6 +28,19 @@ describe('whole-run bookkeeping', () => {
     expect(arg('--resample-every')).toBe('75');
     const off = peerArgs('p.py', { ...run, resample: null }, 1, 'o');
     expect(off[off.indexOf('--resample-every') + 1]).toBe('0');
+  });
+
+  it('warns when the peer ran on a slow BLAS (none found, or a low matMul yardstick), not otherwise', () => {
+    const measured = (blasCore: string | null, matMulGflops?: number): PeerResult => {
+      const best = { threads: 1, loopSeconds: 1, tokensPerSecond: 1, blasCore, ...(matMulGflops !== undefined ? { matMulGflops } : {}) };
+      return { source: 'measured', best, runs: [best] };
+    };
+    expect(slowPeerWarning(measured('Haswell', 62))).toBeNull();
+    expect(slowPeerWarning(measured(null, 2.7))).toMatch(/slow BLAS \(no OpenBLAS found: the reference BLAS\?, matMul 2\.7 GFLOP\/s\).*libopenblas0-pthread/);
+    expect(slowPeerWarning(measured('Prescott', 3))).toMatch(/OpenBLAS Prescott, matMul 3\.0/);
+    expect(slowPeerWarning({ ...measured(null), source: 'given' })).toBeNull();
+    const row = { run: { name: 'B', d: 1, m: 1, batch: 1, steps: 1, lastKernel: 'dense', wallSeconds: 1, loopSeconds: 1, tokensPerSecond: 1, dense: { steps: 1, seconds: 1 }, sparse: { steps: 0, seconds: 0 }, otherSeconds: 0, firstSparseStep: null, l0FirstSteps: [], backend: 'wasm' } as unknown as WholeRunResult, peer: measured(null, 2.7) };
+    expect(formatWholeRuns([row])).toMatch(/no OpenBLAS, matMul 2\.7 GFLOP\/s.*\n\nWarning: the PyTorch peer ran on a slow BLAS/s);
   });
 
   it('parses peer figures and refuses malformed ones', () => {
@@ -78,5 +91,6 @@ describe('npm run bench -- --whole-run (tiny case)', () => {
     expect(peer.runs).toHaveLength(1);
     expect(peer.best.threads).toBe(1);
     expect(peer.best.loopSeconds).toBeGreaterThan(0);
+    expect(peer.best.matMulGflops).toBeGreaterThan(0);
   });
 });

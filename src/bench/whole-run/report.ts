@@ -1,4 +1,5 @@
 import type { WholeRunRow } from './bench.js';
+import { slowPeerWarning } from './torch-peer.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -11,13 +12,15 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
   ];
   for (const { run: r, peer } of rows) {
     const p = peer?.best;
-    const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : peer.runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ') + (p!.blasCore ? ` (${p!.blasCore})` : '');
+    const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : peer.runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ') + ` (${p!.blasCore ?? 'no OpenBLAS'}${p!.matMulGflops !== undefined ? `, matMul ${fmt(p!.matMulGflops, 1)} GFLOP/s` : ''})`;
     lines.push(
       `| ${r.name} | ${r.d} | ${r.m} | ${r.batch} | ${r.steps} | ${r.lastKernel} | ${fmt(r.wallSeconds, 1)} | ${fmt(r.loopSeconds, 1)} | ${fmt(r.tokensPerSecond)} | ` +
         `${r.dense.steps} | ${fmt(r.dense.seconds, 1)} | ${r.sparse.steps} | ${fmt(r.sparse.seconds, 1)} | ${fmt(r.otherSeconds, 1)} | ${r.firstSparseStep ?? '-'} | ` +
         `${p ? fmt(p.loopSeconds, 1) : '-'} | ${p ? fmt(p.tokensPerSecond) : '-'} | ${who} | ${p ? `${fmt(r.loopSeconds / p.loopSeconds, 2)}x` : '-'} |`,
     );
   }
+  const warnings = rows.map(({ peer }) => (peer ? slowPeerWarning(peer) : null)).filter((w): w is string => w !== null);
+  if (warnings.length) lines.push('', ...[...new Set(warnings)].map((w) => `Warning: ${w}`));
   lines.push('');
   lines.push('Backend: ' + rows.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));
   lines.push('L0 in the first steps (step: L0):');

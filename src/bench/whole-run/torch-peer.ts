@@ -18,6 +18,41 @@ export interface PeerRun {
   tokensPerSecond: number;
   /** OpenBLAS' kernel set, as the peer reports it (e.g. 'SkylakeX', 'Haswell'); null where it cannot tell. */
   blasCore: string | null;
+  /** The peer's float32 product [1024, 512] x [512, 2048] at this thread count, GFLOP/s (its BLAS as it runs). */
+  matMulGflops?: number;
+}
+
+/**
+ * The peer's BLAS yardstick: torch.mm at a fixed shape, best of three after a warm-up, with the
+ * peer's thread setting (OpenBLAS' own count too). Debian's torch on the reference BLAS reaches a
+ * few GFLOP/s where OpenBLAS reaches tens: the PyTorch column is only worth comparing against
+ * when this is high.
+ */
+export const PEER_YARDSTICK = `
+import ctypes, sys, time, torch
+t = int(sys.argv[1]); torch.set_num_threads(t)
+try: ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(ctypes.c_int(t))
+except (OSError, AttributeError): pass
+a, b = torch.randn(1024, 512), torch.randn(512, 2048)
+torch.mm(a, b); best = 1e9
+for _ in range(3):
+    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
+print(2 * 1024 * 512 * 2048 / best / 1e9)
+`;
+
+/** Below this the peer's BLAS is the reference one (or as slow): its figure understates PyTorch. */
+export const SLOW_PEER_GFLOPS = 10;
+
+/** A warning when the peer ran on a slow BLAS (no OpenBLAS found, or a low yardstick), else null. */
+export function slowPeerWarning(peer: PeerResult): string | null {
+  if (peer.source !== 'measured') return null;
+  const b = peer.best;
+  if (b.blasCore !== null && (b.matMulGflops === undefined || b.matMulGflops >= SLOW_PEER_GFLOPS)) return null;
+  return (
+    `the PyTorch peer ran on a slow BLAS (${b.blasCore ? `OpenBLAS ${b.blasCore}` : 'no OpenBLAS found: the reference BLAS?'}, ` +
+    `matMul ${b.matMulGflops === undefined ? '?' : b.matMulGflops.toFixed(1)} GFLOP/s): its figure understates PyTorch. ` +
+    'On Debian install libopenblas0-pthread (torch then calls OpenBLAS through libblas.so.3) and run again.'
+  );
 }
 
 export interface PeerResult {
@@ -76,11 +111,16 @@ export async function runTorchPeer(python: string, script: string, run: WholeRun
     await promisify(execFile)(python, peerArgs(script, run, t, out), { maxBuffer: 64 * 2 ** 20 });
     const j = JSON.parse(fs.readFileSync(out, 'utf8')) as { throughput: { total_loop_seconds: number }; env: { openblas_core?: string } };
     const loopSeconds = j.throughput.total_loop_seconds;
-    runs.push({ threads: t, loopSeconds, tokensPerSecond: (run.steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null });
-    log(`  ${Math.round(runs.at(-1)!.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s`);
+    const y = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(t)], { encoding: 'utf8' });
+    const matMulGflops = Number(y.stdout.trim());
+    runs.push({ threads: t, loopSeconds, tokensPerSecond: (run.steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) });
+    log(`  ${Math.round(runs.at(-1)!.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);
   }
   const best = runs.reduce((a, b) => (b.loopSeconds < a.loopSeconds ? b : a));
-  return { source: 'measured', best, runs };
+  const result: PeerResult = { source: 'measured', best, runs };
+  const warning = slowPeerWarning(result);
+  if (warning) log(`warning: ${warning}`);
+  return result;
 }
 
 /** A figure passed by flag (tokens/s over the whole run) as a peer result for `run`. */
