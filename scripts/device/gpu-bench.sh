@@ -8,7 +8,8 @@
 # eat the call, results written to $OUT (or ./device-out) as each part ends:
 #   1. the PyTorch peer on the same GPU in the same sitting (.device/torch_sae_device.py: the plain
 #      step, TF32 and plain float32; configs A, B, C, G, L) -> peer-tf32.json, peer-fp32.json
-#   2. our WebGPU step bench, one process per config -> bench-<config>.json, and TopK k=32 on B
+#   2. our WebGPU step bench, one process per config -> bench-<config>.json, and TopK k=32 on B;
+#      the data path alone at the configs' widths -> data.json
 #   3. training end to end through the CLI against wasm: resume bit-exact, eval/stats/export, config B
 #      twice bit-identical (gpu-e2e.mjs) -> gpu-e2e.json
 #   4. a whole run of config B on the GPU, data path included (bench --whole-run) -> whole-run.json
@@ -69,6 +70,12 @@ if [ "$what" = gpu ] || [ "$what" = all ]; then
   c=${configs%% *}
   timeout 40 node dist/bench/main.js --backend webgpu --configs "$c" --architecture topk --target-l0 32 --no-data --json > "$out/bench-$c-topk.json" 2>> "$out/bench-webgpu.log"
   log "  config $c topk rc=$? $(grep -E 'tokens/s' "$out/bench-webgpu.log" | tail -1)"
+  ship
+
+  log "2b. the data path at the configs' widths (one thread: where a whole run's ceiling is)"
+  if [ "$smoke" = 1 ]; then widths=16; else widths=64,512,768,2304,4096; fi
+  timeout 90 node dist/bench/main.js --data-only --data-widths $widths --no-model --json > "$out/data.json" 2>> "$out/bench-webgpu.log"
+  log "  rc=$?"
   ship
 
   log "3. end to end through the CLI"

@@ -36,17 +36,19 @@ for (const f of fs.readdirSync(dir).filter((n) => /^bench-[A-Za-z]+(-topk)?\.jso
   for (const r of read(f)?.train ?? []) rows.push(r);
 }
 const order = ['tiny', 'A', 'B', 'C', 'G', 'L'];
+/** The data path alone (one thread, Arrow -> shuffled batches) at width d, from data.json. */
+const dataAt = (d) => (read('data.json')?.data ?? []).find((r) => r.d === d && r.source.startsWith('synthetic'))?.rowsPerSecond;
 rows.sort((a, b) => order.indexOf(a.config) - order.indexOf(b.config) || (a.architecture === 'relu' ? -1 : 1));
 if (rows.length) {
   const adapter = rows[0].gpu?.adapter ?? rows[0].backend;
   lines.push(`Ours: \`npm run bench -- --backend webgpu\` (dense step, batch 4096, one process per config) on ${adapter}. PyTorch: ../shared/peers/torch_sae_device.py (the same step: ReLU + L1, Adam, unit-norm decoder)${torch ? `, torch ${torch.torch} on ${torch.gpu}` : ''}, in the same sitting.`, '');
-  lines.push('| config | d | m | architecture | ours tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | PyTorch TF32 tokens/s | PyTorch float32 tokens/s | ours / TF32 | ours / float32 |');
-  lines.push('|' + ' --- |'.repeat(15));
+  lines.push('| config | d | m | architecture | ours tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | data path rows/s | PyTorch TF32 tokens/s | PyTorch float32 tokens/s | ours / TF32 | ours / float32 |');
+  lines.push('|' + ' --- |'.repeat(16));
   for (const r of rows) {
     const [t, f] = r.architecture === 'relu' ? [tf32[r.config]?.tokens_per_s, fp32[r.config]?.tokens_per_s] : [undefined, undefined];
     const g = r.gpu ?? {};
     lines.push(
-      `| ${r.config} | ${r.d} | ${r.m} | ${r.architecture} | ${fmt(r.tokensPerSecond)} | ${fmt(r.msPerStep?.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ${fmt(g.readMs, 1)} | ${fmt((g.allocatedBytes ?? NaN) / 2 ** 20)} | ${fmt(r.matMulGflops, 1)} | ${fmt(t)} | ${fmt(f)} | ${pct(r.tokensPerSecond, t)} | ${pct(r.tokensPerSecond, f)} |`,
+      `| ${r.config} | ${r.d} | ${r.m} | ${r.architecture} | ${fmt(r.tokensPerSecond)} | ${fmt(r.msPerStep?.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ${fmt(g.readMs, 1)} | ${fmt((g.allocatedBytes ?? NaN) / 2 ** 20)} | ${fmt(r.matMulGflops, 1)} | ${fmt(dataAt(r.d))} | ${fmt(t)} | ${fmt(f)} | ${pct(r.tokensPerSecond, t)} | ${pct(r.tokensPerSecond, f)} |`,
     );
   }
   lines.push('');

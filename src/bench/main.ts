@@ -6,7 +6,8 @@
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
  *     [--architecture relu,topk,batchtopk,jumprelu] (topk / batchtopk: k = --target-l0; architecture.ts)
- *     [--no-data] [--data-only] [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
+ *     [--no-data] [--data-only] [--data-widths 64,512] (default: 64,512; with --backend webgpu the configs' widths)
+ *     [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
  * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-tokens-per-s B=5200]
@@ -39,6 +40,15 @@ function list<T extends string>(s: string, allowed: readonly string[], what: str
   return items as T[];
 }
 
+/** '1,2,4' -> [1, 2, 4]; anything but whole numbers >= 1 is an error naming the flag. */
+function counts(s: string, what: string): number[] {
+  return s.split(',').map((w) => {
+    const n = Number(w);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${what}: expected whole numbers >= 1, got '${s}'`);
+    return n;
+  });
+}
+
 function runChild(spec: BenchSpec): Promise<TrainBenchResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], {
@@ -69,6 +79,7 @@ async function main(): Promise<number> {
       architecture: { type: 'string', default: 'relu' },
       seed: { type: 'string', default: '0' },
       'no-data': { type: 'boolean', default: false },
+      'data-widths': { type: 'string' },
       'data-only': { type: 'boolean', default: false },
       'no-loops': { type: 'boolean', default: false },
       'no-model': { type: 'boolean', default: false },
@@ -141,7 +152,9 @@ async function main(): Promise<number> {
   }
   if (!values['no-data'] && !modelOnly) {
     log('bench: data path ...');
-    report.data = await runDataBench();
+    // On a GPU the data path can be what limits training: measure it at the widths trained.
+    const widths = values['data-widths'] ? counts(values['data-widths'], 'data-widths') : gpu ? [...new Set(configs.map((c) => SHAPES[c]!.d))] : undefined;
+    report.data = await runDataBench(widths);
   }
   if (!values['no-loops'] && !values['data-only'] && !gpu && !modelOnly) report.loops = await runLoopsBench(LOOPS_BENCH_SHAPES, 5, log);
   // The language model's forward pass runs on the CPU whatever the backend: not part of a GPU bench.
@@ -152,12 +165,6 @@ async function main(): Promise<number> {
 }
 
 async function wholeRunMain(v: Record<string, string | boolean | undefined>): Promise<number> {
-  const counts = (s: string, what: string) =>
-    s.split(',').map((w) => {
-      const n = Number(w);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--${what}: expected counts >= 1, got '${s}'`);
-      return n;
-    });
   const rows = await runWholeRunBench(
     {
       cases: list<string>(v.cases as string, Object.keys(WHOLE_RUN_CASES), 'cases'),

@@ -15,6 +15,11 @@ export interface BenchReport {
   loops: LoopsBenchRow[];
 }
 
+/** Which of the data path and the step limits training at these rates. */
+export function ceiling(dataRowsPerSecond: number, stepTokensPerSecond: number): string {
+  return dataRowsPerSecond < stepTokensPerSecond ? `data (${fmt((100 * dataRowsPerSecond) / stepTokensPerSecond)}% of the step)` : 'GPU step';
+}
+
 /** The benchmark report as text tables (the --json output holds the same numbers). */
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
@@ -47,17 +52,19 @@ export function formatReport(r: BenchReport): string {
   if (gpu.length) {
     lines.push('');
     lines.push(`GPU: ${gpu[0]!.gpu!.adapter}. Phases from profiling steps with a wait after each (upload: batch to the GPU; compute: the step until the queue drains; read: statistics back); the host phase columns above are dispatch time only on a GPU.`);
-    lines.push('| config | d | m | tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | PyTorch CUDA H200 | spike WebGPU H200 | of PyTorch |');
-    lines.push('|' + ' --- |'.repeat(13));
+    lines.push('| config | d | m | tokens/s | ms/step | upload ms | compute ms | read ms | GPU MiB | matMul GFLOP/s | data path rows/s | ceiling | PyTorch CUDA H200 | spike WebGPU H200 | of PyTorch |');
+    lines.push('|' + ' --- |'.repeat(15));
     for (const t of gpu) {
       const g = t.gpu!;
       const peer = GPU_PEER[t.config];
+      const data = r.data.find((dp) => dp.d === t.d && dp.source.startsWith('synthetic'));
       lines.push(
         `| ${t.config} | ${t.d} | ${t.m} | ${fmt(t.tokensPerSecond)} | ${fmt(t.msPerStep.total, 1)} | ${fmt(g.uploadMs, 1)} | ${fmt(g.computeMs, 1)} | ` +
-          `${fmt(g.readMs, 1)} | ${fmt(g.allocatedBytes / 2 ** 20, 1)} | ${fmt(t.matMulGflops, 1)} | ${peer ? fmt(peer.pytorchCuda) : '-'} | ` +
-          `${peer ? fmt(peer.webgpuSpike) : '-'} | ${peer ? `${fmt((100 * t.tokensPerSecond) / peer.pytorchCuda, 1)}%` : '-'} |`,
+          `${fmt(g.readMs, 1)} | ${fmt(g.allocatedBytes / 2 ** 20, 1)} | ${fmt(t.matMulGflops, 1)} | ${data ? fmt(data.rowsPerSecond) : '-'} | ${data ? ceiling(data.rowsPerSecond, t.tokensPerSecond) : '-'} | ` +
+          `${peer ? fmt(peer.pytorchCuda) : '-'} | ${peer ? fmt(peer.webgpuSpike) : '-'} | ${peer ? `${fmt((100 * t.tokensPerSecond) / peer.pytorchCuda, 1)}%` : '-'} |`,
       );
     }
+    if (r.data.length) lines.push('ceiling: what limits a whole run of that config, the data path (one thread, Arrow -> shuffled batches, measured below) or the GPU step.');
   }
   if (r.data.length) {
     lines.push('');

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select.js';
 import { runDataBench } from '../../src/bench/data-bench.js';
 import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js';
-import { median, sparsifyEncoderBias } from '../../src/bench/train-bench.js';
+import { median, sparsifyEncoderBias, type TrainBenchResult } from '../../src/bench/train-bench.js';
+import { ceiling, formatReport } from '../../src/bench/report.js';
 import { PHASES } from '../../src/util/phase-timer.js';
 import { randomData, randomWeights } from '../helpers/tensors.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
@@ -168,5 +169,23 @@ describe('data bench', () => {
       expect(r.rowsPerSecond).toBe([...r.passRowsPerSecond].sort((a, b) => a - b)[1]);
       expect(r.rows).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('GPU report: where the ceiling is', () => {
+  it('names the data path when it is slower than the step, else the GPU step', () => {
+    expect(ceiling(100_000, 200_000)).toBe('data (50% of the step)');
+    expect(ceiling(300_000, 200_000)).toBe('GPU step');
+    const gpuRow = (config: string, d: number, tokensPerSecond: number) =>
+      ({ config, architecture: 'relu', d, m: 8 * d, tokensPerSecond, regime: 'init', kernel: 'dense', ran: 'dense', backend: 'webgpu', l0: 1, peakRssBytes: 1, mainThreadMsPerStep: 0, msPerStep: Object.fromEntries(['total', ...PHASES].map((p) => [p, 1])), matMulGflops: 1, gpu: { adapter: 'test GPU', uploadMs: 1, computeMs: 1, readMs: 1, allocatedBytes: 0 } }) as unknown as TrainBenchResult;
+    const data = (d: number, rowsPerSecond: number) => ({ source: `synthetic (d=${d})`, d, rows: 1, seconds: 1, rowsPerSecond, passRowsPerSecond: [rowsPerSecond] });
+    const text = formatReport({
+      machine: { cpu: 'x', cores: 1, memoryGiB: 1, node: 'v20', tfjs: '4', platform: 'linux', date: 'today' },
+      train: [gpuRow('B', 512, 300_000), gpuRow('L', 4096, 7_000)],
+      data: [data(512, 150_000), data(4096, 20_000)],
+      loops: [],
+    });
+    expect(text).toMatch(/\| B \| 512 \| 4096 \| 300,000 \|.*\| 150,000 \| data \(50% of the step\) \|/);
+    expect(text).toMatch(/\| L \| 4096 \| 32768 \| 7,000 \|.*\| 20,000 \| GPU step \|/);
   });
 });
