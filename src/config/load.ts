@@ -84,7 +84,7 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
 }
 
 /** Config fields holding paths. */
-const PATH_FIELDS = ['data.train', 'data.eval', 'output.dir'];
+const PATH_FIELDS = ['data.train', 'data.eval', 'output.dir', 'eval.model', 'eval.data'];
 
 /**
  * Paths typed on the command line mean what they mean in the shell: relative to the working

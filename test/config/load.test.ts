@@ -33,6 +33,12 @@ describe('config validation', () => {
     expect(list.data.train).toEqual([path.resolve('p.arrow'), '/abs/q.arrow']);
     // The file's own paths still resolve against its folder.
     expect(list.data.eval).toEqual([path.join(path.dirname(file), 'acts/b.arrow')]);
+    // So do the language model and its token source (eval.model, eval.data).
+    const model = loadConfig(file, ['eval.model=models/m.gguf', 'eval.data=tok/eval.arrow']).config;
+    expect(model.eval.model).toBe(path.resolve('models/m.gguf'));
+    expect(model.eval.data).toBe(path.resolve('tok/eval.arrow'));
+    const own = loadConfig(tmpConfig({ data: { train: 'a.arrow' }, eval: { model: 'm.gguf' } })).config;
+    expect(path.basename(path.dirname(own.eval.model!))).toMatch(/^sae-cfg-/);
   });
 
   it('lists every problem, one line per path, with what was found', () => {

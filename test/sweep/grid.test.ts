@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { groupPoints, readGridFile } from '../../src/sweep/grid-file.js';
+import { loadConfig } from '../../src/config/load.js';
 
 describe('grid', () => {
   it('parses axes and expands the product, first axis slowest', () => {
@@ -70,9 +71,15 @@ describe('grid files (a union of grids)', () => {
     expect(() => groupPoints(twice, [])).toThrow(/two groups both have the run 'k-1'/);
   });
 
-  it('the shipped architecture grid is a valid grid file', () => {
-    const { points } = groupPoints(readGridFile('configs/sweeps/stories260k-architectures.json'), []);
-    expect(points.map((p) => p.params['sae.architecture'])).toEqual(expect.arrayContaining(['relu', 'topk', 'batchtopk']));
+  it('the shipped architecture grids are valid grid files, every point a valid config over its base', () => {
+    for (const [grid, base] of [
+      ['configs/sweeps/stories260k-architectures.json', 'configs/stories260k.json'],
+      ['configs/sweeps/synthetic-architectures.json', 'configs/synthetic-architectures.json'],
+    ] as const) {
+      const { points } = groupPoints(readGridFile(grid), []);
+      expect(new Set(points.map((p) => p.params['sae.architecture']))).toEqual(new Set(['relu', 'topk', 'batchtopk', 'jumprelu']));
+      for (const p of points) expect(() => loadConfig(base, p.sets), `${grid}: ${p.name}`).not.toThrow();
+    }
   });
 });
 
