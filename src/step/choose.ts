@@ -1,8 +1,8 @@
 /**
  * Which formulation 'auto' runs next, from the L0 it measured: the crossovers where the sparse
  * step overtakes the dense one (measured, BENCHMARKS.md) and the hysteresis around them.
- * On workers, TopK / BatchTopK and JumpReLU (whose L0 is that of its learned thresholds) go by
- * WORKERS_SELECTION_SHARE, ReLU by WORKERS_SPARSE_CROSSOVER (engine.ts).
+ * On workers, TopK / BatchTopK go by WORKERS_SELECTION_SHARE, ReLU and JumpReLU (whose L0 is that
+ * of its learned thresholds; the workers' dense slices serve both) by WORKERS_SPARSE_CROSSOVER (engine.ts).
  */
 
 export type KernelKind = 'auto' | 'dense' | 'sparse';
@@ -27,9 +27,9 @@ const HYSTERESIS = 1.5;
 export const WORKERS_SPARSE_CROSSOVER = 0.15;
 
 /**
- * TopK / BatchTopK and JumpReLU on worker threads: the share of the workers' entry buffers (layout.ts
+ * TopK / BatchTopK on worker threads: the share of the workers' entry buffers (layout.ts
  * capacity, a fraction of batch x width) up to which 'auto' runs them sparse. The workers'
- * dense slices apply ReLU only, so above it the step is the one-thread dense reference, which
+ * dense slices apply ReLU and JumpReLU only, so above it the step is the one-thread dense reference, which
  * is slower than the workers' sparse step at any L0 their buffers hold; the margin leaves room
  * for a slice that gets more than its share of the selected entries.
  */

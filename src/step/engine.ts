@@ -8,8 +8,8 @@
  *                          entries of f only (sparse-gradients.ts, kernels/loops.ts)
  *   workers/               worker threads each owning a slice of the features, sparse
  *                          (slice-compute.ts) or dense (slice-dense.ts, ReLU only) per slice
- * Every architecture runs on all of them, except that the dense slices apply ReLU only: TopK,
- * BatchTopK and JumpReLU run the workers sparse (up to their buffers) and the reference above.
+ * Every architecture runs on all of them, except that the dense slices apply ReLU and JumpReLU
+ * only: TopK and BatchTopK run the workers sparse (up to their buffers) and the reference above.
  *   kernels/wasm/loops.ts  the workers' sparse loops and Adam in WebAssembly SIMD (kernels/simd-loops.ts)
  * Shared by all: one Adam (adam.ts), one clip (clip.ts), one decoder constraint
  * (decoder-constraint.ts), each with its tensor and host versions side by side.
@@ -195,8 +195,8 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     async step(params, adam, x, cfg, timer) {
       const act = cfg.arch?.activation ?? { kind: 'relu' };
       const workersServe = workersSelect(cfg.arch);
-      // The workers' dense slices apply ReLU only (not TopK's selection, nor jumprelu's thresholds).
-      const denseSlices = act.kind === 'relu' && !cfg.arch?.jumprelu;
+      // The workers' dense slices apply ReLU and JumpReLU's thresholds (not TopK's selection).
+      const denseSlices = act.kind === 'relu';
       if (o.kind === 'auto') {
         // TopK / BatchTopK: L0 is k from the first step.
         if (act.kind !== 'relu') lastL0 = act.k;

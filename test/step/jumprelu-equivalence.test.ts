@@ -6,7 +6,8 @@ import { PARAM_NAMES } from '../../src/sae/params.js';
 import { disposeEngines, engineStep, ENGINES, expectClose, m, pooledStep, reference, train, type EngineCase } from './engines.js';
 
 // JumpReLU through the sparse formulations (the one-thread sparse step and the workers, with
-// SIMD and JavaScript loops: step/kernels/jumprelu-loops.ts) against the reference
+// SIMD and JavaScript loops: step/kernels/jumprelu-loops.ts) and the workers' dense slices
+// (slice-dense.ts) against the reference
 // (step/dense.ts with sae/jumprelu.ts): the same loss, L0 and firing counts every step, and the
 // same weights, thresholds and Adam moments after 4 steps, for each penalty and each recipe
 // (unit-norm decoder with its projection; global-norm clipping with the thresholds counted).
@@ -26,8 +27,8 @@ describe('JumpReLU step engines against the reference (wasm backend)', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
-  const sparse = ENGINES.filter((c) => c.options.kind === 'sparse');
-  const stepOf = (c: EngineCase) => (c.options.workers > 1 ? pooledStep(c) : engineStep(c));
+  const sparse = [...ENGINES.filter((c) => c.options.kind === 'sparse'), ENGINES.find((e) => e.name === 'dense, 2 workers')!];
+  const stepOf = (c: EngineCase) => (c.options.workers > 1 && c.options.kind === 'sparse' ? pooledStep(c) : engineStep(c));
   for (const { name, j } of PENALTIES) {
     for (const c of sparse) {
       it(`${name}: ${c.name} matches the reference over 4 steps`, async () => {
@@ -56,18 +57,21 @@ describe('JumpReLU step engines against the reference (wasm backend)', () => {
     expect(a.log).toEqual(b.log);
     for (const n of [...PARAM_NAMES, 'log_threshold'] as const) expect(Array.from(a.weights[n]!)).toEqual(Array.from(b.weights[n]!));
   });
-  it("'auto' with workers runs jumprelu sparse on them below the selection share", async () => {
+  it("'auto' with workers runs jumprelu sparse on them below the crossover", async () => {
     const c = ENGINES.find((e) => e.name === 'auto, 2 workers')!;
     const ran: string[] = [];
-    // b_enc shifted down: L0 well below 20% of the width.
-    const ref = await train(reference, 'towards-monosemanticity', 3, -0.3, undefined, arch(PENALTIES[0]!.j));
-    expect(ref.log[0]!.l0).toBeLessThan(0.2 * m);
-    expectClose(await train(engineStep(c, {}, ran), 'towards-monosemanticity', 3, -0.3, undefined, arch(PENALTIES[0]!.j)), ref);
+    // b_enc shifted down: L0 well below 15% of the width.
+    const ref = await train(reference, 'towards-monosemanticity', 3, -0.6, undefined, arch(PENALTIES[0]!.j));
+    expect(ref.log[0]!.l0).toBeLessThan(0.15 * m);
+    expectClose(await train(engineStep(c, {}, ran), 'towards-monosemanticity', 3, -0.6, undefined, arch(PENALTIES[0]!.j)), ref);
     expect(ran).toEqual(Array(3).fill('sparse x2 workers (simd)'));
   });
-  it("'dense' with workers runs the reference for jumprelu", async () => {
-    const c = ENGINES.find((e) => e.name === 'dense, 2 workers')!;
-    const ref = await train(reference, 'april-update', 2, 0, undefined, arch(PENALTIES[2]!.j));
-    expectClose(await train(engineStep({ ...c, ran: /^dense$/ }), 'april-update', 2, 0, undefined, arch(PENALTIES[2]!.j)), ref);
+  it("'auto' with workers runs jumprelu dense on them when half the features fire", async () => {
+    const c = ENGINES.find((e) => e.name === 'auto, 2 workers')!;
+    const ran: string[] = [];
+    const ref = await train(reference, 'april-update', 2, 0.6, undefined, arch(PENALTIES[1]!.j));
+    expect(ref.log[0]!.l0).toBeGreaterThan(0.3 * m);
+    expectClose(await train(engineStep(c, {}, ran), 'april-update', 2, 0.6, undefined, arch(PENALTIES[1]!.j)), ref);
+    expect(ran).toEqual(['dense x2 workers', 'dense x2 workers']);
   });
 });

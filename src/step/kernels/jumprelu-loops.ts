@@ -184,6 +184,24 @@ export function scanJumpRelu(
   return nnz;
 }
 
+/**
+ * The kernel-window entries of a [B, mk] block of pre-activations (column c is feature i0 + c)
+ * into `window` (cleared first), as scanJumpRelu records them: for the dense formulation, which
+ * needs no list of the active entries.
+ */
+export function scanKernelWindow(pre: Float32Array, B: number, mk: number, i0: number, theta: Float32Array, halfBandwidth: number, window: KernelWindow): void {
+  const half = Math.fround(halfBandwidth);
+  window.clear();
+  for (let b = 0; b < B; b++) {
+    const base = b * mk;
+    for (let c = 0; c < mk; c++) {
+      const v = pre[base + c]!;
+      const t = theta[i0 + c]!;
+      if (Math.abs(Math.fround(v - t)) < half) window.push(b, i0 + c, v > t ? v : 0);
+    }
+  }
+}
+
 /** decNorm[i] = ||W_dec[i]|| for i in [i0, i1) (the 'tanh' penalty's scale). */
 export function decoderNorms(i0: number, i1: number, d: number, W_dec: Float32Array, decNorm: Float64Array): void {
   for (let i = i0; i < i1; i++) {

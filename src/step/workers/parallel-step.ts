@@ -91,8 +91,8 @@ export class ParallelStep {
    * One step; null (with params and adam untouched) if the batch does not fit the shared
    * buffers (more rows, or more active entries than a slice holds) or the step's activation is
    * not one the workers select (they do ReLU, TopK, BatchTopK and JumpReLU): the caller runs another kernel.
-   * `dense`: each worker runs the dense formulation on its slice (ReLU only; never declines for entries).
-   * JumpReLU (cfg.arch.jumprelu, sparse only): each worker scans against its slice's learned
+   * `dense`: each worker runs the dense formulation on its slice (ReLU and JumpReLU; never declines for entries).
+   * JumpReLU (cfg.arch.jumprelu): each worker scans against its slice's learned
    * thresholds and adds their straight-through gradients (slice-jumprelu.ts); log_threshold and
    * its moments live in the workers with the rest of the state.
    * TopK / BatchTopK (cfg.arch) and AuxK run sparse: each worker writes its slice's candidates,
@@ -105,7 +105,6 @@ export class ParallelStep {
     const select = workerSelection(cfg);
     if (select === null || (select && dense)) return null;
     const jr = cfg.arch?.jumprelu;
-    if (jr && dense) return null;
     if (jr && (!params.log_threshold || !adam.m.log_threshold)) throw new InternalError('a jumprelu step on the workers for an SAE without log_threshold');
     const s = this.s;
     // Another model's state (tests reuse one pool): give back the one held, take this one.

@@ -15,8 +15,8 @@ export type WorkerRequest =
    * Encoder product for the slice's features. ReLU: the (sparse) scan and the slice's partial
    * reconstruction follow at once. `select` (TopK / BatchTopK, sparse only): the pre-activations
    * are kept and the slice's candidates written (selection.ts); 'select' and 'scan' follow.
-   * `jumprelu` (sparse only): the scan is against the slice's learned thresholds, and records the
-   * entries within halfBandwidth of them (slice-jumprelu.ts).
+   * `jumprelu`: the activation is against the slice's learned thresholds, and the entries within
+   * halfBandwidth of them are recorded (slice-jumprelu.ts).
    */
   | { kind: 'encode'; rows: number; dense: boolean; select?: WorkerSelection; jumprelu?: { halfBandwidth: number } }
   /** The worker's share of the selection's thresholds, from every slice's candidates. */

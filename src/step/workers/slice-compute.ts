@@ -106,7 +106,8 @@ export class SliceCompute {
     this.select.selection = null;
     if (dense) {
       for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
-      return { nnz: this.dense.encode(rows, this.wSlice), ms: { encode: performance.now() - t0, decode: 0 } };
+      const jr = jumprelu ? this.jumprelu.denseEncode(this.s, jumprelu.halfBandwidth) : undefined;
+      return { nnz: this.dense.encode(rows, this.wSlice, jr), ms: { encode: performance.now() - t0, decode: 0 } };
     }
     const scratch = () => this.preScratch(rows * mk);
     if (select) {
@@ -177,7 +178,7 @@ export class SliceCompute {
     const { i0, i1, s, v } = this;
     let l1Sum: number;
     if (jumprelu) {
-      l1Sum = this.jumprelu.backward(rows, d, m, jumprelu, s, v, this.loops);
+      l1Sum = this.denseStep ? this.jumprelu.denseBackward(rows, d, jumprelu, s, v, this.dense) : this.jumprelu.backward(rows, d, m, jumprelu, s, v, this.loops);
     } else {
       l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
       if (this.denseStep) {

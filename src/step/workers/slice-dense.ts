@@ -1,16 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { columnSums } from '../../sae/gradients.js';
 import { hostView } from '../kernels/host-io.js';
+import { scanKernelWindow, type KernelWindow } from '../kernels/jumprelu-loops.js';
+import type { JumpReluStep } from '../../sae/jumprelu.js';
 import type { SharedLayout, SliceViews, StateViews } from './layout.js';
 
 /** Input widths from which the weight gradients use the transposed formulation (measured, see backward). */
 export const TRANSPOSE_GRADS_FROM_D = 256;
 
+/** JumpReLU's part of a dense slice's encode: the thresholds (theta [m], global index) and where the kernel window goes. */
+export interface DenseJumpRelu {
+  theta: Float32Array;
+  halfBandwidth: number;
+  window: KernelWindow;
+}
+
 /**
  * The dense formulation of a worker's share of the step (every feature of the slice, active or
  * not), for the start of a run when about half the features fire: the same products as
- * lossAndGradients (gradients.ts) restricted to the slice's columns, in tfjs' plain layout. The
- * slice's activations stay in the worker's tfjs memory between the encode and backward phases.
+ * lossAndGradients (gradients.ts; jumprelu.ts for JumpReLU) restricted to the slice's columns, in
+ * tfjs' plain layout. The slice's activations stay in the worker's tfjs memory between the encode
+ * and backward phases.
  */
 export class DenseSlice {
   private xc: tf.Tensor2D | null = null;
@@ -29,17 +39,30 @@ export class DenseSlice {
   /**
    * f = relu(xc W_enc[:, slice] + b_enc[slice]), the partial reconstruction f W_dec[slice] into
    * the slice's `partial`, fired counts and fSum of its features. wSlice: W_enc's columns [d, mk].
-   * Returns the slice's active entries.
+   * Returns the slice's active entries. `jumprelu`: f = pre where pre > theta instead, and the
+   * kernel-window entries recorded (slice-jumprelu.ts computes the thresholds' gradient from them).
    */
-  encode(rows: number, wSlice: Float32Array): number {
+  encode(rows: number, wSlice: Float32Array, jumprelu?: DenseJumpRelu): number {
     this.release();
     const { d } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
     const xc = tf.tensor2d(s.xc.subarray(0, rows * d), [rows, d]);
     const ones = tf.ones([1, rows]) as tf.Tensor2D;
-    const f = tf.tidy(() => tf.relu(tf.fused.matMul({ a: xc, b: tf.tensor2d(wSlice, [d, mk]), bias: tf.tensor1d(s.b_enc.subarray(i0, i1)) }))) as tf.Tensor2D;
-    const active = tf.step(f) as tf.Tensor2D;
+    let f: tf.Tensor2D;
+    let active: tf.Tensor2D;
+    if (jumprelu) {
+      const pre = tf.tidy(() => tf.fused.matMul({ a: xc, b: tf.tensor2d(wSlice, [d, mk]), bias: tf.tensor1d(s.b_enc.subarray(i0, i1)) })) as tf.Tensor2D;
+      // The host view is read before the next tfjs allocation (hostView).
+      scanKernelWindow(hostView(pre), rows, mk, i0, jumprelu.theta, jumprelu.halfBandwidth, jumprelu.window);
+      // step(pre - theta): active iff pre > theta, as the reference (sae/jumprelu.ts).
+      active = tf.tidy(() => tf.step(tf.sub(pre, tf.tensor1d(jumprelu.theta.subarray(i0, i1))))) as tf.Tensor2D;
+      f = tf.mul(pre, active) as tf.Tensor2D;
+      pre.dispose();
+    } else {
+      f = tf.tidy(() => tf.relu(tf.fused.matMul({ a: xc, b: tf.tensor2d(wSlice, [d, mk]), bias: tf.tensor1d(s.b_enc.subarray(i0, i1)) }))) as tf.Tensor2D;
+      active = tf.step(f) as tf.Tensor2D;
+    }
     this.xc = xc;
     this.ones = ones;
     this.f = f;
@@ -60,8 +83,10 @@ export class DenseSlice {
   /**
    * Given G (shared) and the sparsity constants spars/decay of the slice (host), its gradients
    * into the shared gW_enc columns, gb_enc entries and gW_dec rows (decay term included).
+   * `tanh` (JumpReLU's 'tanh' penalty, sae/jumprelu.ts): its dL/df term joins dL/dpre and its
+   * decoder-norm term is written into decay first; returns the slice's summed tanh terms (else 0).
    */
-  backward(rows: number): void {
+  backward(rows: number, tanh?: { j: JumpReluStep; decNorm: Float64Array }): number {
     const { d, m } = this.layout;
     const { i0, i1, s } = this;
     const mk = i1 - i0;
@@ -70,9 +95,23 @@ export class DenseSlice {
     const active = this.active!;
     const ones = this.ones!;
     const G = tf.tensor2d(s.G.subarray(0, rows * d), [rows, d]);
+    let tanhSum = 0;
     const gPre = tf.tidy(() => {
       const WdecT = tf.transpose(tf.tensor2d(s.W_dec.subarray(i0 * d, i1 * d), [mk, d]));
-      return tf.mul(tf.fused.matMul({ a: G, b: WdecT, bias: tf.tensor1d(s.spars.subarray(i0, i1)) }), active) as tf.Tensor2D;
+      let dF = tf.fused.matMul({ a: G, b: WdecT, bias: tf.tensor1d(s.spars.subarray(i0, i1)) }) as tf.Tensor2D;
+      if (tanh) {
+        // t = tanh(c f ||W_dec_i||): dL/df += lambda c ||W_dec_i|| (1 - t^2) / B; dL/d||W_dec_i|| = (lambda c / B) sum_b f (1 - t^2).
+        const c = tanh.j.tanhScale!;
+        const scale = (tanh.j.coefficient * c) / rows;
+        const dn = tf.tensor1d(Float32Array.from(tanh.decNorm.subarray(i0, i1)));
+        const t = tf.tanh(tf.mul(tf.mul(f, dn), c));
+        const sech2 = tf.sub(1, tf.square(t)) as tf.Tensor2D;
+        tanhSum = tf.sum(t).dataSync()[0]!;
+        dF = tf.add(dF, tf.mul(tf.mul(sech2, dn), scale)) as tf.Tensor2D;
+        const decay = tf.div(tf.mul(columnSums(tf.mul(f, sech2) as tf.Tensor2D, ones), scale), tf.maximum(dn, 1e-12));
+        s.decay.set(decay.dataSync() as Float32Array, i0);
+      }
+      return tf.mul(dF, active) as tf.Tensor2D;
     });
     this.active = null;
     active.dispose();
@@ -101,6 +140,7 @@ export class DenseSlice {
       for (let j = 0; j < d; j++) s.gW_dec[i * d + j] = (transposed ? gd[c * d + j]! : gd[j * mk + c]!) + dn * s.W_dec[i * d + j]!;
     }
     tf.dispose([gW_enc, gb_enc, gW_dec]);
+    return tanhSum;
   }
 
   /** Free the tensors kept between phases. */
