@@ -57,7 +57,7 @@ export interface AdapterReport {
 }
 
 /** tfjs' WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: below one workgroup, so never split-K. */
-export const DETERMINISTIC_MATMUL_THRESHOLD = 0.5;
+const DETERMINISTIC_MATMUL_THRESHOLD = 0.5;
 
 let gpu: Gpu | null = null;
 let device: GpuDevice | null = null;

@@ -119,9 +119,9 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
   };
   const timer = new PhaseTimer();
 
-  // As the trainer does (train/loop.ts): on a GPU a step's statistics are read while the next
-  // step runs (relu; AuxK's dead mask would need them first).
-  const pipelined = !backend.capabilities.syncReads && architecture === 'relu';
+  // The trainer's rule (train/loop.ts pipelinesReads): on a GPU a step's statistics are read while
+  // the next step runs, unless the step uses AuxK (its dead mask needs them first).
+  const pipelined = !backend.capabilities.syncReads && !cfg.arch?.auxK;
   let pending: ReturnType<typeof readStepStats> | null = null;
   const step = async (): Promise<number> => {
     timer.reset();

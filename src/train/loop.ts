@@ -227,9 +227,9 @@ async function steps(
     lastRan = ran;
     state.kernel = engine.choice();
     x.dispose();
+    const final = step >= plan.totalSteps;
     // readStepStats packs the statistics and starts their read before its first await: the
     // step's own tensors can go at once.
-    const final = step >= plan.totalSteps;
     const job: Dispatched = { step, checkpoint: ctx.checkpointDue(step), lr, sparsityCoefficient, rows: batch.rows, stats: readStepStats(stats) };
     disposeStats(stats);
     // The previous step's bookkeeping, while this one runs on the GPU.
