@@ -15,6 +15,8 @@
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop or language-model bench; each row adds the GPU phases, memory and adapter.
  * `--whole-run --backend webgpu --no-peer` trains the whole runs on the GPU (the data path included).
+ * `--resample-scoring [--configs B] [--workers 2] [--rows 65536] [--json]`: one resampling event's
+ * pool scoring with tfjs on one thread and on the step's workers (resample-score.ts).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -33,6 +35,7 @@ import { formatWholeRuns } from './whole-run/report.js';
 import { WHOLE_RUN_CASES } from './whole-run/run.js';
 import { parsePeerFigures } from './whole-run/torch-peer.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
+import { formatResampleScore, runResampleScoreBench } from './resample-score.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -94,9 +97,12 @@ async function main(): Promise<number> {
       'peer-tokens-per-s': { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'resample-scoring': { type: 'boolean', default: false },
+      rows: { type: 'string', default: '65536' },
     },
   });
   if (values['whole-run']) return wholeRunMain(values);
+  if (values['resample-scoring']) return resampleScoringMain(values);
   if (values.child) {
     const result = await runTrainBench(JSON.parse(values.child) as BenchSpec);
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -180,6 +186,20 @@ async function wholeRunMain(v: Record<string, string | boolean | undefined>): Pr
   const machine = { ...machineInfo(), workers: defaultWorkers() };
   if (v.json) process.stdout.write(JSON.stringify({ machine, wholeRuns: rows }, null, 2) + '\n');
   else process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}; ${machine.date}; workers auto = ${machine.workers}\n\n` + formatWholeRuns(rows));
+  return 0;
+}
+
+async function resampleScoringMain(values: { configs?: string | undefined; workers?: string | undefined; rows: string; seed: string; json: boolean }): Promise<number> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const rows = counts(values.rows, 'rows')[0]!;
+  const workers = counts(values.workers ?? String(defaultWorkers()), 'workers')[0]!;
+  const results = [];
+  for (const c of list<string>(values.configs ?? 'B', Object.keys(SHAPES), 'configs')) {
+    const r = await runResampleScoreBench(SHAPES[c]!, rows, workers, Number(values.seed), log);
+    log(formatResampleScore(r));
+    results.push(r);
+  }
+  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), resampleScoring: results }, null, 2) + '\n');
   return 0;
 }
 

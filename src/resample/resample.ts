@@ -6,14 +6,17 @@ import type { Rng } from '../util/rng.js';
 import type { AdamState } from '../step/adam.js';
 import type { DrawMode, DrawnRow } from './draw.js';
 import { PoolScorer, lossStats, type LossStats, type PoolStats } from './score.js';
+import { tfjsRowScorer, type RowScorer } from './score-rows.js';
 
 export interface ResampleOptions {
   /** Encoder column norm as a multiple of the mean alive encoder-column norm (paper: 0.2). */
   encoderScale: number;
   /** Subtract b_dec from the drawn input before normalising it. */
   centre: boolean;
-  /** Rows per scoring chunk (default: sized so f [chunk, m] is about 64 MB). */
+  /** Rows per scoring chunk on this thread (default: sized so f [chunk, m] is about 64 MB). */
   chunkRows?: number;
+  /** Where the pool is scored (default: tfjs on this thread; the loop passes the step's workers where it has them). */
+  scorer?: RowScorer;
 }
 
 /** What one resampling did, for the event record. */
@@ -29,6 +32,8 @@ export interface ResampleResult {
   /** Mean L2 norm of the alive features' encoder columns (1 if none is alive). */
   encoderNorm: number;
   aliveFeatures: number;
+  /** Where the pool was scored (RowScorer.where; null when nothing was scored). */
+  scoredOn: string | null;
 }
 
 /**
@@ -60,7 +65,7 @@ export async function resampleDeadFrom(
 ): Promise<ResampleResult> {
   checkDead(dead, params.m);
   if (dead.length === 0) return nothingDead(params.m);
-  const scorer = new PoolScorer(params, dead.length, opts.centre, rng, opts.chunkRows);
+  const scorer = new PoolScorer(params, dead.length, opts.centre, rng, opts.scorer ?? tfjsRowScorer(params, opts.chunkRows));
   for await (const batch of pool) await scorer.add(batch);
   return finishResample(params, adam, dead, scorer, opts);
 }
@@ -85,6 +90,7 @@ async function finishResample(
     drawnLoss: draw.rows.length ? lossStats(draw.rows.map((r) => r.loss)) : null,
     encoderNorm,
     aliveFeatures,
+    scoredOn: scorer.where,
   };
 }
 
@@ -191,5 +197,5 @@ function checkDead(dead: Int32Array, m: number): void {
 }
 
 function nothingDead(m: number): ResampleResult {
-  return { indices: new Int32Array(0), draws: [], mode: 'none', pool: null, drawnLoss: null, encoderNorm: NaN, aliveFeatures: m };
+  return { indices: new Int32Array(0), draws: [], mode: 'none', pool: null, drawnLoss: null, encoderNorm: NaN, aliveFeatures: m, scoredOn: null };
 }

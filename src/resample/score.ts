@@ -1,10 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
 import { DivergenceError, InternalError } from '../errors.js';
-import { rowSquaredError } from '../sae/forward.js';
 import type { SaeParams } from '../sae/params.js';
 import type { Rng } from '../util/rng.js';
 import { WeightedReservoir, type DrawResult } from './draw.js';
+import { tfjsRowScorer, type RowScorer, type ScoredRows } from './score-rows.js';
 
 /** Summary of a set of per-input losses. */
 export interface LossStats {
@@ -45,10 +44,8 @@ export function lossStats(values: ArrayLike<number>): LossStats {
 }
 
 /**
- * Scores pool inputs with the current SAE and feeds them to a WeightedReservoir. The score is the
- * squared reconstruction error ||x - x_hat||^2: the paper's "loss" of the autoencoder on the
- * input, and what the reference PyTorch trainer uses (the L1 term is left out, as there).
- * Batches are scored in chunks small enough that f [chunk, m] stays near 64 MB.
+ * Scores pool inputs with the current SAE (score-rows.ts: ||x - x_hat||^2 per row, on this
+ * thread or the step's workers) and feeds them, in row order, to a WeightedReservoir.
  */
 export class PoolScorer {
   private readonly reservoir: WeightedReservoir;
@@ -56,66 +53,62 @@ export class PoolScorer {
   private sumLoss = 0;
   private sumCentredSq = 0;
   private readonly centredSum: Float64Array;
-  private readonly chunkRows: number;
 
   constructor(
     private readonly params: SaeParams,
     k: number,
     private readonly centre: boolean,
     rng: Rng,
-    chunkRows?: number,
+    private readonly scorer: RowScorer = tfjsRowScorer(params),
   ) {
     this.reservoir = new WeightedReservoir(k, params.d, rng);
     this.centredSum = new Float64Array(params.d);
-    this.chunkRows = chunkRows ?? Math.max(256, Math.min(4096, Math.floor(2 ** 24 / params.m)));
   }
 
-  /** Score all rows of a batch (one tidy and one asynchronous read per chunk). */
+  /** Where the rows are scored (RowScorer.where). */
+  get where(): string {
+    return this.scorer.where;
+  }
+
+  /** Score all rows of a batch, chunk by chunk. */
   async add(batch: Batch): Promise<void> {
     const d = this.params.d;
     if (batch.d !== d) throw new InternalError(`PoolScorer: pool batch has width ${batch.d}, the SAE ${d}`);
-    for (let start = 0; start < batch.rows; start += this.chunkRows) {
-      const c = Math.min(this.chunkRows, batch.rows - start);
-      const xs = batch.x.subarray(start * d, (start + c) * d);
-      const packed = tf.tidy(() => {
-        const x = tf.tensor2d(xs, [c, d]);
-        const xc = tf.sub(x, this.params.b_dec);
-        // One read-back per chunk: [loss c | ||x||^2 c | ||x - b_dec||^2 c | sum(x - b_dec) d].
-        return tf.concat([
-          rowSquaredError(this.params, x),
-          tf.sum(tf.square(x), 1),
-          tf.sum(tf.square(xc), 1),
-          tf.sum(xc, 0),
-        ]);
+    for (let start = 0; start < batch.rows; ) {
+      const c = Math.min(this.scorer.chunkRows, batch.rows - start);
+      const parts = await this.scorer.score(batch.x.subarray(start * d, (start + c) * d), c);
+      if (parts.reduce((a, p) => a + p.rows, 0) !== c) throw new InternalError(`PoolScorer: ${this.scorer.where} scored ${parts.map((p) => p.rows).join(' + ')} rows of ${c}`);
+      for (const part of parts) {
+        this.take(batch, start, part);
+        start += part.rows;
+      }
+    }
+  }
+
+  /** The scores of rows [start, start + part.rows) of batch. */
+  private take(batch: Batch, start: number, { rows: c, packed: v }: ScoredRows): void {
+    const d = this.params.d;
+    for (let j = 0; j < d; j++) this.centredSum[j]! += v[3 * c + j]!;
+    for (let r = 0; r < c; r++) {
+      const i = start + r;
+      const loss = v[r]!;
+      if (!Number.isFinite(loss)) {
+        throw new DivergenceError(
+          `resampling: the SAE's reconstruction error is ${loss} on input row ${batch.rowIds[i]} of the scoring sample`,
+          'The weights or this input hold NaN/Inf values; lower train.lr or check the data, then resume from an earlier checkpoint.',
+        );
+      }
+      const dirSq = this.centre ? v[2 * c + r]! : v[c + r]!;
+      this.losses.push(loss);
+      this.sumLoss += loss;
+      this.sumCentredSq += v[2 * c + r]!;
+      this.reservoir.offer(batch.x.subarray(i * d, (i + 1) * d), loss, dirSq > 0, {
+        rowId: batch.rowIds[i]!,
+        ...(batch.meta.tokenId ? { tokenId: batch.meta.tokenId[i]! } : {}),
+        ...(batch.meta.token ? { token: batch.meta.token[i]! } : {}),
+        ...(batch.meta.docId ? { docId: batch.meta.docId[i]! } : {}),
+        ...(batch.meta.pos ? { pos: batch.meta.pos[i]! } : {}),
       });
-      let v: Float32Array;
-      try {
-        v = (await packed.data()) as Float32Array;
-      } finally {
-        packed.dispose();
-      }
-      for (let j = 0; j < d; j++) this.centredSum[j]! += v[3 * c + j]!;
-      for (let r = 0; r < c; r++) {
-        const i = start + r;
-        const loss = v[r]!;
-        if (!Number.isFinite(loss)) {
-          throw new DivergenceError(
-            `resampling: the SAE's reconstruction error is ${loss} on input row ${batch.rowIds[i]} of the scoring sample`,
-            'The weights or this input hold NaN/Inf values; lower train.lr or check the data, then resume from an earlier checkpoint.',
-          );
-        }
-        const dirSq = this.centre ? v[2 * c + r]! : v[c + r]!;
-        this.losses.push(loss);
-        this.sumLoss += loss;
-        this.sumCentredSq += v[2 * c + r]!;
-        this.reservoir.offer(xs.subarray(r * d, (r + 1) * d), loss, dirSq > 0, {
-          rowId: batch.rowIds[i]!,
-          ...(batch.meta.tokenId ? { tokenId: batch.meta.tokenId[i]! } : {}),
-          ...(batch.meta.token ? { token: batch.meta.token[i]! } : {}),
-          ...(batch.meta.docId ? { docId: batch.meta.docId[i]! } : {}),
-          ...(batch.meta.pos ? { pos: batch.meta.pos[i]! } : {}),
-        });
-      }
     }
   }
 

@@ -29,6 +29,7 @@ import { denseTrainStep, type StepConfig } from './dense.js';
 import { createSparseTrainStep } from './sparse.js';
 import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
 import { ParallelStep } from './workers/parallel-step.js';
+import type { WorkersRowScorer } from './workers/pool-score.js';
 import type { StepArchitecture } from '../sae/gradients.js';
 
 export type { KernelKind } from './choose.js';
@@ -124,6 +125,12 @@ export interface StepEngine {
    * part that does not shrink with more workers), and inside sync(). Zeros without workers.
    */
   mainThreadMs(): { serial: number; sync: number };
+  /**
+   * Where resampling scores its pool: the worker threads (started if they are not yet), from the
+   * synced params, when the engine has more than one; null for one thread or a GPU backend
+   * (the caller scores with tfjs on this thread). The caller disposes it after the event.
+   */
+  poolScorer(params: SaeParams): Promise<WorkersRowScorer | null>;
   /** Stops the worker threads, if any. */
   dispose(): Promise<void>;
   /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
@@ -240,6 +247,11 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
       settled?.invalidate();
     },
     mainThreadMs: () => ({ serial: settled?.serialMs ?? 0, sync: settled?.syncMs ?? 0 }),
+    async poolScorer(params) {
+      await syncWorkers();
+      const p = threads > 1 ? await workers() : null;
+      return p ? p.poolScorer(params) : null;
+    },
     async dispose() {
       if (parallel) await (await parallel).dispose();
     },
@@ -269,6 +281,7 @@ function denseOnlyEngine(o: StepEngineOptions): StepEngine {
     sync: async () => {},
     invalidate() {},
     mainThreadMs: () => ({ serial: 0, sync: 0 }),
+    poolScorer: async () => null,
     async dispose() {},
     describe: () => 'dense',
     choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),

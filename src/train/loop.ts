@@ -200,7 +200,7 @@ async function steps(
 
     if (resampleAt.has(step) && !final) {
       await engine.sync();
-      await resample(ctx, state, step, log);
+      await resample(ctx, state, step, log, engine);
       engine.invalidate();
     }
     await ctx.afterStep(state, { final, checkpoint: job.checkpoint, sync: () => engine.sync() });
@@ -264,7 +264,7 @@ function stepArchitecture(a: ResolvedArchitecture, state: LoopState, step: numbe
   };
 }
 
-async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void): Promise<void> {
+async function resample(ctx: LoopContext, state: LoopState, step: number, log: (l: string) => void, engine: StepEngine): Promise<void> {
   const { cfg, plan, out, params, adam, scale, schedule } = ctx;
   const dead = state.tracker.deadIndices(step, schedule.deadWindow);
   // jumprelu: resampling scores the inputs with the thresholds as they are now.
@@ -278,13 +278,24 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
   const p = Math.min(1, schedule.samples / Math.max(1, plan.trainRows));
   const read = { skipBadShards: cfg.data.skipBadShards, onWarning: (m: string) => log(`warning: ${m}`) };
   const pool = scaled(bernoulliRows(plan.train, plan.cols, p, state.resampleRng.nextUint32(), plan.split, read), scale);
-  const result = await resampleDeadFrom(params, adam, dead, pool, state.resampleRng, {
-    encoderScale: cfg.resample.encoderScale,
-    centre: cfg.resample.centre,
-  });
+  // On the step's workers where it has them (each scores a range of the rows; the same losses).
+  const scorer = await engine.poolScorer(params);
+  let result: Awaited<ReturnType<typeof resampleDeadFrom>>;
+  try {
+    result = await resampleDeadFrom(params, adam, dead, pool, state.resampleRng, {
+      encoderScale: cfg.resample.encoderScale,
+      centre: cfg.resample.centre,
+      ...(scorer ? { scorer } : {}),
+    });
+  } catch (err) {
+    await scorer?.dispose().catch(() => {});
+    throw err;
+  }
+  await scorer?.dispose();
   state.tracker.reset(result.indices, step);
   out.resample(state.monitor.onEvent(step, dead, result, context));
-  log(`step ${step}: resampled ${result.indices.length} of ${dead.length} dead feature(s) (${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m})`);
+  const share = `${((100 * dead.length) / plan.m).toFixed(1)}% of ${plan.m}`;
+  log(`step ${step}: resampled ${result.indices.length} of ${dead.length} dead feature(s) (${share}; pool scored on ${result.scoredOn ?? 'nothing'})`);
 }
 
 function divergence(step: number, v: StepValues, lr: number, baseLr: number): DivergenceError {

@@ -27,12 +27,12 @@ beforeAll(async () => {
 });
 afterAll(async () => rmTmp(dir));
 
-function config(name: string, train: Record<string, unknown> = {}, output: Record<string, unknown> = {}): string {
+function config(name: string, train: Record<string, unknown> = {}, output: Record<string, unknown> = {}, sae: Record<string, unknown> = {}): string {
   return writeConfig(
     dir,
     {
       data: { train: trainFile, eval: evalFile, shuffleBuffer: 2048 },
-      sae: { width: 128, l1: 0.005, bDecInit: 'mean', initSamples: 1024 },
+      sae: { width: 128, l1: 0.005, bDecInit: 'mean', initSamples: 1024, ...sae },
       train: { steps: STEPS, batchSize: 256, logEvery: 10, seed: 11, ...train },
       // Two resampling events, so resampler randomness and firing history must survive a resume.
       resample: { every: 40, until: 100, deadWindow: 20, samples: 2048 },
@@ -68,13 +68,17 @@ describe('sae train --resume after SIGKILL', () => {
   const kills: string[] = [];
 
   beforeAll(async () => {
-    const cfg = config('kill');
+    // Wide, a large L1 coefficient and learning rate: hundreds of features die before each of the
+    // two resampling events, so the pool is scored and rows drawn. Two workers pinned: the steps
+    // and the pool's scoring both run on them.
+    const cfg = config('kill', { workers: 2, lr: 0.03 }, {}, { width: 1024, l1: 2 });
     // A: uninterrupted. Time its phases to aim the kills of B at training, not start-up.
     const a = startCli(fresh(cfg, runA));
     await waitUntil(() => fs.existsSync(path.join(runA, 'config.json')), { proc: a, everyMs: 5 });
     const tConfig = performance.now() - a.startedAt;
     const exitA = await a.done;
     expect(exitA.code, exitA.stderr).toBe(0);
+    expect(exitA.stderr.match(/resampled \d+ of \d+ dead feature\(s\) \([^)]*; pool scored on 2 workers\)/g)?.length, exitA.stderr).toBe(2);
     const span = Math.max(200, exitA.ms - tConfig);
 
     // B: killed with SIGKILL at seeded random moments, resumed each time.

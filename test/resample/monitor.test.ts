@@ -16,6 +16,7 @@ function result(indices: number[]): ResampleResult {
     drawnLoss: null,
     encoderNorm: 0.5,
     aliveFeatures: m - indices.length,
+    scoredOn: 'this thread',
   };
 }
 

@@ -24,6 +24,7 @@ function result(indices: number[]): ResampleResult {
     drawnLoss: { count: indices.length, mean: 2.5, std: 0.3, min: 2, p50: 2.5, p90: 3, p99: 3, max: 3 },
     encoderNorm: 0.8,
     aliveFeatures: M - indices.length,
+    scoredOn: 'this thread',
   };
 }
 

@@ -11,6 +11,7 @@ import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import { addParts } from './row-reduce.js';
+import { workersRowScorer, type WorkersRowScorer } from './pool-score.js';
 import { fits, planSelection, view, type SelectionLayout, type WorkerSelection } from './selection.js';
 
 export interface ParallelStepOptions {
@@ -227,6 +228,14 @@ export class ParallelStep {
     this.upload(this.owner.params, this.owner.adam);
     this.unsynced = false;
     this.syncMs += performance.now() - t;
+  }
+
+  /**
+   * Resampling's pool scored on these workers (pool-score.ts), from params as they are: sync()
+   * first where a step has changed the state since.
+   */
+  poolScorer(params: SaeParams): Promise<WorkersRowScorer> {
+    return workersRowScorer(this.pool, params);
   }
 
   /** Live tensors in each worker (for leak tests). */

@@ -3,6 +3,8 @@ import type { AdamStepConsts } from '../adam.js';
 import type { SharedLayout } from './layout.js';
 import type { SelectionLayout, WorkerSelection } from './selection.js';
 import type { JumpReluBackward } from './slice-jumprelu.js';
+import type { Activation } from '../../sae/activation.js';
+import type { PoolScoreLayout } from './pool-score-rows.js';
 
 /** Messages from the step kernel to a worker; each is answered by one WorkerReply. */
 export type WorkerRequest =
@@ -37,7 +39,13 @@ export type WorkerRequest =
   /** Adam on the slice's parameters (`thresholds`: log_threshold's too), then (Towards Monosemanticity) unit-norm decoder rows. */
   | { kind: 'update'; consts: AdamStepConsts; renorm: boolean; thresholds?: boolean }
   /** The worker's live tensor count (tests: nothing leaks from step to step). */
-  | { kind: 'tensors' };
+  | { kind: 'tensors' }
+  /** Resampling (pool-score-rows.ts): make the SAE's tensors from the event's buffer (activation absent: ReLU). */
+  | { kind: 'score-load'; buffer: SharedArrayBuffer; layout: PoolScoreLayout; activation?: Activation }
+  /** Score the worker's row range of the `rows` pool rows in the buffer. */
+  | { kind: 'score'; rows: number }
+  /** The event is over: free its tensors. */
+  | { kind: 'score-end' };
 
 export type WorkerReply =
   | { kind: 'init'; loops: string }
@@ -51,4 +59,8 @@ export type WorkerReply =
   | { kind: 'backward'; l1Sum: number; sumSquares: number }
   | { kind: 'update' }
   | { kind: 'tensors'; count: number }
+  | { kind: 'score-load' }
+  /** packed: [loss | ||x||^2 | ||x - b_dec||^2 over the worker's `rows` rows | their sum of x - b_dec (d)] (score-rows.ts). */
+  | { kind: 'score'; rows: number; packed: Float32Array }
+  | { kind: 'score-end' }
   | { kind: 'error'; message: string; stack?: string };

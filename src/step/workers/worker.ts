@@ -9,8 +9,13 @@ import { initBackend } from '../../backend/select.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { SliceCompute } from './slice-compute.js';
 import { loadLoops } from './load-loops.js';
+import { PoolScoreRows } from './pool-score-rows.js';
 
 let compute: SliceCompute | null = null;
+/** The resampling event being scored, if any. */
+let scoring: PoolScoreRows | null = null;
+let slice = 0;
+let workers = 1;
 
 function reply(r: WorkerReply): void {
   parentPort!.postMessage(r);
@@ -22,6 +27,8 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       await initBackend(req.backend as BackendChoice);
       const { loops, note } = loadLoops(req.memory, req.simd);
       compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
+      slice = req.slice;
+      workers = req.layout.slices.length;
       return { kind: 'init', loops: note };
     }
     case 'centre':
@@ -46,6 +53,16 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       return { kind: 'update' };
     case 'tensors':
       return { kind: 'tensors', count: tf.memory().numTensors };
+    case 'score-load':
+      scoring?.dispose();
+      scoring = new PoolScoreRows(req.buffer, req.layout, req.activation, workers, slice);
+      return { kind: 'score-load' };
+    case 'score':
+      return { kind: 'score', ...scoring!.score(req.rows) };
+    case 'score-end':
+      scoring?.dispose();
+      scoring = null;
+      return { kind: 'score-end' };
   }
 }
 

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+import { scoreRows } from '../../resample/score-rows.js';
+import type { Activation } from '../../sae/activation.js';
+import type { SaeTensors } from '../../sae/forward.js';
+import { rowRange } from './row-reduce.js';
+
+/**
+ * Where one resampling event's buffer holds what the workers read, as float32 offsets: the SAE
+ * as it is scored (W_enc [d, m], b_enc [m], W_dec [m, d], b_dec [d]) and the chunk of pool rows
+ * x [chunkRows, d] that the main thread writes before each 'score'.
+ */
+export interface PoolScoreLayout {
+  d: number;
+  m: number;
+  chunkRows: number;
+  W_enc: number;
+  b_enc: number;
+  W_dec: number;
+  b_dec: number;
+  x: number;
+  /** float32 entries of the whole buffer. */
+  length: number;
+}
+
+/** The layout of a scoring buffer for chunks of up to chunkRows rows. */
+export function poolScoreLayout(d: number, m: number, chunkRows: number): PoolScoreLayout {
+  const W_enc = 0;
+  const b_enc = W_enc + d * m;
+  const W_dec = b_enc + m;
+  const b_dec = W_dec + m * d;
+  const x = b_dec + d;
+  return { d, m, chunkRows, W_enc, b_enc, W_dec, b_dec, x, length: x + chunkRows * d };
+}
+
+/**
+ * A worker's part of scoring resampling's pool: the rows of each chunk in its row range
+ * (row-reduce.ts rowRange), every feature, by the same tensor function as the one-thread
+ * scoring (resample/score-rows.ts). A row's loss does not depend on the other rows of its
+ * chunk, so it is the same whatever the worker count: the draws are too. The SAE's tensors are
+ * made once per event, from the buffer, and dropped by dispose().
+ */
+export class PoolScoreRows {
+  private readonly sae: SaeTensors;
+  private readonly x: Float32Array;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly layout: PoolScoreLayout,
+    activation: Activation | undefined,
+    private readonly workers: number,
+    private readonly slice: number,
+  ) {
+    const { d, m } = layout;
+    const at = (offset: number, n: number) => new Float32Array(buffer, offset * 4, n);
+    this.sae = {
+      W_enc: tf.tensor2d(at(layout.W_enc, d * m), [d, m]),
+      b_enc: tf.tensor1d(at(layout.b_enc, m)),
+      W_dec: tf.tensor2d(at(layout.W_dec, m * d), [m, d]),
+      b_dec: tf.tensor1d(at(layout.b_dec, d)),
+      ...(activation ? { activation } : {}),
+    };
+    this.x = at(layout.x, layout.chunkRows * d);
+  }
+
+  /** The packed scores (ScoredRows) of this worker's rows of a chunk of `rows`. */
+  score(rows: number): { rows: number; packed: Float32Array } {
+    const { d } = this.layout;
+    const [r0, r1] = rowRange(rows, this.workers, this.slice);
+    // An empty range (fewer rows than workers): nothing scored, zero column sums.
+    if (r1 === r0) return { rows: 0, packed: new Float32Array(d) };
+    const packed = tf.tidy(() => scoreRows(this.sae, tf.tensor2d(this.x.subarray(r0 * d, r1 * d), [r1 - r0, d])));
+    try {
+      return { rows: r1 - r0, packed: packed.dataSync() as Float32Array };
+    } finally {
+      packed.dispose();
+    }
+  }
+
+  dispose(): void {
+    tf.dispose([this.sae.W_enc, this.sae.b_enc, this.sae.W_dec, this.sae.b_dec]);
+  }
+}

@@ -1,0 +1,50 @@
+import type { RowScorer } from '../../resample/score-rows.js';
+import type { SaeParams } from '../../sae/params.js';
+import { poolScoreLayout } from './pool-score-rows.js';
+import type { WorkerPool } from './pool.js';
+
+/**
+ * Rows each worker scores per chunk: its f [rows, m] near 32 MB, so that the workers together
+ * hold about what one thread does (resample/score-rows.ts defaultScoreChunkRows), at least 256.
+ */
+export function workerScoreRows(m: number, workers: number): number {
+  return Math.max(256, Math.min(4096, Math.floor(2 ** 25 / (m * workers))));
+}
+
+/** A RowScorer on the step's workers for one resampling event; dispose() frees what they made. */
+export interface WorkersRowScorer extends RowScorer {
+  dispose(): Promise<void>;
+}
+
+/**
+ * Scoring of resampling's pool on the step's worker threads (each over a range of every
+ * chunk's rows, pool-score-rows.ts). The SAE is copied from params (the tfjs variables, which
+ * the caller has brought up to date with the workers' state) into one shared buffer with room
+ * for a chunk of rows; each worker makes its tensors from it once.
+ */
+export async function workersRowScorer(pool: WorkerPool, params: SaeParams): Promise<WorkersRowScorer> {
+  const { d, m } = params;
+  const workers = pool.size;
+  const layout = poolScoreLayout(d, m, workers * workerScoreRows(m, workers));
+  const buffer = new SharedArrayBuffer(layout.length * 4);
+  const all = new Float32Array(buffer);
+  all.set(params.W_enc.dataSync() as Float32Array, layout.W_enc);
+  all.set(params.b_enc.dataSync() as Float32Array, layout.b_enc);
+  all.set(params.W_dec.dataSync() as Float32Array, layout.W_dec);
+  all.set(params.b_dec.dataSync() as Float32Array, layout.b_dec);
+  const x = all.subarray(layout.x);
+  const activation = params.activation.kind === 'relu' ? undefined : params.activation;
+  await pool.all(() => ({ kind: 'score-load', buffer, layout, ...(activation ? { activation } : {}) }));
+  return {
+    chunkRows: layout.chunkRows,
+    where: `${workers} workers`,
+    async score(xs, rows) {
+      x.set(xs.subarray(0, rows * d));
+      const replies = await pool.all(() => ({ kind: 'score', rows }));
+      return replies.map((r) => ({ rows: r.rows, packed: r.packed }));
+    },
+    async dispose() {
+      await pool.all(() => ({ kind: 'score-end' }));
+    },
+  };
+}

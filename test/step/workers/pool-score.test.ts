@@ -1,0 +1,158 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/backend/select.js';
+import type { Activation } from '../../../src/sae/activation.js';
+import { SaeParams, PARAM_NAMES } from '../../../src/sae/params.js';
+import { AdamState } from '../../../src/step/adam.js';
+import { createStepEngine, type StepEngine } from '../../../src/step/engine.js';
+import { ParallelStep } from '../../../src/step/workers/parallel-step.js';
+import { resampleDeadFrom } from '../../../src/resample/resample.js';
+import { tfjsRowScorer, type RowScorer } from '../../../src/resample/score-rows.js';
+import type { Batch } from '../../../src/data/types.js';
+import { Rng } from '../../../src/util/rng.js';
+import { randomData, randomWeights } from '../../helpers/tensors.js';
+import { disposeStats } from '../../../src/step/dense.js';
+import { tinySetup } from '../engines.js';
+
+// Resampling's pool scored on the step's workers, each over a range of the rows, against the
+// one-thread tfjs scoring (the reference). Worker threads run the built dist/.
+const d = 24;
+const m = 96;
+const ROWS = 700;
+const engines: StepEngine[] = [];
+const steps: ParallelStep[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+afterAll(async () => {
+  await Promise.all([...engines.map((e) => e.dispose()), ...steps.map((p) => p.dispose())]);
+});
+
+const byWorkers = new Map<string, StepEngine>();
+/** One engine per worker count for the file (each starts its threads once). */
+const engine = (workers: number, hostKernels = true) => {
+  const key = `${workers}:${hostKernels}`;
+  if (!byWorkers.has(key)) {
+    const e = createStepEngine({ kind: 'auto', workers, simd: true, batchSize: 64, d, m, hostKernels });
+    engines.push(e);
+    byWorkers.set(key, e);
+  }
+  return byWorkers.get(key)!;
+};
+
+/** Every packed value of the pool's rows, in row order: losses, ||x||^2, ||x - b_dec||^2 (the column sums left out). */
+async function scoreAll(scorer: RowScorer, x: Float32Array, rows: number): Promise<{ loss: number[]; xSq: number[]; xcSq: number[] }> {
+  const out = { loss: [] as number[], xSq: [] as number[], xcSq: [] as number[] };
+  for (let start = 0; start < rows; start += scorer.chunkRows) {
+    const c = Math.min(scorer.chunkRows, rows - start);
+    for (const { rows: n, packed } of await scorer.score(x.subarray(start * d, (start + c) * d), c)) {
+      out.loss.push(...packed.subarray(0, n));
+      out.xSq.push(...packed.subarray(n, 2 * n));
+      out.xcSq.push(...packed.subarray(2 * n, 3 * n));
+    }
+  }
+  return out;
+}
+
+const ACTIVATIONS: [string, Activation][] = [
+  ['relu', { kind: 'relu' }],
+  ['topk', { kind: 'topk', k: 5 }],
+  ['jumprelu', { kind: 'jumprelu', threshold: Float32Array.from({ length: m }, (_, i) => 0.05 * (i % 7)) }],
+];
+
+const poolBatch = (x: Float32Array, rows: number): Batch => ({ x, rows, d, rowIds: Float64Array.from({ length: rows }, (_, i) => 1000 + i), meta: {} });
+
+describe('resampling pool scored on the step workers', () => {
+  for (const [name, activation] of ACTIVATIONS) {
+    it(`${name}: per-row scores equal the one-thread tfjs scoring, with 2 and 3 workers`, async () => {
+      const params = new SaeParams({ ...randomWeights(d, m, 5), activation });
+      const x = randomData(ROWS, d, 6);
+      const ref = await scoreAll(tfjsRowScorer(params, 256), x, ROWS);
+      for (const workers of [2, 3]) {
+        const scorer = (await engine(workers).poolScorer(params))!;
+        expect(scorer.where).toBe(`${workers} workers`);
+        const got = await scoreAll(scorer, x, ROWS);
+        await scorer.dispose();
+        // Each row's loss comes from the same tensor function on that row alone: the same bits.
+        expect(got.loss).toEqual(ref.loss);
+        expect(got.xSq).toEqual(ref.xSq);
+        expect(got.xcSq).toEqual(ref.xcSq);
+      }
+      params.dispose();
+    });
+  }
+
+  it('resampling through the workers draws the same rows and writes the same weights and moments as on one thread', async () => {
+    const dead = Int32Array.from([3, 10, 11, 40, 41, 42, 77, 95]);
+    const x = randomData(ROWS, d, 8);
+    const run = async (scorer: (p: SaeParams) => Promise<RowScorer | null>) => {
+      const params = new SaeParams(randomWeights(d, m, 7));
+      const adam = new AdamState(d, m);
+      const s = await scorer(params);
+      const pool = [poolBatch(x.subarray(0, 300 * d), 300), { ...poolBatch(x.subarray(300 * d), ROWS - 300), rowIds: Float64Array.from({ length: ROWS - 300 }, (_, i) => 1300 + i) }];
+      const result = await resampleDeadFrom(params, adam, dead, pool, new Rng(9), { encoderScale: 0.2, centre: true, ...(s ? { scorer: s } : {}) });
+      await (s as { dispose?: () => Promise<void> } | null)?.dispose?.();
+      const w = params.readSync();
+      const moments = (await adam.m.W_dec.data()) as Float32Array;
+      params.dispose();
+      adam.dispose();
+      return { result, w, moments };
+    };
+    const ref = await run(async () => null);
+    const e = engine(2);
+    const got = await run((p) => e.poolScorer(p));
+    expect(ref.result.scoredOn).toBe('this thread');
+    expect(got.result.scoredOn).toBe('2 workers');
+    expect(got.result.draws.map((r) => [r.rowId, r.loss])).toEqual(ref.result.draws.map((r) => [r.rowId, r.loss]));
+    expect(Array.from(got.result.indices)).toEqual(Array.from(dead));
+    expect(got.result.pool!.loss).toEqual(ref.result.pool!.loss);
+    expect(got.result.pool!.explainedVariance).toBeCloseTo(ref.result.pool!.explainedVariance, 5);
+    for (const n of PARAM_NAMES) expect(got.w[n]).toEqual(ref.w[n]);
+    expect(got.moments).toEqual(ref.moments);
+  });
+
+  it('scores the weights a worker step left in the workers (the engine syncs them first), and leaks no tensor', async () => {
+    const e = engine(3);
+    const { w, cfg } = tinySetup(d, m, 'april-update', 0);
+    const params = new SaeParams(w);
+    const adam = new AdamState(d, m);
+    const xb = tf.tensor2d(randomData(64, d, 12), [64, d]);
+    const before0 = params.readSync().W_enc;
+    disposeStats(await e.step(params, adam, xb, { ...cfg, lr: 0.05 }));
+    xb.dispose();
+    expect(e.describe()).toMatch(/workers/);
+    const before = tf.memory().numTensors;
+    const x = randomData(300, d, 13);
+    const scorer = (await e.poolScorer(params))!;
+    // poolScorer synced: params now hold the step's weights, which the one-thread reference scores.
+    const got = await scoreAll(scorer, x, 300);
+    await scorer.dispose();
+    expect(params.readSync().W_enc).not.toEqual(before0);
+    const ref = await scoreAll(tfjsRowScorer(params), x, 300);
+    expect(got.loss).toEqual(ref.loss);
+    expect(tf.memory().numTensors).toBe(before);
+    params.dispose();
+    adam.dispose();
+  });
+
+  it('leaves no tensor in the workers after an event', async () => {
+    const p = await ParallelStep.create({ batchSize: 64, d, m, workers: 2, backend: tf.getBackend(), simd: true });
+    steps.push(p);
+    const params = new SaeParams(randomWeights(d, m, 14));
+    const before = await p.workerTensors();
+    const scorer = await p.poolScorer(params);
+    await scoreAll(scorer, randomData(100, d, 15), 100);
+    expect((await p.workerTensors()).every((n, k) => n > before[k]!)).toBe(true);
+    await scorer.dispose();
+    expect(await p.workerTensors()).toEqual(before);
+    params.dispose();
+  });
+
+  it('one worker or a GPU backend (no host kernels): no worker scorer, the caller scores on its thread', async () => {
+    const params = new SaeParams(randomWeights(d, m, 16));
+    expect(await engine(1).poolScorer(params)).toBeNull();
+    expect(await engine(2, false).poolScorer(params)).toBeNull();
+    params.dispose();
+  });
+});
