@@ -1,4 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select.js';
+import { encode } from '../sae/forward.js';
 import type { Batch } from '../data/types.js';
 import { PoolScorer } from '../resample/score.js';
 import { tfjsRowScorer, type RowScorer } from '../resample/score-rows.js';
@@ -28,15 +30,19 @@ export interface ResampleScoreResult {
   /** Features to resample (the reservoir's k). */
   dead: number;
   timings: ResampleScoreTiming[];
-  /** Whether every place gave the one-thread scoring's draws (row ids) and pool loss statistics exactly. */
+  /** Whether every place drew the same rows as the one-thread scoring. */
   sameDraws: boolean;
+  /** Largest relative difference of the pool's mean loss from the one-thread scoring's. */
+  meanLossRelativeDiff: number;
+  /** Mean active features per row of the scored SAE (on the first pool batch). */
+  l0: number;
 }
 
 /**
  * One resampling event's scoring (resample/score.ts PoolScorer over `rows` pool rows, in the
  * pool's batches of shape.batch rows) with a trained-regime SAE of the shape: with tfjs on this
  * thread, then on a step engine's `workers` threads (started before the clock, as in a run,
- * where they are running already). `npm run bench -- --resample-scoring`.
+ * where they are running already) with the dense decode and as a run scores (sparse where f is). `npm run bench -- --resample-scoring`.
  */
 export async function runResampleScoreBench(shape: BenchShape, rows: number, workers: number, seed: number, log: (s: string) => void): Promise<ResampleScoreResult> {
   const { d, m, batch } = shape;
@@ -52,9 +58,10 @@ export async function runResampleScoreBench(shape: BenchShape, rows: number, wor
     pool.push({ x, rows: n, d, rowIds: Float64Array.from({ length: n }, (_, i) => start + i), meta: {} });
   }
   const dead = Math.round(m / 10);
+  const l0 = tf.tidy(() => tf.sum(tf.step(encode(params, tf.tensor2d(pool[0]!.x, [pool[0]!.rows, d])))).dataSync()[0]! / pool[0]!.rows);
   const engine = createStepEngine({ kind: 'auto', workers, simd: true, batchSize: batch, d, m });
   try {
-    const score = async (make: () => Promise<RowScorer & { dispose?: () => Promise<void> }>) => {
+    const score = async (label: string, make: () => Promise<RowScorer & { dispose?: () => Promise<void> }>) => {
       const t0 = performance.now();
       const scorer = await make();
       const ps = new PoolScorer(params, dead, false, new Rng(seed).fork('draw'), scorer);
@@ -62,18 +69,21 @@ export async function runResampleScoreBench(shape: BenchShape, rows: number, wor
       const out = ps.finish();
       await scorer.dispose?.();
       const seconds = (performance.now() - t0) / 1000;
-      log(`  ${scorer.where}: ${seconds.toFixed(1)} s`);
-      return { where: scorer.where, seconds, out };
+      log(`  ${label}: ${seconds.toFixed(1)} s`);
+      return { where: label, seconds, out };
     };
     log(`resample scoring: config ${shape.name} (d ${d}, m ${m}), ${rows} pool rows, ${dead} dead features`);
-    const runs = [await score(async () => tfjsRowScorer(params))];
+    const runs = [await score('tfjs, this thread', async () => tfjsRowScorer(params))];
     if (workers > 1) {
       // Start the threads outside the clock (a run has them running when it resamples).
       await (await engine.poolScorer(params))?.dispose();
-      runs.push(await score(async () => (await engine.poolScorer(params))!));
+      runs.push(await score(`${workers} workers, dense decode`, async () => (await engine.poolScorer(params, { sparseUpTo: -1 }))!));
+      runs.push(await score(`${workers} workers (as a run)`, async () => (await engine.poolScorer(params))!));
     }
     const ref = runs[0]!.out;
-    const same = runs.every(({ out }) => JSON.stringify(out.draw.rows.map((r) => r.rowId)) === JSON.stringify(ref.draw.rows.map((r) => r.rowId)) && JSON.stringify(out.pool.loss) === JSON.stringify(ref.pool.loss));
+    const drawn = (o: typeof ref) => JSON.stringify(o.draw.rows.map((r) => r.rowId));
+    const same = runs.every(({ out }) => drawn(out) === drawn(ref));
+    const maxLossDiff = Math.max(...runs.map(({ out }) => Math.abs(out.pool.loss.mean - ref.pool.loss.mean) / ref.pool.loss.mean));
     return {
       config: shape.name,
       d,
@@ -82,6 +92,8 @@ export async function runResampleScoreBench(shape: BenchShape, rows: number, wor
       dead,
       timings: runs.map(({ where, seconds }) => ({ where, seconds, rowsPerSecond: rows / seconds, gflopPerSecond: (4 * d * m * rows) / seconds / 1e9 })),
       sameDraws: same,
+      meanLossRelativeDiff: maxLossDiff,
+      l0,
     };
   } finally {
     await engine.dispose();
@@ -92,10 +104,10 @@ export async function runResampleScoreBench(shape: BenchShape, rows: number, wor
 /** The result as lines for a person. */
 export function formatResampleScore(r: ResampleScoreResult): string {
   const base = r.timings[0]!.seconds;
-  const lines = [`resampling's pool scoring, config ${r.config} (d ${r.d}, m ${r.m}), ${r.rows} rows, ${r.dead} dead features:`];
+  const lines = [`resampling's pool scoring, config ${r.config} (d ${r.d}, m ${r.m}, L0 ${r.l0.toFixed(1)}), ${r.rows} rows, ${r.dead} dead features:`];
   for (const t of r.timings) {
-    lines.push(`  ${t.where.padEnd(12)} ${t.seconds.toFixed(1).padStart(7)} s  ${Math.round(t.rowsPerSecond).toString().padStart(6)} rows/s  ${t.gflopPerSecond.toFixed(1).padStart(5)} GFLOP/s  ${(base / t.seconds).toFixed(2)}x`);
+    lines.push(`  ${t.where.padEnd(28)} ${t.seconds.toFixed(1).padStart(7)} s  ${Math.round(t.rowsPerSecond).toString().padStart(6)} rows/s  ${t.gflopPerSecond.toFixed(1).padStart(5)} GFLOP/s  ${(base / t.seconds).toFixed(2)}x`);
   }
-  lines.push(`  same draws and pool losses in every place: ${r.sameDraws ? 'yes' : 'NO'}`);
+  lines.push(`  same draws in every place: ${r.sameDraws ? 'yes' : 'NO'}; pool mean loss within ${r.meanLossRelativeDiff.toExponential(1)} (relative) of one thread's`);
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { rowSquaredError, type SaeTensors } from '../sae/forward.js';
+import { decode, encode, type SaeTensors } from '../sae/forward.js';
 
 /**
  * What scoring a range of pool rows gives, packed in one array (one read-back):
@@ -32,8 +32,17 @@ export interface RowScorer {
  */
 export function scoreRows(sae: SaeTensors, x: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
+    const f = encode(sae, x);
+    return scoreRowsGiven(sae, x, f);
+  });
+}
+
+/** scoreRows given x's activations f [c, m] = encode(sae, x). */
+export function scoreRowsGiven(sae: SaeTensors, x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
     const xc = tf.sub(x, sae.b_dec);
-    return tf.concat([rowSquaredError(sae, x), tf.sum(tf.square(x), 1), tf.sum(tf.square(xc), 1), tf.sum(xc, 0)]) as tf.Tensor1D;
+    const loss = tf.sum(tf.square(tf.sub(x, decode(sae, f))), 1);
+    return tf.concat([loss, tf.sum(tf.square(x), 1), tf.sum(tf.square(xc), 1), tf.sum(xc, 0)]) as tf.Tensor1D;
   });
 }
 

@@ -29,7 +29,7 @@ import { denseTrainStep, type StepConfig } from './dense.js';
 import { createSparseTrainStep } from './sparse.js';
 import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
 import { ParallelStep } from './workers/parallel-step.js';
-import type { WorkersRowScorer } from './workers/pool-score.js';
+import type { PoolScoreOptions, WorkersRowScorer } from './workers/pool-score.js';
 import type { StepArchitecture } from '../sae/gradients.js';
 
 export type { KernelKind } from './choose.js';
@@ -130,7 +130,7 @@ export interface StepEngine {
    * synced params, when the engine has more than one; null for one thread or a GPU backend
    * (the caller scores with tfjs on this thread). The caller disposes it after the event.
    */
-  poolScorer(params: SaeParams): Promise<WorkersRowScorer | null>;
+  poolScorer(params: SaeParams, opts?: PoolScoreOptions): Promise<WorkersRowScorer | null>;
   /** Stops the worker threads, if any. */
   dispose(): Promise<void>;
   /** What ran the last step, e.g. 'dense', 'sparse', 'sparse x2 workers (simd)'. */
@@ -247,10 +247,10 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
       settled?.invalidate();
     },
     mainThreadMs: () => ({ serial: settled?.serialMs ?? 0, sync: settled?.syncMs ?? 0 }),
-    async poolScorer(params) {
+    async poolScorer(params, opts) {
       await syncWorkers();
       const p = threads > 1 ? await workers() : null;
-      return p ? p.poolScorer(params) : null;
+      return p ? p.poolScorer(params, opts) : null;
     },
     async dispose() {
       if (parallel) await (await parallel).dispose();

@@ -11,7 +11,7 @@ import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import { addParts } from './row-reduce.js';
-import { workersRowScorer, type WorkersRowScorer } from './pool-score.js';
+import { workersRowScorer, type PoolScoreOptions, type WorkersRowScorer } from './pool-score.js';
 import { fits, planSelection, view, type SelectionLayout, type WorkerSelection } from './selection.js';
 
 export interface ParallelStepOptions {
@@ -234,8 +234,8 @@ export class ParallelStep {
    * Resampling's pool scored on these workers (pool-score.ts), from params as they are: sync()
    * first where a step has changed the state since.
    */
-  poolScorer(params: SaeParams): Promise<WorkersRowScorer> {
-    return workersRowScorer(this.pool, params);
+  poolScorer(params: SaeParams, opts?: PoolScoreOptions): Promise<WorkersRowScorer> {
+    return workersRowScorer(this.pool, params, opts);
   }
 
   /** Live tensors in each worker (for leak tests). */

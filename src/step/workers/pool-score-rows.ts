@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { scoreRows } from '../../resample/score-rows.js';
+import { scoreRowsGiven } from '../../resample/score-rows.js';
+import { encode } from '../../sae/forward.js';
+import { hostView } from '../kernels/host-io.js';
+import { activeEntries, SPARSE_DECODE_MAX_DENSITY, sparseDecodeRows } from './sparse-decode-rows.js';
 import type { Activation } from '../../sae/activation.js';
 import type { SaeTensors } from '../../sae/forward.js';
 import { rowRange } from './row-reduce.js';
@@ -34,14 +37,17 @@ export function poolScoreLayout(d: number, m: number, chunkRows: number): PoolSc
 
 /**
  * A worker's part of scoring resampling's pool: the rows of each chunk in its row range
- * (row-reduce.ts rowRange), every feature, by the same tensor function as the one-thread
- * scoring (resample/score-rows.ts). A row's loss does not depend on the other rows of its
- * chunk, so it is the same whatever the worker count: the draws are too. The SAE's tensors are
- * made once per event, from the buffer, and dropped by dispose().
+ * (row-reduce.ts rowRange), every feature. The encoder is the one-thread scoring's
+ * (resample/score-rows.ts); the decoder sums only the active features where f is sparse, so the
+ * losses agree with one thread's to float32 rounding (bit for bit where the dense product runs).
+ * The SAE's tensors are made once per event, from the buffer, and dropped by dispose().
  */
 export class PoolScoreRows {
   private readonly sae: SaeTensors;
   private readonly x: Float32Array;
+  /** W_dec [m, d] and b_dec [d] on the host (the buffer), for the sparse decode. */
+  private readonly W_dec: Float32Array;
+  private readonly b_dec: Float32Array;
 
   constructor(
     buffer: SharedArrayBuffer,
@@ -49,6 +55,8 @@ export class PoolScoreRows {
     activation: Activation | undefined,
     private readonly workers: number,
     private readonly slice: number,
+    /** Largest fraction of active entries decoded sparse (SPARSE_DECODE_MAX_DENSITY; below 0: always dense). */
+    private readonly sparseUpTo = SPARSE_DECODE_MAX_DENSITY,
   ) {
     const { d, m } = layout;
     const at = (offset: number, n: number) => new Float32Array(buffer, offset * 4, n);
@@ -60,19 +68,37 @@ export class PoolScoreRows {
       ...(activation ? { activation } : {}),
     };
     this.x = at(layout.x, layout.chunkRows * d);
+    this.W_dec = at(layout.W_dec, m * d);
+    this.b_dec = at(layout.b_dec, d);
   }
 
-  /** The packed scores (ScoredRows) of this worker's rows of a chunk of `rows`. */
+  /**
+   * The packed scores (ScoredRows) of this worker's rows of a chunk of `rows`. f comes from the
+   * reference's encode (tfjs, the activation's thresholds included); x_hat = f W_dec + b_dec is
+   * summed over each row's active features only on the host (sparseDecodeRows) where f is sparse,
+   * as after the first steps of a run, else by the reference's dense product.
+   */
   score(rows: number): { rows: number; packed: Float32Array } {
-    const { d } = this.layout;
+    const { d, m } = this.layout;
     const [r0, r1] = rowRange(rows, this.workers, this.slice);
     // An empty range (fewer rows than workers): nothing scored, zero column sums.
     if (r1 === r0) return { rows: 0, packed: new Float32Array(d) };
-    const packed = tf.tidy(() => scoreRows(this.sae, tf.tensor2d(this.x.subarray(r0 * d, r1 * d), [r1 - r0, d])));
+    const c = r1 - r0;
+    const xs = this.x.subarray(r0 * d, r1 * d);
+    const x = tf.tensor2d(xs, [c, d]);
+    const f = encode(this.sae, x);
     try {
-      return { rows: r1 - r0, packed: packed.dataSync() as Float32Array };
+      // The view is read before the next tfjs allocation (hostView).
+      const fv = hostView(f);
+      if (activeEntries(fv, c * m) <= c * m * this.sparseUpTo) return { rows: c, packed: sparseDecodeRows(xs, fv, c, d, m, this.W_dec, this.b_dec) };
+      const packed = tf.tidy(() => scoreRowsGiven(this.sae, x, f));
+      try {
+        return { rows: c, packed: packed.dataSync() as Float32Array };
+      } finally {
+        packed.dispose();
+      }
     } finally {
-      packed.dispose();
+      tf.dispose([x, f]);
     }
   }
 

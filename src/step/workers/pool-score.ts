@@ -16,13 +16,18 @@ export interface WorkersRowScorer extends RowScorer {
   dispose(): Promise<void>;
 }
 
+export interface PoolScoreOptions {
+  /** Largest fraction of a worker's f entries that are active for which it decodes sparse (default SPARSE_DECODE_MAX_DENSITY; below 0: always the dense product). */
+  sparseUpTo?: number;
+}
+
 /**
  * Scoring of resampling's pool on the step's worker threads (each over a range of every
  * chunk's rows, pool-score-rows.ts). The SAE is copied from params (the tfjs variables, which
  * the caller has brought up to date with the workers' state) into one shared buffer with room
  * for a chunk of rows; each worker makes its tensors from it once.
  */
-export async function workersRowScorer(pool: WorkerPool, params: SaeParams): Promise<WorkersRowScorer> {
+export async function workersRowScorer(pool: WorkerPool, params: SaeParams, opts: PoolScoreOptions = {}): Promise<WorkersRowScorer> {
   const { d, m } = params;
   const workers = pool.size;
   const layout = poolScoreLayout(d, m, workers * workerScoreRows(m, workers));
@@ -34,7 +39,7 @@ export async function workersRowScorer(pool: WorkerPool, params: SaeParams): Pro
   all.set(params.b_dec.dataSync() as Float32Array, layout.b_dec);
   const x = all.subarray(layout.x);
   const activation = params.activation.kind === 'relu' ? undefined : params.activation;
-  await pool.all(() => ({ kind: 'score-load', buffer, layout, ...(activation ? { activation } : {}) }));
+  await pool.all(() => ({ kind: 'score-load', buffer, layout, ...(activation ? { activation } : {}), ...(opts.sparseUpTo !== undefined ? { sparseUpTo: opts.sparseUpTo } : {}) }));
   return {
     chunkRows: layout.chunkRows,
     where: `${workers} workers`,

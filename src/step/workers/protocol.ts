@@ -41,7 +41,7 @@ export type WorkerRequest =
   /** The worker's live tensor count (tests: nothing leaks from step to step). */
   | { kind: 'tensors' }
   /** Resampling (pool-score-rows.ts): make the SAE's tensors from the event's buffer (activation absent: ReLU). */
-  | { kind: 'score-load'; buffer: SharedArrayBuffer; layout: PoolScoreLayout; activation?: Activation }
+  | { kind: 'score-load'; buffer: SharedArrayBuffer; layout: PoolScoreLayout; activation?: Activation; sparseUpTo?: number }
   /** Score the worker's row range of the `rows` pool rows in the buffer. */
   | { kind: 'score'; rows: number }
   /** The event is over: free its tensors. */

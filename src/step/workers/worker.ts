@@ -55,7 +55,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       return { kind: 'tensors', count: tf.memory().numTensors };
     case 'score-load':
       scoring?.dispose();
-      scoring = new PoolScoreRows(req.buffer, req.layout, req.activation, workers, slice);
+      scoring = new PoolScoreRows(req.buffer, req.layout, req.activation, workers, slice, req.sparseUpTo);
       return { kind: 'score-load' };
     case 'score':
       return { kind: 'score', ...scoring!.score(req.rows) };
