@@ -3,7 +3,7 @@ import { initBackend } from '../backend/select.js';
 import { encode } from '../sae/forward.js';
 import type { Batch } from '../data/types.js';
 import { PoolScorer } from '../resample/score.js';
-import { tfjsRowScorer, type RowScorer } from '../resample/score-rows.js';
+import { tfjsRowScorer, type RowScorer } from '../resample/row-scorer.js';
 import { columnMean, initWeights } from '../sae/init.js';
 import { SaeParams } from '../sae/params.js';
 import { createStepEngine } from '../step/engine.js';

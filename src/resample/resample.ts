@@ -6,7 +6,7 @@ import type { Rng } from '../util/rng.js';
 import type { AdamState } from '../step/adam.js';
 import type { DrawMode, DrawnRow } from './draw.js';
 import { PoolScorer, lossStats, type LossStats, type PoolStats } from './score.js';
-import { tfjsRowScorer, type RowScorer } from './score-rows.js';
+import { tfjsRowScorer, type RowScorer } from './row-scorer.js';
 
 export interface ResampleOptions {
   /** Encoder column norm as a multiple of the mean alive encoder-column norm (paper: 0.2). */

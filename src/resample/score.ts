@@ -3,7 +3,7 @@ import { DivergenceError, InternalError } from '../errors.js';
 import type { SaeParams } from '../sae/params.js';
 import type { Rng } from '../util/rng.js';
 import { WeightedReservoir, type DrawResult } from './draw.js';
-import { tfjsRowScorer, type RowScorer, type ScoredRows } from './score-rows.js';
+import { tfjsRowScorer, type RowScorer, type ScoredRows } from './row-scorer.js';
 
 /** Summary of a set of per-input losses. */
 export interface LossStats {

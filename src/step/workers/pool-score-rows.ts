@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { scoreRowsGiven } from '../../resample/score-rows.js';
+import { scoreRowsGiven } from '../../sae/row-scores.js';
 import { encode } from '../../sae/forward.js';
 import { hostView } from '../kernels/host-io.js';
 import { activeEntries, SPARSE_DECODE_MAX_DENSITY, sparseDecodeRows } from './sparse-decode-rows.js';
@@ -38,7 +38,7 @@ export function poolScoreLayout(d: number, m: number, chunkRows: number): PoolSc
 /**
  * A worker's part of scoring resampling's pool: the rows of each chunk in its row range
  * (row-reduce.ts rowRange), every feature. The encoder is the one-thread scoring's
- * (resample/score-rows.ts); the decoder sums only the active features where f is sparse, so the
+ * (sae/row-scores.ts); the decoder sums only the active features where f is sparse, so the
  * losses agree with one thread's to float32 rounding (bit for bit where the dense product runs).
  * The SAE's tensors are made once per event, from the buffer, and dropped by dispose().
  */

@@ -1,18 +1,25 @@
-import type { RowScorer } from '../../resample/score-rows.js';
+import type { ScoredRows } from '../../sae/row-scores.js';
 import type { SaeParams } from '../../sae/params.js';
 import { poolScoreLayout } from './pool-score-rows.js';
 import type { WorkerPool } from './pool.js';
 
 /**
  * Rows each worker scores per chunk: its f [rows, m] near 32 MB, so that the workers together
- * hold about what one thread does (resample/score-rows.ts defaultScoreChunkRows), at least 256.
+ * hold about what one thread does (resample/row-scorer.ts defaultScoreChunkRows), at least 256.
  */
 export function workerScoreRows(m: number, workers: number): number {
   return Math.max(256, Math.min(4096, Math.floor(2 ** 25 / (m * workers))));
 }
 
-/** A RowScorer on the step's workers for one resampling event; dispose() frees what they made. */
-export interface WorkersRowScorer extends RowScorer {
+/**
+ * resample/row-scorer.ts' RowScorer on the step's workers for one resampling event (the same
+ * shape, declared here: step/ does not import resample/); dispose() frees what they made.
+ */
+export interface WorkersRowScorer {
+  readonly chunkRows: number;
+  readonly where: string;
+  /** xs [rows, d], rows <= chunkRows: each worker's range of the rows, in order. */
+  score(xs: Float32Array, rows: number): Promise<ScoredRows[]>;
   dispose(): Promise<void>;
 }
 

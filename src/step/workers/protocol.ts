@@ -60,7 +60,7 @@ export type WorkerReply =
   | { kind: 'update' }
   | { kind: 'tensors'; count: number }
   | { kind: 'score-load' }
-  /** packed: [loss | ||x||^2 | ||x - b_dec||^2 over the worker's `rows` rows | their sum of x - b_dec (d)] (score-rows.ts). */
+  /** packed: [loss | ||x||^2 | ||x - b_dec||^2 over the worker's `rows` rows | their sum of x - b_dec (d)] (sae/row-scores.ts). */
   | { kind: 'score'; rows: number; packed: Float32Array }
   | { kind: 'score-end' }
   | { kind: 'error'; message: string; stack?: string };

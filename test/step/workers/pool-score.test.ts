@@ -7,7 +7,7 @@ import { AdamState } from '../../../src/step/adam.js';
 import { createStepEngine, type StepEngine } from '../../../src/step/engine.js';
 import { ParallelStep } from '../../../src/step/workers/parallel-step.js';
 import { resampleDeadFrom } from '../../../src/resample/resample.js';
-import { tfjsRowScorer, type RowScorer } from '../../../src/resample/score-rows.js';
+import { tfjsRowScorer, type RowScorer } from '../../../src/resample/row-scorer.js';
 import type { Batch } from '../../../src/data/types.js';
 import { Rng } from '../../../src/util/rng.js';
 import { randomData, randomWeights } from '../../helpers/tensors.js';

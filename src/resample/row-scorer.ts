@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import type { SaeTensors } from '../sae/forward.js';
+import { scoreRows, type ScoredRows } from '../sae/row-scores.js';
+
+export type { ScoredRows } from '../sae/row-scores.js';
+
+/**
+ * Where the pool's rows are scored: tfjs on the calling thread (tfjsRowScorer), or the step's
+ * worker threads, each over a range of the rows (step/workers/pool-score.ts, which has this
+ * shape without importing it: step/ does not depend on resample/). A row's scores depend on that
+ * row alone, equal to scoreRows' to float32 rounding wherever they are computed.
+ */
+export interface RowScorer {
+  /** Rows one score() call takes at most. */
+  readonly chunkRows: number;
+  /** Where the scoring runs, for the log: 'this thread', '2 workers'. */
+  readonly where: string;
+  /** xs [rows, d] row-major, rows <= chunkRows: the scores of consecutive row ranges covering them, in row order. */
+  score(xs: Float32Array, rows: number): Promise<ScoredRows[]>;
+}
+
+/** Rows per scoring chunk on one thread: f [chunk, m] near 64 MB. */
+export function defaultScoreChunkRows(m: number): number {
+  return Math.max(256, Math.min(4096, Math.floor(2 ** 24 / m)));
+}
+
+/** scoreRows on the calling thread's backend (the reference, and the path without workers or on a GPU). */
+export function tfjsRowScorer(sae: SaeTensors & { d: number; m: number }, chunkRows = defaultScoreChunkRows(sae.m)): RowScorer {
+  return {
+    chunkRows,
+    where: 'this thread',
+    async score(xs, rows) {
+      const packed = tf.tidy(() => scoreRows(sae, tf.tensor2d(xs.subarray(0, rows * sae.d), [rows, sae.d])));
+      try {
+        return [{ rows, packed: (await packed.data()) as Float32Array }];
+      } finally {
+        packed.dispose();
+      }
+    },
+  };
+}
