@@ -26,13 +26,16 @@ export function benchStepArchitecture(a: BenchArchitecture, regime: BenchRegime,
   };
 }
 
+/** The jumprelu bench's thresholds (the stories260k preset's initialThreshold). */
+export const BENCH_JUMPRELU_THRESHOLD = 0.5;
+
 /**
- * jumprelu: every threshold at the default initial one, and b_enc raised by as much, so that
+ * jumprelu: every threshold at BENCH_JUMPRELU_THRESHOLD, and b_enc raised by as much, so that
  * pre - theta is what pre was: the regime's L0 (about m/2 at 'init', targetL0 'trained') is the
  * one set for relu.
  */
 export function benchJumpReluWeights(w: SaeWeights): void {
-  const theta = resolveJumpRelu(undefined).initialThreshold;
+  const theta = BENCH_JUMPRELU_THRESHOLD;
   w.log_threshold = new Float32Array(w.m).fill(Math.log(theta));
   for (let i = 0; i < w.m; i++) w.b_enc[i]! += theta;
 }

@@ -71,4 +71,10 @@ function checkJumpRelu(c: Config): void {
       );
     }
   }
+  if (j?.initialL0 !== undefined && j.initialThreshold !== undefined && j.initialThreshold !== 'auto') {
+    throw new ConfigError(
+      `sae.jumprelu.initialL0 belongs to sae.jumprelu.initialThreshold 'auto', but initialThreshold is ${j.initialThreshold}.`,
+      `Remove sae.jumprelu.initialL0, or remove sae.jumprelu.initialThreshold (its default is 'auto').`,
+    );
+  }
 }

@@ -122,12 +122,16 @@ export const SaeSchema = z
             'Width epsilon of the rectangle kernel of the straight-through gradient, in the units of the pre-activations (after `normalize`). Default 0.05 (SAELens jumprelu_bandwidth; Gemma Scope used 0.001 on activations of unit mean squared norm, Anthropic 2.0 on E||x|| = sqrt(d)).',
           ),
         initialThreshold: z
+          .union([z.number().positive(), z.literal('auto')])
+          .optional()
+          .describe(
+            "Every feature's threshold at step 0, in the units of the pre-activations, or 'auto' (default): each feature's threshold is set from the init sample (sae.initSamples rows, at most 4096) so that it fires on initialL0 / width of the rows, so L0 starts at initialL0 whatever the scale of the data and no feature starts dead. Under Adam the log-threshold moves about train.lr per step at most, so the thresholds must start near where they end: a fixed threshold that is far off leaves L0 where the reconstruction loss takes it (on the stories260k activations 0.5 starts at L0 ~200 of 1024 features and ends a 2,000-step run at L0 ~20 whatever targetL0). SAELens' jumprelu_init_threshold is 0.01, Gemma Scope's and dictionary_learning's 0.001, on inputs of unit mean squared norm over 100k+ steps; Anthropic's 0.1 with E||x|| = sqrt(d).",
+          ),
+        initialL0: z
           .number()
           .positive()
           .optional()
-          .describe(
-            "Every feature's threshold at step 0 (log_threshold = log of it), in the units of the pre-activations. Under Adam the log-threshold moves about train.lr per step, so start near where the thresholds should end: default 0.5, for pre-activations of order 1 as on the stories260k activations (SAELens' jumprelu_init_threshold is 0.01, Gemma Scope's and dictionary_learning's 0.001 on inputs of unit mean squared norm over 100k+ steps, Anthropic's 0.1 with E||x|| = sqrt(d)).",
-          ),
+          .describe("initialThreshold 'auto' only: the L0 the thresholds give on the init sample at step 0. Default: targetL0 with penalty 'target-l0', else 20 (dictionary_learning's target_l0), at most a quarter of the width. Must be below the width."),
         tanhScale: z
           .number()
           .positive()

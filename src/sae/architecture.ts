@@ -52,7 +52,18 @@ export function resolveArchitecture(
   run: { d: number; m: number; totalSteps: number; batchSize: number },
 ): ResolvedArchitecture {
   if (sae.architecture === 'relu') return { name: 'relu' };
-  if (sae.architecture === 'jumprelu') return resolveJumpRelu(sae.jumprelu);
+  if (sae.architecture === 'jumprelu') {
+    const a = resolveJumpRelu(sae.jumprelu, run.m);
+    for (const [field, v] of [['sae.jumprelu.targetL0', a.targetL0], ['sae.jumprelu.initialL0', a.initialL0]] as const) {
+      if (v !== null && v >= run.m) {
+        throw new ConfigError(
+          `${field} = ${v} is not below the dictionary width m = ${run.m}: no L0 can reach it.`,
+          `Give ${field} below ${run.m} (typically d/16 to d/2, here ${Math.max(1, Math.round(run.d / 16))} to ${Math.max(1, Math.round(run.d / 2))}), or widen the dictionary (sae.expansion / sae.width).`,
+        );
+      }
+    }
+    return a;
+  }
   const k = sae.k ?? DEFAULT_K;
   const kStart = sae.kStart ?? k;
   for (const [field, v] of [['sae.k', k], ['sae.kStart', kStart]] as const) {
@@ -128,7 +139,12 @@ export function inferenceActivation(a: ResolvedArchitecture, m: number, threshol
   return { kind: 'jumprelu', threshold: new Float32Array(m).fill(Math.max(0, threshold ?? 0)) };
 }
 
-/** jumprelu's log_threshold at step 0 (every feature at initialThreshold); undefined for the others. */
-export function initialLogThreshold(a: ResolvedArchitecture, m: number): Float32Array | undefined {
-  return a.name === 'jumprelu' ? new Float32Array(m).fill(Math.log(a.initialThreshold)) : undefined;
+/**
+ * jumprelu's log_threshold at step 0: every feature at initialThreshold, or with 'auto' at the
+ * thresholds `auto` gives (jumprelu-init.ts, from the init sample); undefined for the others.
+ */
+export function initialLogThreshold(a: ResolvedArchitecture, m: number, auto: () => Float32Array): Float32Array | undefined {
+  if (a.name !== 'jumprelu') return undefined;
+  if (a.initialThreshold === 'auto') return Float32Array.from(auto(), Math.log);
+  return new Float32Array(m).fill(Math.log(a.initialThreshold));
 }

@@ -62,6 +62,7 @@ describe('sae.architecture jumprelu', () => {
       targetL0: null,
       bandwidth: 0.1,
       initialThreshold: 0.5,
+      initialL0: null,
       tanhScale: null,
       warmupSteps: 0,
     });
@@ -136,6 +137,24 @@ describe('sae.architecture jumprelu', () => {
     const other = await runCli(['train', '--resume', cut, '--set', 'sae.architecture=topk']);
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/--set sae\.architecture=topk: with --resume only train\.steps=N/);
+  }, 120_000);
+});
+
+describe("jumprelu initialThreshold 'auto' (the default)", () => {
+  it('starts every feature firing on targetL0 / m of the init sample, so L0 starts at the target and stays near it', async () => {
+    const cfg = config('auto', { initialThreshold: 'auto', penalty: 'target-l0', targetL0: 8, l0Coefficient: 1 }, { train: { steps: 20, lr: 0.001 } });
+    const r = await runCli(['train', '--config', cfg, '--backend', 'wasm']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^jumprelu: thresholds at step 0 set from \d+ sample rows so that each feature fires on 8\/128 of them \(initialThreshold 'auto'; median [\d.e-]+\), encoder scaled by [\d.e-]+ to fit their reconstruction$/m);
+    const out = path.join(dir, 'runs', 'auto');
+    expect(json(path.join(out, 'run.json'))['architecture']).toMatchObject({ initialThreshold: 'auto', initialL0: 8, targetL0: 8 });
+    const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    // From thresholds at 0.5 the same run starts near L0 30 and falls; from 'auto' it starts at the target.
+    for (const m of metrics) {
+      expect(m['l0'], `step ${m['step']}`).toBeGreaterThan(5);
+      expect(m['l0'], `step ${m['step']}`).toBeLessThan(12);
+      expect(m['explainedVariance'], `step ${m['step']}`).toBeGreaterThan(0.3);
+    }
   }, 120_000);
 });
 

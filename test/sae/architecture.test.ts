@@ -98,18 +98,26 @@ describe('resolved architecture', () => {
 });
 
 describe('sae.architecture jumprelu', () => {
-  it('defaults: penalty step and its coefficient, resampling off; the thresholds start at initialThreshold', () => {
+  it("defaults: penalty step and its coefficient, resampling off; the thresholds start from the data ('auto') or at initialThreshold", () => {
     const c = buildConfig({ sae: { architecture: 'jumprelu' } });
     expect(c.sae.l1).toBeUndefined();
     expect(c.sae.k).toBeUndefined();
     expect(c.resample.enabled).toBe(false);
     const a = resolveArchitecture(c.sae, run);
-    expect(a).toEqual({ name: 'jumprelu', ...JUMPRELU_DEFAULTS, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient.step, targetL0: null, tanhScale: null });
-    expect(initialLogThreshold(a, 3)).toEqual(new Float32Array(3).fill(Math.log(JUMPRELU_DEFAULTS.initialThreshold)));
-    expect(initialLogThreshold(resolveArchitecture(buildConfig().sae, run), 3)).toBeUndefined();
+    expect(a).toEqual({ name: 'jumprelu', ...JUMPRELU_DEFAULTS, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient.step, targetL0: null, tanhScale: null, initialL0: 20 });
+    expect(JUMPRELU_DEFAULTS.initialThreshold).toBe('auto');
+    const fromData = Float32Array.from([0.5, 2, 0.25]);
+    expect(initialLogThreshold(a, 3, () => fromData)).toEqual(Float32Array.from(fromData, Math.log));
+    const fixed = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialThreshold: 0.5 } } }).sae, run);
+    expect(fixed).toMatchObject({ initialThreshold: 0.5, initialL0: null });
+    expect(initialLogThreshold(fixed, 3, () => fromData)).toEqual(new Float32Array(3).fill(Math.log(0.5)));
+    expect(initialLogThreshold(resolveArchitecture(buildConfig().sae, run), 3, () => fromData)).toBeUndefined();
     expect(stepActivation(a, 1)).toEqual({ kind: 'relu' });
     const tl = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', targetL0: 12 } } }).sae, run);
-    expect(tl).toMatchObject({ penalty: 'target-l0', targetL0: 12, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient['target-l0'], tanhScale: null });
+    expect(tl).toMatchObject({ penalty: 'target-l0', targetL0: 12, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient['target-l0'], tanhScale: null, initialL0: 12 });
+    // initialL0: its own value, else the target, else 20 capped at a quarter of the width.
+    expect(resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialL0: 40 } } }).sae, run)).toMatchObject({ initialL0: 40 });
+    expect(resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu' } }).sae, { ...run, m: 32 })).toMatchObject({ initialL0: 8 });
     const th = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'tanh' } } }).sae, run);
     expect(th).toMatchObject({ penalty: 'tanh', tanhScale: 4, targetL0: null });
   });
@@ -141,5 +149,19 @@ describe('sae.architecture jumprelu', () => {
     expect(buildConfig({ sae: { architecture: 'jumprelu' }, train: { kernel: 'sparse' } }).train.kernel).toBe('sparse');
     e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'l1' as never } } }));
     expect(e.message).toMatch(/sae\.jumprelu\.penalty/);
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialThreshold: 0.3, initialL0: 10 } } }));
+    expect(e.message).toBe("sae.jumprelu.initialL0 belongs to sae.jumprelu.initialThreshold 'auto', but initialThreshold is 0.3.");
+    e = configError(() => buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialThreshold: 'median' as never } } }));
+    expect(e.message).toMatch(/sae\.jumprelu\.initialThreshold/);
+  });
+
+  it('refuses a target or initial L0 the width cannot reach', () => {
+    const at = (jumprelu: Record<string, unknown>) => configError(() => resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu } }).sae, run));
+    let e = at({ penalty: 'target-l0', targetL0: 512 });
+    expect(e.message).toBe('sae.jumprelu.targetL0 = 512 is not below the dictionary width m = 512: no L0 can reach it.');
+    expect(e.hint).toMatch(/Give sae\.jumprelu\.targetL0 below 512/);
+    e = at({ initialL0: 600 });
+    expect(e.message).toMatch(/^sae\.jumprelu\.initialL0 = 600 is not below the dictionary width m = 512/);
+    expect(resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialL0: 511 } } }).sae, run)).toMatchObject({ initialL0: 511 });
   });
 });
