@@ -7,8 +7,8 @@ export type { ScoredRows } from '../sae/row-scores.js';
 /**
  * Where the pool's rows are scored: tfjs on the calling thread (tfjsRowScorer), or the step's
  * worker threads, each over a range of the rows (step/workers/pool-score.ts, which has this
- * shape without importing it: step/ does not depend on resample/). A row's scores depend on that
- * row alone, equal to scoreRows' to float32 rounding wherever they are computed.
+ * shape without importing it: step/ does not depend on resample/). Wherever they are computed, a
+ * row's scores equal scoreRows' on that row to float32 rounding (bit for bit on this thread).
  */
 export interface RowScorer {
   /** Rows one score() call takes at most. */

@@ -278,7 +278,7 @@ async function resample(ctx: LoopContext, state: LoopState, step: number, log: (
   const p = Math.min(1, schedule.samples / Math.max(1, plan.trainRows));
   const read = { skipBadShards: cfg.data.skipBadShards, onWarning: (m: string) => log(`warning: ${m}`) };
   const pool = scaled(bernoulliRows(plan.train, plan.cols, p, state.resampleRng.nextUint32(), plan.split, read), scale);
-  // On the step's workers where it has them (each scores a range of the rows; the same losses).
+  // On the step's workers where it has them (each scores a range of the rows; losses equal to float32 rounding).
   const scorer = await engine.poolScorer(params);
   let result: Awaited<ReturnType<typeof resampleDeadFrom>>;
   try {
