@@ -4,11 +4,11 @@ import { poolScoreLayout } from './pool-score-rows.js';
 import type { WorkerPool } from './pool.js';
 
 /**
- * Rows each worker scores per chunk: its f [rows, m] near 32 MB, so that the workers together
- * hold about what one thread does (resample/row-scorer.ts defaultScoreChunkRows), at least 256.
+ * Rows each worker scores per chunk: the workers' f [rows, m] together near 64 MB, what one
+ * thread holds (resample/row-scorer.ts defaultScoreChunkRows); at least 256 rows each.
  */
 export function workerScoreRows(m: number, workers: number): number {
-  return Math.max(256, Math.min(4096, Math.floor(2 ** 25 / (m * workers))));
+  return Math.max(256, Math.min(4096, Math.floor(2 ** 24 / (m * workers))));
 }
 
 /**
