@@ -37,8 +37,8 @@ export function runDirs(dir) {
 /**
  * The sparsity knob of a run's config.sae: relu `l1 2`, topk / batchtopk `k 16`, jumprelu its
  * penalty and what sets it (`target-l0 32`: sae.jumprelu.targetL0; `step 0.02`: l0Coefficient),
- * with the schema's defaults where the run's config.json leaves them out; and the initial threshold
- * when the run set one.
+ * with the schema's defaults where the run's config.json leaves them out; and how the thresholds
+ * started when the run set it (a fixed threshold, or 'auto' at another initialL0 than the default).
  */
 export function knobOf(sae) {
   const architecture = sae.architecture ?? 'relu';
@@ -47,7 +47,8 @@ export function knobOf(sae) {
   const j = sae.jumprelu ?? {};
   const penalty = j.penalty ?? 'step';
   const knob = penalty === 'target-l0' ? `target-l0 ${j.targetL0 ?? 20}` : `${penalty} ${j.l0Coefficient ?? 0.02}`;
-  return j.initialThreshold === undefined ? knob : `${knob}, threshold from ${j.initialThreshold}`;
+  if (j.initialThreshold !== undefined && j.initialThreshold !== 'auto') return `${knob}, threshold from ${j.initialThreshold}`;
+  return j.initialL0 === undefined ? knob : `${knob}, from L0 ${j.initialL0}`;
 }
 
 /**

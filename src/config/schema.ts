@@ -107,7 +107,7 @@ export const SaeSchema = z
           .nonnegative()
           .optional()
           .describe(
-            "Weight of the sparsity penalty (lambda). Depends on the scale of the data like relu's sae.l1: the defaults are tuned on the stories260k layer-2 activations (1024 features: L0 about 30). Default: 0.02 for 'step', 0.02 for 'tanh', 1 for 'target-l0' (dictionary_learning's sparsity_penalty). SAELens' l0_coefficient default is 1 on activations normalised to E||x||^2 = d.",
+            "Weight of the sparsity penalty (lambda). Depends on the scale of the data like relu's sae.l1: the defaults are tuned on the stories260k layer-2 activations (1024 features, 2,000 steps from initialThreshold 'auto': L0 about 20 with 'step'). Default: 0.02 for 'step', 0.02 for 'tanh', 1 for 'target-l0' (dictionary_learning's sparsity_penalty). SAELens' l0_coefficient default is 1 on activations normalised to E||x||^2 = d.",
           ),
         targetL0: z
           .number()

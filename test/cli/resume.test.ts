@@ -81,18 +81,22 @@ describe('sae train --resume after SIGKILL', () => {
     expect(exitA.stderr.match(/resampled \d+ of \d+ dead feature\(s\) \([^)]*; pool scored on 2 workers\)/g)?.length, exitA.stderr).toBe(2);
     const span = Math.max(200, exitA.ms - tConfig);
 
-    // B: killed with SIGKILL at seeded random moments, resumed each time; the moments fall in the
-    // first two thirds of what is left of A's time, so that B running faster than A on a busy
-    // machine still meets them.
     const rng = new Rng(20240601);
     for (let attempt = 0; attempt < 3; attempt++) {
       const done = listCheckpoints(runB).pop()?.step ?? 0;
       const remaining = (STEPS - done) / STEPS;
       const b = startCli(attempt === 0 ? fresh(cfg, runB) : resume(runB));
-      if (attempt === 0) await waitUntil(() => fs.existsSync(path.join(runB, 'config.json')), { proc: b, everyMs: 5 });
-      const armedAt = performance.now() - b.startedAt;
-      const delay = (attempt === 0 ? 0 : Math.max(0, tConfig - armedAt)) + (0.05 + 0.6 * rng.next()) * remaining * span;
-      await waitUntil(() => false, { proc: b, timeoutMs: delay, everyMs: 5 });
+      if (attempt === 0) {
+        // The first kill is aimed by the run's own progress, not by run A's timing (which a loaded
+        // machine makes useless): once B has logged a seeded step of 10..70, within a few steps' time.
+        const target = 10 * (1 + Math.floor(7 * rng.next()));
+        await waitUntil(() => Number(metricsOf(runB).pop()?.step ?? 0) >= target, { proc: b, everyMs: 5 });
+        await waitUntil(() => false, { proc: b, timeoutMs: 0.05 * rng.next() * span, everyMs: 5 });
+      } else {
+        const armedAt = performance.now() - b.startedAt;
+        const delay = Math.max(0, tConfig - armedAt) + (0.05 + 0.9 * rng.next()) * remaining * span;
+        await waitUntil(() => false, { proc: b, timeoutMs: delay, everyMs: 5 });
+      }
       if (b.exited()) {
         const r = await b.done;
         expect(r.code, `attempt ${attempt} ended by itself:\n${r.stderr}`).toBe(0);

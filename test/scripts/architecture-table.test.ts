@@ -45,17 +45,21 @@ describe('scripts/architecture-table.mjs', () => {
     expect(tsv).toHaveLength(5);
   });
 
-  it("names jumprelu's knob by its penalty: target-l0 by targetL0, the others by l0Coefficient (schema defaults where config.json has none), and the initial threshold when set", async () => {
+  it("names jumprelu's knob by its penalty: target-l0 by targetL0, the others by l0Coefficient (schema defaults where config.json has none), and how the thresholds started when set", async () => {
     const runs = [
       fakeRun('architecture-jumprelu_targetL0-32', { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', targetL0: 32 } }, { l0: 31.2, explainedVariance: 0.95, mse: 2, deadFraction: 0.1 }),
       fakeRun('architecture-jumprelu', { architecture: 'jumprelu', jumprelu: { initialThreshold: 0.1 } }, { l0: 29, explainedVariance: 0.94, mse: 2.1, deadFraction: 0.1 }),
       fakeRun('architecture-jumprelu_penalty-tanh', { architecture: 'jumprelu', jumprelu: { penalty: 'tanh', l0Coefficient: 0.05 } }, { l0: 20, explainedVariance: 0.9, mse: 3, deadFraction: 0.1 }),
+      fakeRun('architecture-jumprelu_initialL0-64', { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', targetL0: 16, initialL0: 64 } }, { l0: 18, explainedVariance: 0.9, mse: 3, deadFraction: 0.1 }),
+      fakeRun('architecture-jumprelu_auto', { architecture: 'jumprelu', jumprelu: { initialThreshold: 'auto' } }, { l0: 21, explainedVariance: 0.9, mse: 3, deadFraction: 0.1 }),
     ];
     // The plan of a later sweep into the same folder names only some; the others still count.
     fs.writeFileSync(path.join(dir, 'sweep', 'sweep-plan.json'), JSON.stringify({ runs: runs.slice(1) }));
     const rows = (await table(path.join(dir, 'sweep'), '--tsv')).stdout.trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 3));
     expect(rows.filter((r) => r[0] === 'jumprelu')).toEqual([
+      ['jumprelu', 'target-l0 16, from L0 64', '-'],
       ['jumprelu', 'tanh 0.05', '-'],
+      ['jumprelu', 'step 0.02', '-'],
       ['jumprelu', 'step 0.02, threshold from 0.1', '-'],
       ['jumprelu', 'target-l0 32', '-'],
     ]);
