@@ -13,14 +13,14 @@ import { InternalError } from '../errors.js';
 import { kthLargest } from './activation.js';
 import type { SaeWeights } from './params.js';
 
-/** At most this many pre-activations (rows x m) are held: 128 MiB of float32. */
-export const AUTO_THRESHOLD_VALUES = 2 ** 25;
-/** Rows of the init sample used, at most (fewer where m is large, see AUTO_THRESHOLD_VALUES). */
+/** Rows of the init sample used, at most. */
 export const AUTO_THRESHOLD_MAX_ROWS = 4096;
+/** Pre-activations held at once (rows x features of a block): 64 MiB of float32. */
+export const AUTO_THRESHOLD_BLOCK_VALUES = 2 ** 24;
 
-/** Rows of the sample 'auto' uses: enough for the quantile, few enough to stay within AUTO_THRESHOLD_VALUES. */
-export function autoThresholdRows(sampleRows: number, m: number): number {
-  return Math.max(1, Math.min(sampleRows, AUTO_THRESHOLD_MAX_ROWS, Math.max(256, Math.floor(AUTO_THRESHOLD_VALUES / m))));
+/** Features per block: the pre-activations of `rows` rows over a block stay within AUTO_THRESHOLD_BLOCK_VALUES. */
+export function autoThresholdBlock(rows: number, m: number): number {
+  return Math.max(1, Math.min(m, Math.floor(AUTO_THRESHOLD_BLOCK_VALUES / Math.max(1, rows))));
 }
 
 /** What 'auto' sets: the thresholds, and the factor the encoder (and they) are scaled by. */
@@ -32,12 +32,19 @@ export interface AutoThresholds {
 }
 
 /**
+ * The pre-activations of features [first, first + count) on the rows, feature by feature:
+ * preT [count, rows], preT[i][r] = ((x_r - b_dec) W_enc + b_enc)[first + i]. The caller computes
+ * them on its backend.
+ */
+export type PreActivationBlock = (first: number, count: number) => Promise<Float32Array>;
+
+/**
  * Per-feature thresholds theta [m] such that feature i fires (pre > theta_i) on `fires` of the
- * `rows` rows of x [rows, d], given their pre-activations feature by feature, preT [m, rows] =
- * ((x - b_dec) W_enc + b_enc)^T (the caller computes them on its backend): theta_i halfway between the
- * fires-th and (fires+1)-th largest pre-activation of feature i. Thresholds must be positive
- * (log_threshold is trained): a feature whose cut falls at or below zero gets `floor`, a thousandth
- * of the median positive cut, and fires on every row with pre > floor.
+ * `rows` rows of x [rows, d]: theta_i halfway between the fires-th and (fires+1)-th largest
+ * pre-activation of feature i. Thresholds must be positive (log_threshold is trained): a feature
+ * with fewer positive pre-activations than that fires on all of them (theta half its smallest
+ * positive one), and one with none gets a tiny threshold. Features are taken `block` at a time, so
+ * memory stays bounded at any width.
  *
  * Then the scale s of the encoder that makes the step-0 reconstruction least-squares right:
  * scaling W_enc, b_enc and the thresholds by s keeps which features fire and scales f, so
@@ -46,52 +53,62 @@ export interface AutoThresholds {
  * about sqrt(L0) times their typical share, and the first hundreds of steps would be spent
  * shrinking the pre-activations, which drags L0 far from where the thresholds put it.
  */
-export function autoThresholds(w: SaeWeights, x: Float32Array, preT: Float32Array, rows: number, fires: number): AutoThresholds {
+export async function autoThresholds(w: SaeWeights, x: Float32Array, rows: number, fires: number, pre: PreActivationBlock, block: number): Promise<AutoThresholds> {
   const { d, m } = w;
-  if (preT.length !== rows * m) throw new InternalError(`autoThresholds: preT holds ${preT.length} values, not m x rows = ${m * rows}`);
-  const cuts = new Float32Array(m);
-  if (rows >= 2) {
-    const k = Math.min(rows - 1, Math.max(1, Math.round(fires)));
-    const col = new Float32Array(rows);
-    for (let i = 0; i < m; i++) {
-      col.set(preT.subarray(i * rows, (i + 1) * rows));
-      // The k-th largest; kthLargest leaves the smaller values after it, the (k+1)-th is their maximum.
-      const kth = kthLargest(col, k - 1);
-      let next = -Infinity;
-      for (let r = k; r < rows; r++) if (col[r]! > next) next = col[r]!;
-      cuts[i] = (kth + next) / 2;
+  const theta = new Float32Array(m);
+  const rec = new Float64Array(rows * d); // f W_dec, row by row
+  const col = new Float32Array(rows);
+  const k = Math.min(rows - 1, Math.max(1, Math.round(fires)));
+  for (let first = 0; first < m; first += block) {
+    const count = Math.min(block, m - first);
+    const preT = await pre(first, count);
+    if (preT.length !== count * rows) throw new InternalError(`autoThresholds: a block of ${count} features x ${rows} rows came back with ${preT.length} values`);
+    for (let c = 0; c < count; c++) {
+      const values = preT.subarray(c * rows, (c + 1) * rows);
+      col.set(values);
+      const th = featureThreshold(col, rows, k);
+      const i = first + c;
+      theta[i] = th;
+      const dec = w.W_dec.subarray(i * d, (i + 1) * d);
+      for (let r = 0; r < rows; r++) {
+        const p = values[r]!;
+        if (!(p > th)) continue;
+        for (let j = 0; j < d; j++) rec[r * d + j]! += p * dec[j]!;
+      }
     }
   }
-  const positive = cuts.filter((c) => c > 0).sort();
-  let sumSq = 0;
-  for (const p of preT) sumSq += p * p;
-  const floor = 1e-3 * (positive.length ? positive[positive.length >> 1]! : Math.sqrt(sumSq / (rows * m))) || 1e-6;
-  const theta = cuts.map((c) => (c > floor ? c : floor));
-  const encoderScale = reconstructionScale(w, x, preT, rows, theta);
+  const encoderScale = fitScale(rec, x, w.b_dec, rows, d);
   for (let i = 0; i < m; i++) theta[i]! *= encoderScale;
   return { theta, encoderScale };
 }
 
-/** s minimising sum_r ||x_r - b_dec - s f_r W_dec||^2, f = pre H(pre - theta); 1 when degenerate. */
-function reconstructionScale(w: SaeWeights, x: Float32Array, preT: Float32Array, rows: number, theta: Float32Array): number {
-  const { d, m } = w;
-  const rec = new Float64Array(rows * d); // f W_dec, row by row
-  for (let i = 0; i < m; i++) {
-    const th = theta[i]!;
-    const dec = w.W_dec.subarray(i * d, (i + 1) * d);
-    const col = preT.subarray(i * rows, (i + 1) * rows);
-    for (let r = 0; r < rows; r++) {
-      const p = col[r]!;
-      if (!(p > th)) continue;
-      for (let j = 0; j < d; j++) rec[r * d + j]! += p * dec[j]!;
-    }
+/** The threshold of one feature from its pre-activations v (reordered): see autoThresholds. */
+function featureThreshold(v: Float32Array, rows: number, k: number): number {
+  if (rows < 2) return v[0]! > 0 ? v[0]! / 2 : 1e-6;
+  // The k-th largest; kthLargest leaves the smaller values after it, the (k+1)-th is their maximum.
+  const kth = kthLargest(v, k - 1);
+  let next = -Infinity;
+  for (let r = k; r < rows; r++) if (v[r]! > next) next = v[r]!;
+  const cut = (kth + next) / 2;
+  if (cut > 0) return cut;
+  let smallest = Infinity;
+  let largest = 0;
+  for (let r = 0; r < rows; r++) {
+    const p = v[r]!;
+    if (p > 0 && p < smallest) smallest = p;
+    if (Math.abs(p) > largest) largest = Math.abs(p);
   }
+  return smallest < Infinity ? smallest / 2 : Math.max(1e-6 * largest, 1e-12);
+}
+
+/** s minimising sum_r ||x_r - b_dec - s rec_r||^2; 1 when degenerate. */
+function fitScale(rec: Float64Array, x: Float32Array, bDec: Float32Array, rows: number, d: number): number {
   let dot = 0;
   let sq = 0;
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < d; j++) {
       const v = rec[r * d + j]!;
-      dot += v * (x[r * d + j]! - w.b_dec[j]!);
+      dot += v * (x[r * d + j]! - bDec[j]!);
       sq += v * v;
     }
   }

@@ -7,7 +7,7 @@ import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights }
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { initialLogThreshold, type ResolvedArchitecture } from '../sae/architecture.js';
-import { autoThresholdRows, autoThresholds } from '../sae/jumprelu-init.js';
+import { AUTO_THRESHOLD_MAX_ROWS, autoThresholdBlock, autoThresholds } from '../sae/jumprelu-init.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
 
@@ -61,27 +61,34 @@ export async function initialise(
  */
 async function autoInit(weights: SaeWeights, sample: Batch, initialL0: number, log: (l: string) => void): Promise<Float32Array> {
   const { d, m } = weights;
-  const rows = autoThresholdRows(sample.rows, m);
+  const rows = Math.min(sample.rows, AUTO_THRESHOLD_MAX_ROWS);
   const x = sample.x.subarray(0, rows * d);
-  // preT [m, rows]: each feature's pre-activations contiguous. A plain product then a transpose: on
-  // wasm the transposed product is ~15x slower (4,096 rows at d 512, m 8192: 64 s against 4).
-  const t = tf.tidy(() =>
-    tf.transpose(tf.add(tf.matMul(tf.sub(tf.tensor2d(x, [rows, d]), tf.tensor1d(weights.b_dec)), tf.tensor2d(weights.W_enc, [d, m])), tf.tensor1d(weights.b_enc))),
-  );
-  let preT: Float32Array;
+  const block = autoThresholdBlock(rows, m);
+  const xc = tf.sub(tf.tensor2d(x, [rows, d]), tf.tensor1d(weights.b_dec));
+  const W = tf.tensor2d(weights.W_enc, [d, m]);
+  const b = tf.tensor1d(weights.b_enc);
   try {
-    preT = (await t.data()) as Float32Array;
+    // Each block's preT [count, rows]: a plain product, then a transpose. On wasm the transposed
+    // product is ~15x slower (4,096 rows at d 512, m 8192: 64 s against 4).
+    const pre = async (first: number, count: number) => {
+      const t = tf.tidy(() => tf.transpose(tf.add(tf.matMul(xc, tf.slice(W, [0, first], [d, count])), tf.slice(b, [first], [count]))));
+      try {
+        return (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
+    };
+    const { theta, encoderScale } = await autoThresholds(weights, x, rows, (rows * initialL0) / m, pre, block);
+    for (let i = 0; i < weights.W_enc.length; i++) weights.W_enc[i]! *= encoderScale;
+    for (let i = 0; i < weights.b_enc.length; i++) weights.b_enc[i]! *= encoderScale;
+    log(
+      `jumprelu: thresholds at step 0 set from ${rows} sample rows so that each feature fires on ${initialL0}/${m} of them ` +
+        `(initialThreshold 'auto'; median ${median(theta).toPrecision(3)}), encoder scaled by ${encoderScale.toPrecision(3)} to fit their reconstruction`,
+    );
+    return theta;
   } finally {
-    t.dispose();
+    tf.dispose([xc, W, b]);
   }
-  const { theta, encoderScale } = autoThresholds(weights, x, preT, rows, (rows * initialL0) / m);
-  for (let i = 0; i < weights.W_enc.length; i++) weights.W_enc[i]! *= encoderScale;
-  for (let i = 0; i < weights.b_enc.length; i++) weights.b_enc[i]! *= encoderScale;
-  log(
-    `jumprelu: thresholds at step 0 set from ${rows} sample rows so that each feature fires on ${initialL0}/${m} of them ` +
-      `(initialThreshold 'auto'; median ${median(theta).toPrecision(3)}), encoder scaled by ${encoderScale.toPrecision(3)} to fit their reconstruction`,
-  );
-  return theta;
 }
 
 function median(v: Float32Array): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUTO_THRESHOLD_MAX_ROWS, autoThresholdRows, autoThresholds } from '../../src/sae/jumprelu-init.js';
+import { AUTO_THRESHOLD_MAX_ROWS, autoThresholdBlock, autoThresholds } from '../../src/sae/jumprelu-init.js';
 import { initWeights } from '../../src/sae/init.js';
 import type { SaeWeights } from '../../src/sae/params.js';
 import { Rng } from '../../src/util/rng.js';
@@ -50,12 +50,15 @@ function reconstructionLoss(w: SaeWeights, x: Float32Array, pre: number[][], the
   return loss;
 }
 
+/** A block provider over the whole preT [m, n], as the trainer's tfjs one hands them out. */
+const blocks = (flat: Float32Array, n = rows) => async (first: number, count: number) => flat.slice(first * n, (first + count) * n);
+
 describe('autoThresholds', () => {
-  it('every feature fires on exactly the asked number of rows, and the encoder scale is the least-squares one', () => {
+  it('every feature fires on exactly the asked number of rows, and the encoder scale is the least-squares one', async () => {
     const { w, x } = setup(1);
     const fires = 12;
     const { flat, byRow: pre } = preActivations(w, x);
-    const { theta, encoderScale } = autoThresholds(w, x, flat, rows, fires);
+    const { theta, encoderScale } = await autoThresholds(w, x, rows, fires, blocks(flat), m);
     expect(theta).toHaveLength(m);
     // The thresholds come scaled with the encoder: pre x s > theta  <=>  pre > theta / s.
     const unscaled = Array.from(theta, (t) => t / encoderScale);
@@ -71,32 +74,47 @@ describe('autoThresholds', () => {
     expect(at(encoderScale)).toBeLessThan(at(encoderScale * 1.01));
     expect(at(encoderScale)).toBeLessThan(at(encoderScale * 0.99));
     expect(at(encoderScale)).toBeLessThan(at(1));
+    // Blocks of any size give the same thresholds and scale (up to the order of float64 sums).
+    const inSevens = await autoThresholds(w, x, rows, fires, blocks(flat), 7);
+    expect(Array.from(inSevens.theta, (t) => t / inSevens.encoderScale)).toEqual(unscaled.map((u) => expect.closeTo(u, 5)));
+    expect(inSevens.encoderScale).toBeCloseTo(encoderScale, 10);
   });
 
-  it('a feature that rarely has a positive pre-activation gets a small positive threshold', () => {
+  it('a feature with too few positive pre-activations fires on all of them; one with none gets a tiny positive threshold', async () => {
     const { w, x } = setup(2);
     w.b_enc[3] = -1e3; // feature 3: never positive
-    const { theta, encoderScale } = autoThresholds(w, x, preActivations(w, x).flat, rows, 30);
+    const { flat, byRow: pre } = preActivations(w, x);
+    // Feature 5: positive on only 4 rows (its 4 largest, lifted just above zero).
+    const col5 = pre.map((row) => row[5]!);
+    const lift = -[...col5].sort((a, b) => b - a)[4]!;
+    w.b_enc[5]! += lift - 1e-3;
+    const lifted = preActivations(w, x);
+    const { theta, encoderScale } = await autoThresholds(w, x, rows, 30, blocks(lifted.flat), m);
     expect(theta[3]!).toBeGreaterThan(0);
-    expect(theta[3]! / encoderScale).toBeLessThan(0.1);
+    // A millionth of its largest |pre| (~1e3 here): positive, and far below where it could ever fire.
+    expect(theta[3]! / encoderScale).toBeLessThan(2e-3);
+    expect(lifted.byRow.filter((row) => row[5]! > 0).length).toBe(4);
+    expect(lifted.byRow.filter((row) => row[5]! > theta[5]! / encoderScale).length).toBe(4);
     expect(Number.isFinite(Math.log(theta[3]!))).toBe(true);
+    expect(flat).toHaveLength(m * rows);
   });
 
-  it('degenerate inputs keep the encoder as it is', () => {
+  it('degenerate inputs keep the encoder as it is; a block of the wrong size is an internal error', async () => {
     const { w } = setup(3);
     const zeros = new Float32Array(rows * d);
     w.b_dec.fill(0);
-    const { theta, encoderScale } = autoThresholds(w, zeros, preActivations(w, zeros).flat, rows, 5);
+    const { theta, encoderScale } = await autoThresholds(w, zeros, rows, 5, blocks(preActivations(w, zeros).flat), m);
     expect(encoderScale).toBe(1);
     for (const t of theta) expect(t).toBeGreaterThan(0);
-    expect(autoThresholds(w, zeros, preActivations(w, zeros, 1).flat, 1, 5).theta).toHaveLength(m);
-    expect(() => autoThresholds(w, zeros, new Float32Array(7), rows, 5)).toThrow(/preT holds 7 values/);
+    expect((await autoThresholds(w, zeros, 1, 5, blocks(preActivations(w, zeros, 1).flat, 1), m)).theta).toHaveLength(m);
+    await expect(autoThresholds(w, zeros, rows, 5, async () => new Float32Array(7), m)).rejects.toThrow(/came back with 7 values/);
   });
 
-  it('uses at most 4096 rows, fewer where the width is large (at most 2^25 pre-activations, at least 256 rows)', () => {
-    expect(autoThresholdRows(100, 1024)).toBe(100);
-    expect(autoThresholdRows(8192, 8192)).toBe(AUTO_THRESHOLD_MAX_ROWS);
-    expect(autoThresholdRows(8192, 65536)).toBe(512);
-    expect(autoThresholdRows(8192, 2 ** 20)).toBe(256);
+  it('takes features in blocks of at most 2^24 pre-activations', () => {
+    expect(autoThresholdBlock(4096, 1024)).toBe(1024);
+    expect(autoThresholdBlock(4096, 8192)).toBe(4096);
+    expect(autoThresholdBlock(4096, 65536)).toBe(4096);
+    expect(autoThresholdBlock(2 ** 25, 10)).toBe(1);
+    expect(AUTO_THRESHOLD_MAX_ROWS).toBe(4096);
   });
 });
