@@ -31,6 +31,7 @@ export function checkArchitectureFields(c: Config): void {
     if (c.train.l1WarmupSteps !== 0) wrong.push(['train.l1WarmupSteps', SPARSITY_OF.relu]);
   }
   if (a !== 'jumprelu' && c.sae.jumprelu !== undefined) wrong.push(['sae.jumprelu', SPARSITY_OF.jumprelu]);
+  if (a !== 'topk' && a !== 'batchtopk' && c.sae.encoderInit !== undefined) wrong.push(['sae.encoderInit', 'topk/batchtopk (the scale of their encoder at step 0)']);
   if (wrong.length) {
     const names = wrong.map(([f]) => f).join(', ');
     const belongs = [...new Set(wrong.map(([, b]) => b))].join(' and ');

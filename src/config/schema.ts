@@ -156,6 +156,12 @@ export const SaeSchema = z
       .default('geometric-median')
       .describe('How b_dec is initialised from a data sample.'),
     initSamples: positiveInt.default(8192).describe('Rows sampled to initialise b_dec and the normalisation scale.'),
+    encoderInit: z
+      .enum(['tied', 'fit'])
+      .optional()
+      .describe(
+        "topk/batchtopk: the encoder at step 0. 'tied' (default): W_enc = W_dec^T with unit decoder rows (Gao et al. 2024; sparsify), whose first reconstructions overshoot (k active directions, each weighted by its projection) until the run has shrunk the encoder. 'fit': the same directions with W_enc scaled by the factor that makes the reconstruction of the init sample (up to 4,096 of its rows) least-squares right; the selection is unchanged. jumprelu's initialThreshold 'auto' fits its encoder this way already; relu's L1 penalty depends on the encoder's scale, so it keeps 'tied'.",
+      ),
     normalize: z
       .enum(['none', 'expected-norm'])
       .default('none')

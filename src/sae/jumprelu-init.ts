@@ -11,6 +11,7 @@
  */
 import { InternalError } from '../errors.js';
 import { kthLargest } from './activation.js';
+import { scaleOf } from './encoder-fit.js';
 import type { SaeWeights } from './params.js';
 
 /** Rows of the init sample used, at most. */
@@ -112,6 +113,5 @@ function fitScale(rec: Float64Array, x: Float32Array, bDec: Float32Array, rows: 
       sq += v * v;
     }
   }
-  const s = dot / sq;
-  return Number.isFinite(s) && s > 0 ? s : 1;
+  return scaleOf(dot, sq);
 }

@@ -7,9 +7,13 @@ import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights }
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { initialLogThreshold, type ResolvedArchitecture } from '../sae/architecture.js';
+import { fitRowBlock, fitTopKEncoderScale } from '../sae/encoder-fit.js';
 import { AUTO_THRESHOLD_MAX_ROWS, autoThresholdBlock, autoThresholds } from '../sae/jumprelu-init.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
+
+/** Rows of the init sample sae.encoderInit 'fit' uses, at most. */
+const FIT_MAX_ROWS = 4096;
 
 /**
  * The rows b_dec and the input scale are estimated from: the first initSamples rows of a shuffled
@@ -52,6 +56,9 @@ export async function initialise(
   const auto = architecture.name === 'jumprelu' && architecture.initialL0 !== null ? await autoInit(weights, sample, architecture.initialL0, log) : null;
   const logThreshold = initialLogThreshold(architecture, plan.m, () => auto!);
   if (logThreshold) weights.log_threshold = logThreshold;
+  if (cfg.sae.encoderInit === 'fit' && (architecture.name === 'topk' || architecture.name === 'batchtopk')) {
+    await fitEncoder(weights, sample, architecture.kStart, architecture.name === 'batchtopk', log);
+  }
   return { params: new SaeParams(weights), scale, meanNorm: meanNorm(sample.x, sample.rows, plan.d) };
 }
 
@@ -89,6 +96,33 @@ async function autoInit(weights: SaeWeights, sample: Batch, initialL0: number, l
   } finally {
     tf.dispose([xc, W, b]);
   }
+}
+
+/** sae.encoderInit 'fit' (encoder-fit.ts): W_enc and b_enc scaled in place. */
+async function fitEncoder(weights: SaeWeights, sample: Batch, k: number, batch: boolean, log: (l: string) => void): Promise<void> {
+  const { d, m } = weights;
+  const rows = Math.min(sample.rows, FIT_MAX_ROWS);
+  const x = sample.x.subarray(0, rows * d);
+  const W = tf.tensor2d(weights.W_enc, [d, m]);
+  const b = tf.tensor1d(weights.b_enc);
+  const bDec = tf.tensor1d(weights.b_dec);
+  let s: number;
+  try {
+    const pre = async (first: number, count: number) => {
+      const t = tf.tidy(() => tf.add(tf.matMul(tf.sub(tf.tensor2d(x.subarray(first * d, (first + count) * d), [count, d]), bDec), W), b));
+      try {
+        return (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
+    };
+    s = await fitTopKEncoderScale(weights, x, rows, k, batch, pre, fitRowBlock(m));
+  } finally {
+    tf.dispose([W, b, bDec]);
+  }
+  for (let i = 0; i < weights.W_enc.length; i++) weights.W_enc[i]! *= s;
+  for (let i = 0; i < weights.b_enc.length; i++) weights.b_enc[i]! *= s;
+  log(`encoder scaled by ${s.toPrecision(3)} to fit the reconstruction of ${rows} sample rows at k = ${k} (sae.encoderInit 'fit')`);
 }
 
 function median(v: Float32Array): number {
