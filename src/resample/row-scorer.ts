@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from '../sae/forward.js';
-import { scoreRows, type ScoredRows } from '../sae/row-scores.js';
+import { scoreChunkRows, scoreRows, type ScoredRows } from '../sae/row-scores.js';
 
 export type { ScoredRows } from '../sae/row-scores.js';
 
@@ -19,13 +19,8 @@ export interface RowScorer {
   score(xs: Float32Array, rows: number): Promise<ScoredRows[]>;
 }
 
-/** Rows per scoring chunk on one thread: f [chunk, m] near 64 MB. */
-export function defaultScoreChunkRows(m: number): number {
-  return Math.max(256, Math.min(4096, Math.floor(2 ** 24 / m)));
-}
-
 /** scoreRows on the calling thread's backend (the reference, and the path without workers or on a GPU). */
-export function tfjsRowScorer(sae: SaeTensors & { d: number; m: number }, chunkRows = defaultScoreChunkRows(sae.m)): RowScorer {
+export function tfjsRowScorer(sae: SaeTensors & { d: number; m: number }, chunkRows = scoreChunkRows(sae.m)): RowScorer {
   return {
     chunkRows,
     where: 'this thread',

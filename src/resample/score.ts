@@ -44,7 +44,7 @@ export function lossStats(values: ArrayLike<number>): LossStats {
 }
 
 /**
- * Scores pool inputs with the current SAE (score-rows.ts: ||x - x_hat||^2 per row, on this
+ * Scores pool inputs with the current SAE (sae/row-scores.ts: ||x - x_hat||^2 per row, on this
  * thread or the step's workers) and feeds them, in row order, to a WeightedReservoir.
  */
 export class PoolScorer {

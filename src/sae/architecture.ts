@@ -140,11 +140,14 @@ export function inferenceActivation(a: ResolvedArchitecture, m: number, threshol
 }
 
 /**
- * jumprelu's log_threshold at step 0: every feature at initialThreshold, or with 'auto' at the
- * thresholds `auto` gives (jumprelu-init.ts, from the init sample); undefined for the others.
+ * jumprelu's log_threshold at step 0: every feature at initialThreshold, or with 'auto' at
+ * `fromData` (jumprelu-init.ts, from the init sample); undefined for the others.
  */
-export function initialLogThreshold(a: ResolvedArchitecture, m: number, auto: () => Float32Array): Float32Array | undefined {
+export function initialLogThreshold(a: ResolvedArchitecture, m: number, fromData: Float32Array | null): Float32Array | undefined {
   if (a.name !== 'jumprelu') return undefined;
-  if (a.initialThreshold === 'auto') return Float32Array.from(auto(), Math.log);
+  if (a.initialThreshold === 'auto') {
+    if (!fromData || fromData.length !== m) throw new InternalError(`jumprelu: initialThreshold 'auto' without the ${m} thresholds from the data`);
+    return Float32Array.from(fromData, Math.log);
+  }
   return new Float32Array(m).fill(Math.log(a.initialThreshold));
 }

@@ -15,6 +15,15 @@ import { InternalError } from '../errors.js';
 import { kthLargest } from './activation.js';
 import type { SaeWeights } from './params.js';
 
+/** Rows of the init sample an encoder fit (and jumprelu's 'auto' thresholds) uses, at most. */
+export const FIT_MAX_ROWS = 4096;
+
+/** W_enc and b_enc multiplied by s in place (which features a row selects is unchanged). */
+export function scaleEncoder(w: SaeWeights, s: number): void {
+  for (let i = 0; i < w.W_enc.length; i++) w.W_enc[i]! *= s;
+  for (let i = 0; i < w.b_enc.length; i++) w.b_enc[i]! *= s;
+}
+
 /** Pre-activations of rows [first, first + count): pre [count, m], row by row. The caller computes them on its backend. */
 export type PreActivationRows = (first: number, count: number) => Promise<Float32Array>;
 

@@ -11,11 +11,11 @@
  */
 import { InternalError } from '../errors.js';
 import { kthLargest } from './activation.js';
-import { scaleOf } from './encoder-fit.js';
+import { FIT_MAX_ROWS, scaleOf } from './encoder-fit.js';
 import type { SaeWeights } from './params.js';
 
-/** Rows of the init sample used, at most. */
-export const AUTO_THRESHOLD_MAX_ROWS = 4096;
+/** Rows of the init sample used, at most (an encoder fit's). */
+export const AUTO_THRESHOLD_MAX_ROWS = FIT_MAX_ROWS;
 /** Pre-activations held at once (rows x features of a block): 64 MiB of float32. */
 export const AUTO_THRESHOLD_BLOCK_VALUES = 2 ** 24;
 

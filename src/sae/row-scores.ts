@@ -10,6 +10,11 @@ export interface ScoredRows {
   packed: Float32Array;
 }
 
+/** Rows per scoring chunk so that f [chunk, m] stays near 64 MB (256 to 4,096); `m` is m x workers where workers share a chunk. */
+export function scoreChunkRows(m: number): number {
+  return Math.max(256, Math.min(4096, Math.floor(2 ** 24 / m)));
+}
+
 /**
  * The packed scores of x's rows (ScoredRows): the squared reconstruction error ||x - x_hat||^2,
  * the paper's "loss" of the autoencoder on the input and what the reference PyTorch trainer

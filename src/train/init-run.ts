@@ -7,13 +7,10 @@ import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights }
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { initialLogThreshold, type ResolvedArchitecture } from '../sae/architecture.js';
-import { fitRowBlock, fitTopKEncoderScale } from '../sae/encoder-fit.js';
-import { AUTO_THRESHOLD_MAX_ROWS, autoThresholdBlock, autoThresholds } from '../sae/jumprelu-init.js';
+import { FIT_MAX_ROWS, fitRowBlock, fitTopKEncoderScale, scaleEncoder } from '../sae/encoder-fit.js';
+import { autoThresholdBlock, autoThresholds } from '../sae/jumprelu-init.js';
 import { Rng } from '../util/rng.js';
 import type { RunPlan } from './plan.js';
-
-/** Rows of the init sample sae.encoderInit 'fit' uses, at most. */
-const FIT_MAX_ROWS = 4096;
 
 /**
  * The rows b_dec and the input scale are estimated from: the first initSamples rows of a shuffled
@@ -53,8 +50,8 @@ export async function initialise(
         ? columnMean(sample.x, sample.rows, plan.d)
         : geometricMedian(sample.x, sample.rows, plan.d);
   const weights = initWeights(plan.d, plan.m, new Rng(cfg.train.seed).fork('init'), recipe.decoderInitNorm, bDec);
-  const auto = architecture.name === 'jumprelu' && architecture.initialL0 !== null ? await autoInit(weights, sample, architecture.initialL0, log) : null;
-  const logThreshold = initialLogThreshold(architecture, plan.m, () => auto!);
+  const fromData = architecture.name === 'jumprelu' && architecture.initialL0 !== null ? await autoInit(weights, sample, architecture.initialL0, log) : null;
+  const logThreshold = initialLogThreshold(architecture, plan.m, fromData);
   if (logThreshold) weights.log_threshold = logThreshold;
   if (cfg.sae.encoderInit === 'fit' && (architecture.name === 'topk' || architecture.name === 'batchtopk')) {
     await fitEncoder(weights, sample, architecture.kStart, architecture.name === 'batchtopk', log);
@@ -68,7 +65,7 @@ export async function initialise(
  */
 async function autoInit(weights: SaeWeights, sample: Batch, initialL0: number, log: (l: string) => void): Promise<Float32Array> {
   const { d, m } = weights;
-  const rows = Math.min(sample.rows, AUTO_THRESHOLD_MAX_ROWS);
+  const rows = Math.min(sample.rows, FIT_MAX_ROWS);
   const x = sample.x.subarray(0, rows * d);
   const block = autoThresholdBlock(rows, m);
   const xc = tf.sub(tf.tensor2d(x, [rows, d]), tf.tensor1d(weights.b_dec));
@@ -86,8 +83,7 @@ async function autoInit(weights: SaeWeights, sample: Batch, initialL0: number, l
       }
     };
     const { theta, encoderScale } = await autoThresholds(weights, x, rows, (rows * initialL0) / m, pre, block);
-    for (let i = 0; i < weights.W_enc.length; i++) weights.W_enc[i]! *= encoderScale;
-    for (let i = 0; i < weights.b_enc.length; i++) weights.b_enc[i]! *= encoderScale;
+    scaleEncoder(weights, encoderScale);
     log(
       `jumprelu: thresholds at step 0 set from ${rows} sample rows so that each feature fires on ${initialL0}/${m} of them ` +
         `(initialThreshold 'auto'; median ${median(theta).toPrecision(3)}), encoder scaled by ${encoderScale.toPrecision(3)} to fit their reconstruction`,
@@ -120,8 +116,7 @@ async function fitEncoder(weights: SaeWeights, sample: Batch, k: number, batch: 
   } finally {
     tf.dispose([W, b, bDec]);
   }
-  for (let i = 0; i < weights.W_enc.length; i++) weights.W_enc[i]! *= s;
-  for (let i = 0; i < weights.b_enc.length; i++) weights.b_enc[i]! *= s;
+  scaleEncoder(weights, s);
   log(`encoder scaled by ${s.toPrecision(3)} to fit the reconstruction of ${rows} sample rows at k = ${k} (sae.encoderInit 'fit')`);
 }
 

@@ -107,11 +107,11 @@ describe('sae.architecture jumprelu', () => {
     expect(a).toEqual({ name: 'jumprelu', ...JUMPRELU_DEFAULTS, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient.step, targetL0: null, tanhScale: null, initialL0: 20 });
     expect(JUMPRELU_DEFAULTS.initialThreshold).toBe('auto');
     const fromData = Float32Array.from([0.5, 2, 0.25]);
-    expect(initialLogThreshold(a, 3, () => fromData)).toEqual(Float32Array.from(fromData, Math.log));
+    expect(initialLogThreshold(a, 3, fromData)).toEqual(Float32Array.from(fromData, Math.log));
     const fixed = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { initialThreshold: 0.5 } } }).sae, run);
     expect(fixed).toMatchObject({ initialThreshold: 0.5, initialL0: null });
-    expect(initialLogThreshold(fixed, 3, () => fromData)).toEqual(new Float32Array(3).fill(Math.log(0.5)));
-    expect(initialLogThreshold(resolveArchitecture(buildConfig().sae, run), 3, () => fromData)).toBeUndefined();
+    expect(initialLogThreshold(fixed, 3, fromData)).toEqual(new Float32Array(3).fill(Math.log(0.5)));
+    expect(initialLogThreshold(resolveArchitecture(buildConfig().sae, run), 3, fromData)).toBeUndefined();
     expect(stepActivation(a, 1)).toEqual({ kind: 'relu' });
     const tl = resolveArchitecture(buildConfig({ sae: { architecture: 'jumprelu', jumprelu: { penalty: 'target-l0', targetL0: 12 } } }).sae, run);
     expect(tl).toMatchObject({ penalty: 'target-l0', targetL0: 12, l0Coefficient: JUMPRELU_DEFAULTS.l0Coefficient['target-l0'], tanhScale: null, initialL0: 12 });

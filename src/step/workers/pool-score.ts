@@ -1,15 +1,7 @@
-import type { ScoredRows } from '../../sae/row-scores.js';
+import { scoreChunkRows, type ScoredRows } from '../../sae/row-scores.js';
 import type { SaeParams } from '../../sae/params.js';
 import { poolScoreLayout } from './pool-score-rows.js';
 import type { WorkerPool } from './pool.js';
-
-/**
- * Rows each worker scores per chunk: the workers' f [rows, m] together near 64 MB, what one
- * thread holds (resample/row-scorer.ts defaultScoreChunkRows); at least 256 rows each.
- */
-export function workerScoreRows(m: number, workers: number): number {
-  return Math.max(256, Math.min(4096, Math.floor(2 ** 24 / (m * workers))));
-}
 
 /**
  * resample/row-scorer.ts' RowScorer on the step's workers for one resampling event (the same
@@ -37,7 +29,8 @@ export interface PoolScoreOptions {
 export async function workersRowScorer(pool: WorkerPool, params: SaeParams, opts: PoolScoreOptions = {}): Promise<WorkersRowScorer> {
   const { d, m } = params;
   const workers = pool.size;
-  const layout = poolScoreLayout(d, m, workers * workerScoreRows(m, workers));
+  // Each worker's rows of a chunk: the workers' f together near what one thread holds.
+  const layout = poolScoreLayout(d, m, workers * scoreChunkRows(m * workers));
   const buffer = new SharedArrayBuffer(layout.length * 4);
   const all = new Float32Array(buffer);
   all.set(params.W_enc.dataSync() as Float32Array, layout.W_enc);
