@@ -10,8 +10,9 @@
  *     [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
- * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-tokens-per-s B=5200]
- * [--no-peer] [--keep]`: whole training runs instead (whole-run/), beside the PyTorch peer.
+ * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-probe-steps 20]
+ * [--peer-tokens-per-s B=5200] [--no-peer] [--keep]`: whole training runs instead (whole-run/), beside
+ * the PyTorch peer: 20-step probes at each thread count pick its one full run (0: a full run at each).
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop or language-model bench; each row adds the GPU phases, memory and adapter.
  * `--whole-run --backend webgpu --no-peer` trains the whole runs on the GPU (the data path included).
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
       cases: { type: 'string', default: 'B,stories260k' },
       steps: { type: 'string' },
       'peer-threads': { type: 'string', default: '1,2' },
+      'peer-probe-steps': { type: 'string', default: '20' },
       'peer-tokens-per-s': { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -176,6 +178,7 @@ async function wholeRunMain(v: Record<string, string | boolean | undefined>): Pr
       cases: list<string>(v.cases as string, Object.keys(WHOLE_RUN_CASES), 'cases'),
       steps: v.steps === undefined ? null : counts(v.steps as string, 'steps')[0]!,
       peerThreads: counts(v['peer-threads'] as string, 'peer-threads'),
+      peerProbeSteps: v['peer-probe-steps'] === '0' ? 0 : counts(v['peer-probe-steps'] as string, 'peer-probe-steps')[0]!,
       peerFigures: parsePeerFigures(v['peer-tokens-per-s'] as string | undefined),
       peer: !v['no-peer'],
       keep: Boolean(v.keep),

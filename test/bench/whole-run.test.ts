@@ -93,4 +93,17 @@ describe('npm run bench -- --whole-run (tiny case)', () => {
     expect(peer.best.loopSeconds).toBeGreaterThan(0);
     expect(peer.best.matMulGflops).toBeGreaterThan(0);
   });
+
+  it.skipIf(!python || !findPeerScript())('probes the peer at each thread count and runs it in full at the fastest', async () => {
+    const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '6', '--peer-threads', '1,2', '--peer-probe-steps', '3']);
+    const rows = JSON.parse(stdout).wholeRuns;
+    const { peer } = rows[0];
+    expect(peer.probes.steps).toBe(3);
+    expect(peer.probes.runs.map((r: { threads: number }) => r.threads)).toEqual([1, 2]);
+    const fastest = peer.probes.runs.reduce((a: { tokensPerSecond: number }, b: { tokensPerSecond: number }) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
+    expect(peer.runs).toHaveLength(1);
+    expect(peer.best.threads).toBe(fastest.threads);
+    expect(peer.best.tokensPerSecond).toBeCloseTo((6 * 256) / peer.best.loopSeconds, 3);
+    expect(formatWholeRuns(rows)).toMatch(new RegExp(`probes of 3 steps 1: [\\d,]+, 2: [\\d,]+; full run ${fastest.threads}: `));
+  });
 });

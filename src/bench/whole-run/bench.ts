@@ -10,6 +10,8 @@ export interface WholeRunBenchOptions {
   steps: number | null;
   /** Thread counts to run the peer at (the best counts). */
   peerThreads: number[];
+  /** Steps of the peer's probe at each thread count before its one full run (0: a full run at each count). */
+  peerProbeSteps: number;
   /** tokens/s per case when no Python with torch is found (or `peer` is false). */
   peerFigures: Record<string, number>;
   /** Run the PyTorch peer when found (false: only the figures given). */
@@ -41,7 +43,7 @@ export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string)
       if (!run) continue;
       log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
       let peer: PeerResult | null = null;
-      if (python && script) peer = await runTorchPeer(python, script, run, o.peerThreads, scratch, log);
+      if (python && script) peer = await runTorchPeer(python, script, run, o.peerThreads, scratch, log, o.peerProbeSteps);
       else if (o.peerFigures[name]) peer = givenPeer(run, o.peerFigures[name]!);
       rows.push({ run, peer });
     }

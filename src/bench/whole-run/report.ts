@@ -1,5 +1,5 @@
 import type { WholeRunRow } from './bench.js';
-import { slowPeerWarning } from './torch-peer.js';
+import { slowPeerWarning, type PeerRun } from './torch-peer.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -12,7 +12,9 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
   ];
   for (const { run: r, peer } of rows) {
     const p = peer?.best;
-    const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : peer.runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ') + ` (${p!.blasCore ?? 'no OpenBLAS'}${p!.matMulGflops !== undefined ? `, matMul ${fmt(p!.matMulGflops, 1)} GFLOP/s` : ''})`;
+    const counts = (runs: PeerRun[]) => runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ');
+    const probed = peer?.probes ? `probes of ${peer.probes.steps} steps ${counts(peer.probes.runs)}; full run ` : '';
+    const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : probed + counts(peer.runs) + ` (${p!.blasCore ?? 'no OpenBLAS'}${p!.matMulGflops !== undefined ? `, matMul ${fmt(p!.matMulGflops, 1)} GFLOP/s` : ''})`;
     lines.push(
       `| ${r.name} | ${r.d} | ${r.m} | ${r.batch} | ${r.steps} | ${r.lastKernel} | ${fmt(r.wallSeconds, 1)} | ${fmt(r.loopSeconds, 1)} | ${fmt(r.tokensPerSecond)} | ` +
         `${r.dense.steps} | ${fmt(r.dense.seconds, 1)} | ${r.sparse.steps} | ${fmt(r.sparse.seconds, 1)} | ${fmt(r.otherSeconds, 1)} | ${r.firstSparseStep ?? '-'} | ` +

@@ -61,6 +61,8 @@ export interface PeerResult {
   /** The fastest measured run (or the given figure as one). */
   best: PeerRun;
   runs: PeerRun[];
+  /** Short runs at each thread count that chose the one full run (absent: a full run at each count). */
+  probes?: { steps: number; runs: PeerRun[] };
 }
 
 /** The first of `candidates` that imports torch, or null. */
@@ -83,8 +85,8 @@ export function findPeerScript(): string | null {
   return null;
 }
 
-/** The peer's command line for a run of ours at `threads` threads, writing its metrics to `out`. */
-export function peerArgs(script: string, run: WholeRunResult, threads: number, out: string): string[] {
+/** The peer's command line for a run of ours at `threads` threads, writing its metrics to `out` (`steps`: fewer, for a probe). */
+export function peerArgs(script: string, run: WholeRunResult, threads: number, out: string, steps = run.steps): string[] {
   const rs = run.resample;
   return [
     script,
@@ -93,7 +95,7 @@ export function peerArgs(script: string, run: WholeRunResult, threads: number, o
     '--l1', String(run.l1),
     '--lr', String(run.lr),
     '--batch', String(run.batch),
-    '--steps', String(run.steps),
+    '--steps', String(steps),
     '--threads', String(threads),
     '--seed', '0',
     '--eval-rows', '4096',
@@ -102,22 +104,42 @@ export function peerArgs(script: string, run: WholeRunResult, threads: number, o
   ];
 }
 
-/** Run the peer once per thread count, one after another; the fastest loop is `best`. */
-export async function runTorchPeer(python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void): Promise<PeerResult> {
-  const runs: PeerRun[] = [];
-  for (const t of threads) {
-    const out = path.join(dir, `peer-${run.name}-${t}.json`);
-    log(`whole run ${run.name}: PyTorch peer, ${t} thread(s) ...`);
-    await promisify(execFile)(python, peerArgs(script, run, t, out), { maxBuffer: 64 * 2 ** 20 });
-    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as { throughput: { total_loop_seconds: number }; env: { openblas_core?: string } };
-    const loopSeconds = j.throughput.total_loop_seconds;
-    const y = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(t)], { encoding: 'utf8' });
-    const matMulGflops = Number(y.stdout.trim());
-    runs.push({ threads: t, loopSeconds, tokensPerSecond: (run.steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) });
-    log(`  ${Math.round(runs.at(-1)!.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);
+/** One run of the peer at `threads` threads for `steps` steps, with its BLAS yardstick. */
+async function peerRun(python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void): Promise<PeerRun> {
+  const out = path.join(dir, `peer-${run.name}-${threads}-${steps}.json`);
+  log(`whole run ${run.name}: PyTorch peer, ${threads} thread(s), ${steps} steps ...`);
+  await promisify(execFile)(python, peerArgs(script, run, threads, out, steps), { maxBuffer: 64 * 2 ** 20 });
+  const j = JSON.parse(fs.readFileSync(out, 'utf8')) as { throughput: { total_loop_seconds: number }; env: { openblas_core?: string } };
+  const loopSeconds = j.throughput.total_loop_seconds;
+  const y = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(threads)], { encoding: 'utf8' });
+  const matMulGflops = Number(y.stdout.trim());
+  const r: PeerRun = { threads, loopSeconds, tokensPerSecond: (steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) };
+  log(`  ${Math.round(r.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);
+  return r;
+}
+
+const fastest = (runs: PeerRun[]): PeerRun => runs.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
+
+/**
+ * The peer at its best thread count, in this sitting. With `probeSteps` > 0 and several counts,
+ * a run of probeSteps steps at each count picks the one full run (a full run of B at one thread
+ * takes half an hour here); otherwise a full run at each count, one after another. The fastest
+ * full run is `best`.
+ */
+export async function runTorchPeer(python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0): Promise<PeerResult> {
+  let probes: PeerResult['probes'];
+  let full = threads;
+  if (probeSteps > 0 && threads.length > 1) {
+    const steps = Math.min(probeSteps, run.steps);
+    const runs: PeerRun[] = [];
+    for (const t of threads) runs.push(await peerRun(python, script, run, t, steps, dir, log));
+    probes = { steps, runs };
+    full = [fastest(runs).threads];
+    log(`whole run ${run.name}: the peer's probes chose ${full[0]} thread(s) for the full run`);
   }
-  const best = runs.reduce((a, b) => (b.loopSeconds < a.loopSeconds ? b : a));
-  const result: PeerResult = { source: 'measured', best, runs };
+  const runs: PeerRun[] = [];
+  for (const t of full) runs.push(await peerRun(python, script, run, t, run.steps, dir, log));
+  const result: PeerResult = { source: 'measured', best: fastest(runs), runs, ...(probes ? { probes } : {}) };
   const warning = slowPeerWarning(result);
   if (warning) log(`warning: ${warning}`);
   return result;
