@@ -17,6 +17,21 @@ export interface LoopKernels {
   gradPre: typeof gradPreActive;
   weightGrads: typeof weightGradsRange;
   adam: typeof adamRun;
+  /**
+   * The sparse step's encoder product, out [rows, mk] = xc [rows, d] W_enc[:, i0:i0+mk] + b_enc[i0:i0+mk]
+   * (W_enc [d, m] row-major), bit for bit what tfjs' fused matMul gives on wasm; pack: scratch of
+   * encoderPackFloats(d, mk). Only the SIMD kernels have it (wasm/gemm.ts); false when it did not
+   * run (arrays outside their memory, or too short): use tfjs' product then.
+   */
+  encoderProduct?(
+    rows: number, d: number, xc: Float32Array, W_enc: Float32Array, m: number, i0: number, mk: number,
+    b_enc: Float32Array, pack: Float32Array, out: Float32Array,
+  ): boolean;
+}
+
+/** Floats of encoderProduct's scratch: the weights' columns in zero-padded panels of 8. */
+export function encoderPackFloats(d: number, mk: number): number {
+  return d * 8 * Math.ceil(mk / 8);
 }
 
 /** Compressed sparse rows of the active entries of f restricted to a feature range. */

@@ -1,4 +1,5 @@
 import { Arena } from '../kernels/arena.js';
+import { encoderPackFloats } from '../kernels/loops.js';
 
 /** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
 export const DEFAULT_SPARSE_CAPACITY = 0.25;
@@ -31,7 +32,7 @@ export const STATE_ARRAYS = [
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -83,6 +84,9 @@ export interface SliceViews {
   /** Column sums of x and of G over the worker's row range (row-reduce.ts). */
   xSum: Float64Array;
   gSum: Float64Array;
+  /** The sparse step's pre-activations [B, mk] and its encoder product's packed weights (wasm/gemm.ts). */
+  pre: Float32Array;
+  wPack: Float32Array;
 }
 
 /**
@@ -132,7 +136,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
       partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
-      xSum: [d, 'f64'], gSum: [d, 'f64'],
+      xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [encoderPackFloats(d, mk), 'f32'],
     };
     return { capacity, s };
   });

@@ -109,12 +109,11 @@ export class SliceCompute {
       const jr = jumprelu ? this.jumprelu.denseEncode(this.s, jumprelu.halfBandwidth) : undefined;
       return { nnz: this.dense.encode(rows, this.wSlice, jr), ms: { encode: performance.now() - t0, decode: 0 } };
     }
-    const scratch = () => this.preScratch(rows * mk);
     if (select) {
-      withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, scratch, (pre) => this.select.candidates(rows, pre, select));
+      this.withPre(rows, (pre) => this.select.candidates(rows, pre, select));
       return { nnz: 0, ms: { encode: performance.now() - t0, decode: 0 } };
     }
-    const nnz = withEncoderPre(this.s.xc, rows, d, this.s.W_enc, m, this.s.b_enc, i0, mk, scratch, (pre) =>
+    const nnz = this.withPre(rows, (pre) =>
       jumprelu
         ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
         : scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
@@ -147,6 +146,19 @@ export class SliceCompute {
       this.loops.decode(rows, d, this.aux.rowPtr, this.aux.col, this.aux.val, this.s.W_dec, select.v.auxPartial[this.slice]!);
     }
     return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
+  }
+
+  /**
+   * The slice's pre-activations xc W_enc[:, slice] + b_enc[slice] for `use`: the SIMD kernels'
+   * product into the slice's `pre` in shared memory (wasm/gemm.ts), else tfjs' (encoder-product.ts);
+   * the two are equal to the bit.
+   */
+  private withPre<T>(rows: number, use: (pre: Float32Array) => T): T {
+    const { d, m } = this.layout;
+    const { i0, i1, s, v } = this;
+    const mk = i1 - i0;
+    if (this.loops.encoderProduct?.(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.wPack, v.pre)) return use(v.pre.subarray(0, rows * mk));
+    return withEncoderPre(s.xc, rows, d, s.W_enc, m, s.b_enc, i0, mk, () => this.preScratch(rows * mk), use);
   }
 
   private scratch = new Float32Array(0);

@@ -306,3 +306,6 @@ export function adamRun(
     store<f32>(param + o, load<f32>(param + o) - (<f32>stepSize * mq) / (Mathf.sqrt(vq) / <f32>sqrtBc2 + <f32>eps));
   }
 }
+
+// The sparse step's encoder product (gemm.ts) is part of this module.
+export { gemmBias } from './gemm';
