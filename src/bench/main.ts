@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: training throughput of configs A, B, C (and A on the real-model fixture) per
- * phase, peak memory, the backend's matMul yardstick, and the data path alone.
+ * phase, peak memory, the backend's matMul yardstick, and the data path alone; beside the relu
+ * rows the PyTorch peer measured in the same sitting at --peer-threads (step-peer.ts; --no-peer:
+ * the quoted range from ../shared/PERF.md, labelled).
  * Each measurement runs in its own process (clean peak RSS and wasm heap).
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
@@ -34,7 +36,8 @@ import { runTrainBench, type TrainBenchResult } from './train-bench.js';
 import { runWholeRunBench } from './whole-run/bench.js';
 import { formatWholeRuns } from './whole-run/report.js';
 import { WHOLE_RUN_CASES } from './whole-run/run.js';
-import { parsePeerFigures } from './whole-run/torch-peer.js';
+import { findPeerScript, findTorchPython, parsePeerFigures } from './whole-run/torch-peer.js';
+import { runStepPeer } from './step-peer.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
 import { formatResampleScore, runResampleScoreBench } from './resample-score.js';
 
@@ -157,6 +160,17 @@ async function main(): Promise<number> {
         }
       }
     }
+  }
+  // The PyTorch peer beside the relu rows, in this sitting (step-peer.ts), unless --no-peer or a GPU bench.
+  const reluShapes = [...new Map(report.train.filter((t) => t.architecture === 'relu').map((t) => [`${t.d}/${t.m}/${t.batch}`, SHAPES[t.config]!])).values()];
+  if (reluShapes.length && !values['no-peer'] && !gpu) {
+    const python = findTorchPython();
+    const script = python ? findPeerScript() : null;
+    if (python && script) {
+      const threads = counts(values['peer-threads'], 'peer-threads');
+      report.peers = [];
+      for (const s of reluShapes) report.peers.push(await runStepPeer(python, script, s, threads, log));
+    } else log('bench: no Python with torch (python3, /usr/bin/python3) or no torch_sae.py: the PyTorch column quotes ../shared/PERF.md');
   }
   if (!values['no-data'] && !modelOnly) {
     log('bench: data path ...');

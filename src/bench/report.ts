@@ -4,6 +4,7 @@ import { formatLoopsBench } from './loops-bench.js';
 import type { DataBenchResult } from './data-bench.js';
 import type { LoopsBenchRow } from './loops-bench.js';
 import type { TrainBenchResult } from './train-bench.js';
+import { peerFor, type StepPeer } from './step-peer.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -13,6 +14,8 @@ export interface BenchReport {
   data: DataBenchResult[];
   /** The sparse step's loops alone, JavaScript against WebAssembly SIMD (one thread). */
   loops: LoopsBenchRow[];
+  /** The PyTorch peer measured in this sitting beside the relu rows (step-peer.ts); absent or empty: quoted figures. */
+  peers?: StepPeer[];
 }
 
 /** Which of the data path and the step limits training at these rates. */
@@ -30,14 +33,27 @@ export function formatReport(r: BenchReport): string {
     lines.push('| config | architecture | d | m | regime | kernel | ran | backend | L0 | tokens/s | PyTorch tokens/s | ms/step | ' + PHASES.join(' | ') + ' | main thread ms | peak RSS MiB | matMul GFLOP/s |');
     lines.push('|' + ' --- |'.repeat(15 + PHASES.length));
     for (const t of r.train) {
-      // The peer trains ReLU + L1 only (configs.ts).
-      const peer = t.architecture === 'relu' ? PYTORCH_PEER[t.config] : undefined;
+      // The peer trains ReLU + L1 only (configs.ts): measured in this sitting, else quoted.
+      const measured = t.architecture === 'relu' ? peerFor(r.peers ?? [], t) : undefined;
+      const quoted = t.architecture === 'relu' && !measured ? PYTORCH_PEER[t.config] : undefined;
+      const peer = measured ? `${fmt(measured.best.tokensPerSecond)} (${measured.best.threads} thr)` : quoted ? `${fmt(quoted[0])}-${fmt(quoted[1])} quoted` : '-';
       lines.push(
         `| ${t.config} | ${t.architecture} | ${t.d} | ${t.m} | ${t.regime} | ${t.kernel} | ${t.ran} | ${t.backend} | ${fmt(t.l0, 1)} | ${fmt(t.tokensPerSecond)} | ` +
-          `${peer ? `${fmt(peer[0])}-${fmt(peer[1])}` : '-'} | ${fmt(t.msPerStep.total)} | ` +
+          `${peer} | ${fmt(t.msPerStep.total)} | ` +
           PHASES.map((p) => fmt(t.msPerStep[p])).join(' | ') +
           ` | ${t.mainThreadMsPerStep ? fmt(t.mainThreadMsPerStep, 1) : '-'} | ${fmt(t.peakRssBytes / 2 ** 20)} | ${fmt(t.matMulGflops, 1)} |`,
       );
+    }
+    if (r.peers?.length) {
+      lines.push('');
+      lines.push(
+        'PyTorch: ../shared/peers/torch_sae.py measured in this sitting on generated rows of each width (dense steps after a warm-up), best of ' +
+          r.peers.map((p) => `${p.d} -> ${p.m}: ${p.runs.map((x) => `${x.threads} thr ${fmt(x.tokensPerSecond)}`).join(', ')}`).join('; ') +
+          ` (${r.peers[0]!.blasCore ? `OpenBLAS ${r.peers[0]!.blasCore}` : 'no OpenBLAS found'}, matMul ${fmt(r.peers[0]!.matMulGflops, 1)} GFLOP/s).`,
+      );
+    } else if (r.train.some((t) => t.architecture === 'relu' && PYTORCH_PEER[t.config])) {
+      lines.push('');
+      lines.push('PyTorch: quoted from ../shared/PERF.md (another machine and day; no Python with torch here, or --no-peer): compare only figures measured in one sitting.');
     }
     if (r.train.some((t) => t.architecture !== 'relu')) {
       lines.push('');
