@@ -18,7 +18,7 @@ describe('estimateRunMemory', () => {
   it('adds the workers\' shared memory and runtimes', () => {
     const e = estimateRunMemory({ d: 2, m: 4, batchSize: 4, shuffleRows: 0, workers: 2 });
     const w = e.items.find((i) => i.what === '2 worker threads')!;
-    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 8) * 4 + 2 * WORKER_BYTES);
+    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 16) * 4 + 2 * WORKER_BYTES);
   });
 
   it('matches the measured peak of the memory bench within 10% (d 256, m 1024, batch 4096, 65,536 rows, 2 workers: 531-562 MiB)', () => {

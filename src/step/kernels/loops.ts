@@ -27,11 +27,49 @@ export interface LoopKernels {
     rows: number, d: number, xc: Float32Array, W_enc: Float32Array, m: number, i0: number, mk: number,
     b_enc: Float32Array, pack: Float32Array, out: Float32Array,
   ): boolean;
+  /** A general product (ProductArgs; the dense step's, slice-dense-host.ts); SIMD kernels only, false when it did not run. */
+  product?(p: ProductArgs): boolean;
 }
 
 /** Floats of encoderProduct's scratch: the weights' columns in zero-padded panels of 8. */
 export function encoderPackFloats(d: number, mk: number): number {
   return d * 8 * Math.ceil(mk / 8);
+}
+
+/**
+ * One general product for LoopKernels.product (wasm/gemm.ts gemm): C = op(A) op(B) (+ bias),
+ * M x N, summed over k in order in float32 (tfjs' matMul of the same operands gives the same
+ * bits). A(i, k) = a[i ars + k acs], B(k, n) = b[k brs + n bcs] (a transposed operand is a
+ * stride), C(i, n) = c[i ldc + n]. `kcMax`: k per block (0: PRODUCT_KC); `mask` (one block of
+ * k, kcMax >= K): each C(i, n) not > 0 before becomes 0 instead.
+ */
+export interface ProductArgs {
+  M: number;
+  N: number;
+  K: number;
+  a: Float32Array;
+  ars: number;
+  acs: number;
+  b: Float32Array;
+  brs: number;
+  bcs: number;
+  bias?: Float32Array;
+  c: Float32Array;
+  ldc: number;
+  kcMax?: number;
+  mask?: boolean;
+  packA: Float32Array;
+  packB: Float32Array;
+}
+
+/** k per block and rows per packed block of A in wasm/gemm.ts (KC, MC there). */
+export const PRODUCT_KC = 512;
+export const PRODUCT_MC = 128;
+
+/** Floats of a product's packA and packB scratch for k up to K (blocks of kcMax, 0: PRODUCT_KC) and N columns. */
+export function productPackFloats(K: number, N: number, kcMax = 0): { packA: number; packB: number } {
+  const kc = kcMax > 0 ? Math.min(kcMax, K) : Math.min(PRODUCT_KC, K);
+  return { packA: PRODUCT_MC * kc, packB: kc * 8 * Math.ceil(N / 8) };
 }
 
 /** Compressed sparse rows of the active entries of f restricted to a feature range. */

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { decodeActive, encoderPackFloats, gradPreActive, weightGradsRange, type LoopKernels } from './loops.js';
+import { decodeActive, encoderPackFloats, gradPreActive, productPackFloats, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
@@ -26,6 +26,10 @@ interface LoopsExports {
     beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
   ): void;
   gemmBias(rows: number, K: number, x: number, w: number, ldw: number, c0: number, n: number, bias: number, pack: number, out: number): void;
+  gemm(
+    M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
+    hasBias: number, bias: number, c: number, ldc: number, kcMax: number, mask: number, packA: number, packB: number,
+  ): void;
 }
 
 export interface SimdLoopsResult {
@@ -146,6 +150,26 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       if (pack.length < encoderPackFloats(d, mk) || out.length < rows * mk || xc.length < rows * d || W_enc.length < d * m) return false;
       use(true);
       ex.gemmBias(rows, d, xc.byteOffset, W_enc.byteOffset, m, i0, mk, b_enc.byteOffset, pack.byteOffset, out.byteOffset);
+      return true;
+    },
+    product(p: ProductArgs) {
+      const { M, N, K, a, b, c, bias } = p;
+      const kcMax = p.kcMax ?? 0;
+      const arrays = [a, b, c, p.packA, p.packB, ...(bias ? [bias] : [])];
+      if (!arrays.every(inMem)) return false;
+      const need = productPackFloats(K, N, kcMax);
+      // Every element the product reads or writes lies inside its array.
+      const last = (rs: number, cs: number, rows: number, cols: number) => (rows - 1) * rs + (cols - 1) * cs;
+      const fits =
+        M > 0 && N > 0 && K > 0 && p.packA.length >= need.packA && p.packB.length >= need.packB &&
+        last(p.ars, p.acs, M, K) < a.length && last(p.brs, p.bcs, K, N) < b.length && last(p.ldc, 1, M, N) < c.length &&
+        (!bias || bias.length >= N) && (!p.mask || kcMax >= K);
+      if (!fits) return false;
+      use(true);
+      ex.gemm(
+        M, N, K, a.byteOffset, p.ars, p.acs, b.byteOffset, p.brs, p.bcs, bias ? 1 : 0, bias ? bias.byteOffset : 0, c.byteOffset,
+        p.ldc, kcMax, p.mask ? 1 : 0, p.packA.byteOffset, p.packB.byteOffset,
+      );
       return true;
     },
   };

@@ -1,5 +1,5 @@
 import { Arena } from '../kernels/arena.js';
-import { encoderPackFloats } from '../kernels/loops.js';
+import { encoderPackFloats, productPackFloats } from '../kernels/loops.js';
 
 /** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
 export const DEFAULT_SPARSE_CAPACITY = 0.25;
@@ -32,7 +32,7 @@ export const STATE_ARRAYS = [
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -84,9 +84,27 @@ export interface SliceViews {
   /** Column sums of x and of G over the worker's row range (row-reduce.ts). */
   xSum: Float64Array;
   gSum: Float64Array;
-  /** The sparse step's pre-activations [B, mk] and its encoder product's packed weights (wasm/gemm.ts). */
+  /**
+   * The slice's pre-activations [B, mk] (the sparse step's; the dense step's f, then its gradient),
+   * and the products' packed operands (wasm/gemm.ts): wPack the right one, aPack the left one.
+   */
   pre: Float32Array;
   wPack: Float32Array;
+  aPack: Float32Array;
+  /** The dense step's gW_enc of the slice, transposed [mk, d], before it goes into gW_enc's columns. */
+  gT: Float32Array;
+}
+
+/**
+ * Scratch floats a slice's products need (slice-dense-host.ts): the encoder product (d x mk), the
+ * decode (k = mk, N = d), the masked dF (k = d in one block, N = mk), the weight gradients (k = B).
+ */
+export function slicePackFloats(B: number, d: number, mk: number): { packA: number; packB: number } {
+  const uses = [productPackFloats(mk, d), productPackFloats(d, mk, d), productPackFloats(B, d)];
+  return {
+    packA: Math.max(...uses.map((u) => u.packA)),
+    packB: Math.max(encoderPackFloats(d, mk), ...uses.map((u) => u.packB)),
+  };
 }
 
 /**
@@ -136,7 +154,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
       partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
-      xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [encoderPackFloats(d, mk), 'f32'],
+      xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [slicePackFloats(B, d, mk).packB, 'f32'], aPack: [slicePackFloats(B, d, mk).packA, 'f32'], gT: [mk * d, 'f32'],
     };
     return { capacity, s };
   });

@@ -5,6 +5,7 @@ import { sumSquares } from '../clip.js';
 import { projectRows, unitNormRows } from '../decoder-constraint.js';
 import { scanActive, transposeActive, type LoopKernels } from '../kernels/loops.js';
 import { withEncoderPre } from './encoder-product.js';
+import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { centreRows, residualRows, rowRange } from './row-reduce.js';
@@ -28,8 +29,11 @@ export class SliceCompute {
   /** The slice's columns of W_enc, gathered contiguous [d, mk] for the encoder product. */
   private readonly wSlice: Float32Array;
   private readonly dense: DenseSlice;
-  /** The formulation of the current step (set by encode). */
+  /** The dense formulation with the SIMD products (ReLU steps, when the kernels have them). */
+  private readonly hostDense: HostDenseSlice | null;
+  /** The formulation of the current step (set by encode), and whether its dense form runs on hostDense. */
   private denseStep = false;
+  private denseOnHost = false;
   /** Every worker's partial reconstruction, in worker order (the residual sums them over this worker's rows). */
   private readonly partials: Float32Array[];
   private readonly slice: number;
@@ -53,6 +57,7 @@ export class SliceCompute {
     this.capacity = spec.capacity;
     this.wSlice = new Float32Array(layout.d * (spec.i1 - spec.i0));
     this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
+    this.hostDense = HostDenseSlice.available(loops) ? new HostDenseSlice(layout, this.s, this.v, this.i0, this.i1, loops) : null;
     this.slice = slice;
     this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
     this.jumprelu = new SliceJumpRelu(this.i0, this.i1);
@@ -103,7 +108,9 @@ export class SliceCompute {
     const mk = i1 - i0;
     const t0 = performance.now();
     this.denseStep = dense;
+    this.denseOnHost = dense && !jumprelu && this.hostDense !== null;
     this.select.selection = null;
+    if (this.denseOnHost) return { nnz: this.hostDense!.encode(rows), ms: { encode: performance.now() - t0, decode: 0 } };
     if (dense) {
       for (let j = 0; j < d; j++) this.wSlice.set(this.s.W_enc.subarray(j * m + i0, j * m + i1), j * mk);
       const jr = jumprelu ? this.jumprelu.denseEncode(this.s, jumprelu.halfBandwidth) : undefined;
@@ -193,7 +200,9 @@ export class SliceCompute {
       l1Sum = this.denseStep ? this.jumprelu.denseBackward(rows, d, jumprelu, s, v, this.dense) : this.jumprelu.backward(rows, d, m, jumprelu, s, v, this.loops);
     } else {
       l1Sum = sparsityTerms(i0, i1, d, s.W_dec, v.fSum, l1Coefficient, rows, penalty, v.decNorm, s.spars, s.decay);
-      if (this.denseStep) {
+      if (this.denseOnHost) {
+        this.hostDense!.backward(rows);
+      } else if (this.denseStep) {
         this.dense.backward(rows);
       } else {
         s.gb_enc.fill(0, i0, i1);

@@ -10,8 +10,8 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-// A worker's sparse encode in the calling thread: the SIMD encoder product (wasm/gemm.ts) is the
-// one that runs when the kernels have it, and gives what tfjs' product gives, to the bit.
+// A worker's share of a step in the calling thread: the SIMD products (wasm/gemm.ts) are the ones
+// that run when the kernels have them, and give what tfjs' products give, to the bit.
 describe('SliceCompute sparse encode', () => {
   const B = 37;
   const d = 24;
@@ -50,4 +50,43 @@ describe('SliceCompute sparse encode', () => {
     expect(simd.out[1]!.nnz).toBeGreaterThan(0);
     expect(simd.out).toEqual(tfjs.out);
   });
+});
+
+describe('SliceCompute dense step', () => {
+  const setup = (B: number, d: number, m: number, workers: number) => {
+    const { layout, arena } = planLayout(B, d, m, workers, 0.5);
+    const s = viewsOf(arena.memory, layout.arrays) as unknown as StateViews;
+    const rng = new Rng(5);
+    for (const a of [s.xc, s.W_enc, s.W_dec, s.G]) for (let i = 0; i < a.length; i++) a[i] = rng.normal() * 0.3;
+    for (let i = 0; i < m; i++) s.b_enc[i] = 0.05 * rng.normal();
+    return { layout, arena, s };
+  };
+  /** One dense encode and backward of every slice, on the host products or (without them) tfjs'. */
+  const run = (B: number, d: number, m: number, workers: number, host: boolean) => {
+    const { layout, arena, s } = setup(B, d, m, workers);
+    const simd = loadSimdLoopsResult(arena.memory).kernels!;
+    let products = 0;
+    const loops: LoopKernels = host
+      ? { ...simd, product: (p) => (products++, simd.product!(p)) }
+      : { ...simd, encoderProduct: undefined, product: undefined };
+    const slices = layout.slices.map((_, k) => new SliceCompute(arena.memory, layout, k, loops));
+    const nnz = slices.map((c) => c.encode(B, true).nnz);
+    const partials = layout.slices.map((sl) => Array.from((viewsOf(arena.memory, sl.arrays) as unknown as SliceViews).partial));
+    const fSum = layout.slices.map((sl) => Array.from((viewsOf(arena.memory, sl.arrays) as unknown as SliceViews).fSum.subarray(sl.i0, sl.i1)));
+    const fired = Array.from(s.fired);
+    const sq = slices.map((c) => c.backward(B, 0.7, 'l1-decoder-norm', false).sumSquares);
+    return { nnz, partials, fSum, fired, sq, gW_enc: Array.from(s.gW_enc), gb_enc: Array.from(s.gb_enc), gW_dec: Array.from(s.gW_dec), products };
+  };
+
+  for (const [B, d, m, workers] of [[64, 16, 40, 2], [37, 13, 45, 3], [600, 24, 20, 2]] as const) {
+    it(`runs on the SIMD products and gives tfjs' dense step to the bit (batch ${B}, d ${d}, m ${m}, ${workers} slices)`, () => {
+      const host = run(B, d, m, workers, true);
+      const tfjs = run(B, d, m, workers, false);
+      // Per slice: the decode at encode, then three products at backward.
+      expect(host.products).toBe(4 * workers);
+      expect(tfjs.products).toBe(0);
+      expect(host.nnz.every((n) => n > 0)).toBe(true);
+      expect(host).toEqual({ ...tfjs, products: host.products });
+    });
+  }
 });

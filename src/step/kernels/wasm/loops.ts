@@ -307,5 +307,5 @@ export function adamRun(
   }
 }
 
-// The sparse step's encoder product (gemm.ts) is part of this module.
-export { gemmBias } from './gemm';
+// The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
+export { gemm, gemmBias } from './gemm';

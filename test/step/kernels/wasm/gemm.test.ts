@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/backend/select.js';
 import { Arena } from '../../../../src/step/kernels/arena.js';
-import { encoderPackFloats, jsLoops } from '../../../../src/step/kernels/loops.js';
+import { encoderPackFloats, jsLoops, productPackFloats } from '../../../../src/step/kernels/loops.js';
 import { loadSimdLoopsResult } from '../../../../src/step/kernels/simd-loops.js';
 import { Rng } from '../../../../src/util/rng.js';
 
@@ -99,6 +99,75 @@ describe('encoderProduct (wasm/gemm.ts)', () => {
         tf.fused.matMul({ a: tf.tensor2d(a.xc, [s.rows, s.d]), b: tf.tensor2d(w, [s.d, s.mk]), bias: tf.tensor1d(a.b.subarray(s.i0, s.i0 + s.mk)) }).dataSync(),
       );
       expect(Array.from(a.out)).toEqual(Array.from(want));
+    });
+  });
+
+  describe('product (the general one: strides, blocks of k, bias, mask)', () => {
+    interface Case {
+      M: number;
+      N: number;
+      K: number;
+      transA: boolean;
+      transB: boolean;
+      bias: boolean;
+      kcMax: number;
+      mask: boolean;
+    }
+    const cases: Case[] = [
+      { M: 9, N: 13, K: 7, transA: false, transB: false, bias: false, kcMax: 0, mask: false },
+      { M: 130, N: 17, K: 600, transA: true, transB: false, bias: false, kcMax: 0, mask: false },
+      { M: 33, N: 20, K: 40, transA: false, transB: true, bias: true, kcMax: 40, mask: true },
+      { M: 6, N: 8, K: 50, transA: true, transB: true, bias: true, kcMax: 16, mask: false },
+      { M: 5, N: 3, K: 1, transA: false, transB: false, bias: true, kcMax: 0, mask: false },
+    ];
+    for (const t of cases) {
+      it(`equals float32 sums in order: ${JSON.stringify(t)}`, () => {
+        const rng = new Rng(t.M * 7 + t.N);
+        const { packA, packB } = productPackFloats(t.K, t.N, t.kcMax);
+        const arena = new Arena(4 * (2 * t.M * t.K + t.K * t.N + t.N + t.M * t.N + packA + packB) + 4096);
+        const f = (n: number) => {
+          const a = arena.f32(n);
+          for (let i = 0; i < n; i++) a[i] = rng.normal();
+          return a;
+        };
+        // A stored [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]); C with a wider row (ldc).
+        const a = f(t.M * t.K);
+        const b = f(t.K * t.N);
+        const bias = f(t.N);
+        const ldc = t.N + 3;
+        const c = f(t.M * ldc);
+        const before = Float32Array.from(c);
+        const A = (i: number, k: number) => (t.transA ? a[k * t.M + i]! : a[i * t.K + k]!);
+        const B = (k: number, n: number) => (t.transB ? b[n * t.K + k]! : b[k * t.N + n]!);
+        const want = Float32Array.from(c);
+        for (let i = 0; i < t.M; i++) {
+          for (let n = 0; n < t.N; n++) {
+            let acc = t.bias ? bias[n]! : 0;
+            for (let k = 0; k < t.K; k++) acc = Math.fround(acc + Math.fround(A(i, k) * B(k, n)));
+            want[i * ldc + n] = t.mask && !(before[i * ldc + n]! > 0) ? 0 : acc;
+          }
+        }
+        const k = loadSimdLoopsResult(arena.memory).kernels!;
+        const ok = k.product!({
+          M: t.M, N: t.N, K: t.K, a, ars: t.transA ? 1 : t.K, acs: t.transA ? t.M : 1, b, brs: t.transB ? 1 : t.N, bcs: t.transB ? t.K : 1,
+          ...(t.bias ? { bias } : {}), c, ldc, kcMax: t.kcMax, mask: t.mask, packA: arena.f32(packA), packB: arena.f32(packB),
+        });
+        expect(ok).toBe(true);
+        // Entries past N in each row of C are left as they were.
+        expect(Array.from(c)).toEqual(Array.from(want));
+      });
+    }
+
+    it('declines operands that would be read past their end, and a mask over more than one block of k', () => {
+      const arena = new Arena(1 << 20);
+      const k = loadSimdLoopsResult(arena.memory).kernels!;
+      const { packA, packB } = productPackFloats(8, 8);
+      const base = { M: 4, N: 8, K: 8, a: arena.f32(32), ars: 8, acs: 1, b: arena.f32(64), brs: 8, bcs: 1, c: arena.f32(32), ldc: 8, packA: arena.f32(packA), packB: arena.f32(packB) };
+      expect(k.product!({ ...base, M: 5 })).toBe(false);
+      expect(k.product!({ ...base, b: base.b.subarray(1) })).toBe(false);
+      expect(k.product!({ ...base, mask: true, kcMax: 4 })).toBe(false);
+      expect(k.product!({ ...base, packB: base.packB.subarray(8) })).toBe(false);
+      expect(k.product!(base)).toBe(true);
     });
   });
 });
