@@ -18,22 +18,11 @@ export interface LoopKernels {
   weightGrads: typeof weightGradsRange;
   adam: typeof adamRun;
   /**
-   * The sparse step's encoder product, out [rows, mk] = xc [rows, d] W_enc[:, i0:i0+mk] + b_enc[i0:i0+mk]
-   * (W_enc [d, m] row-major), bit for bit what tfjs' fused matMul gives on wasm; pack: scratch of
-   * encoderPackFloats(d, mk). Only the SIMD kernels have it (wasm/gemm.ts); false when it did not
-   * run (arrays outside their memory, or too short): use tfjs' product then.
+   * A product (ProductArgs; encoderProductArgs for the encoder's), bit for bit what tfjs' matMul
+   * gives on wasm. Only the SIMD kernels have it (wasm/gemm.ts); false when it did not run
+   * (arrays outside their memory, or too short): use tfjs' product then.
    */
-  encoderProduct?(
-    rows: number, d: number, xc: Float32Array, W_enc: Float32Array, m: number, i0: number, mk: number,
-    b_enc: Float32Array, pack: Float32Array, out: Float32Array,
-  ): boolean;
-  /** A general product (ProductArgs; the dense step's, slice-dense-host.ts); SIMD kernels only, false when it did not run. */
   product?(p: ProductArgs): boolean;
-}
-
-/** Floats of encoderProduct's scratch: the weights' columns in zero-padded panels of 8. */
-export function encoderPackFloats(d: number, mk: number): number {
-  return d * 8 * Math.ceil(mk / 8);
 }
 
 /**
@@ -65,6 +54,16 @@ export interface ProductArgs {
 /** k per block and rows per packed block of A in wasm/gemm.ts (KC, MC there). */
 export const PRODUCT_KC = 512;
 export const PRODUCT_MC = 128;
+
+/**
+ * The encoder product of a slice as ProductArgs (without its scratch): out [rows, mk] =
+ * xc [rows, d] W_enc[:, i0:i0+mk] + b_enc[i0:i0+mk], W_enc [d, m] row-major.
+ */
+export function encoderProductArgs(
+  rows: number, d: number, xc: Float32Array, W_enc: Float32Array, m: number, i0: number, mk: number, b_enc: Float32Array, out: Float32Array,
+): Omit<ProductArgs, 'packA' | 'packB'> {
+  return { M: rows, N: mk, K: d, a: xc, ars: d, acs: 1, b: W_enc.subarray(i0), brs: m, bcs: 1, bias: b_enc.subarray(i0, i0 + mk), c: out, ldc: mk };
+}
 
 /** Floats of a product's packA and packB scratch for k up to K (blocks of kcMax, 0: PRODUCT_KC) and N columns. */
 export function productPackFloats(K: number, N: number, kcMax = 0): { packA: number; packB: number } {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { decodeActive, encoderPackFloats, gradPreActive, productPackFloats, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
+import { decodeActive, gradPreActive, productPackFloats, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
@@ -25,7 +25,6 @@ interface LoopsExports {
     param: number, grad: number, mom: number, vel: number, start: number, len: number,
     beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
   ): void;
-  gemmBias(rows: number, K: number, x: number, w: number, ldw: number, c0: number, n: number, bias: number, pack: number, out: number): void;
   gemm(
     M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     hasBias: number, bias: number, c: number, ldc: number, kcMax: number, mask: number, packA: number, packB: number,
@@ -143,14 +142,6 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       } else {
         adamRun(param, grad, mom, vel, start, len, c);
       }
-    },
-    encoderProduct(rows, d, xc, W_enc, m, i0, mk, b_enc, pack, out) {
-      // No JavaScript fallback: callers without the Arena's arrays use tfjs' product (encoder-product.ts).
-      if (!(inMem(xc) && inMem(W_enc) && inMem(b_enc) && inMem(pack) && inMem(out))) return false;
-      if (pack.length < encoderPackFloats(d, mk) || out.length < rows * mk || xc.length < rows * d || W_enc.length < d * m) return false;
-      use(true);
-      ex.gemmBias(rows, d, xc.byteOffset, W_enc.byteOffset, m, i0, mk, b_enc.byteOffset, pack.byteOffset, out.byteOffset);
-      return true;
     },
     product(p: ProductArgs) {
       const { M, N, K, a, b, c, bias } = p;

@@ -1,5 +1,5 @@
 import { Arena } from '../kernels/arena.js';
-import { encoderPackFloats, productPackFloats } from '../kernels/loops.js';
+import { productPackFloats } from '../kernels/loops.js';
 
 /** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
 export const DEFAULT_SPARSE_CAPACITY = 0.25;
@@ -100,11 +100,8 @@ export interface SliceViews {
  * decode (k = mk, N = d), the masked dF (k = d in one block, N = mk), the weight gradients (k = B).
  */
 export function slicePackFloats(B: number, d: number, mk: number): { packA: number; packB: number } {
-  const uses = [productPackFloats(mk, d), productPackFloats(d, mk, d), productPackFloats(B, d)];
-  return {
-    packA: Math.max(...uses.map((u) => u.packA)),
-    packB: Math.max(encoderPackFloats(d, mk), ...uses.map((u) => u.packB)),
-  };
+  const uses = [productPackFloats(d, mk), productPackFloats(mk, d), productPackFloats(d, mk, d), productPackFloats(B, d)];
+  return { packA: Math.max(...uses.map((u) => u.packA)), packB: Math.max(...uses.map((u) => u.packB)) };
 }
 
 /**

@@ -3,7 +3,7 @@ import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import { sumSquares } from '../clip.js';
 import { projectRows, unitNormRows } from '../decoder-constraint.js';
-import { scanActive, transposeActive, type LoopKernels } from '../kernels/loops.js';
+import { encoderProductArgs, scanActive, transposeActive, type LoopKernels } from '../kernels/loops.js';
 import { withEncoderPre } from './encoder-product.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
@@ -164,7 +164,9 @@ export class SliceCompute {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
-    if (this.loops.encoderProduct?.(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.wPack, v.pre)) return use(v.pre.subarray(0, rows * mk));
+    if (this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packA: v.aPack, packB: v.wPack })) {
+      return use(v.pre.subarray(0, rows * mk));
+    }
     return withEncoderPre(s.xc, rows, d, s.W_enc, m, s.b_enc, i0, mk, () => this.preScratch(rows * mk), use);
   }
 

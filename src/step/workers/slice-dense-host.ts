@@ -1,4 +1,4 @@
-import type { LoopKernels, ProductArgs } from '../kernels/loops.js';
+import { encoderProductArgs, type LoopKernels, type ProductArgs } from '../kernels/loops.js';
 import { InternalError } from '../../errors.js';
 import type { SharedLayout, SliceViews, StateViews } from './layout.js';
 
@@ -28,7 +28,7 @@ export class HostDenseSlice {
 
   /** Whether these kernels can run it (the SIMD ones). */
   static available(loops: LoopKernels): boolean {
-    return loops.encoderProduct !== undefined && loops.product !== undefined;
+    return loops.product !== undefined;
   }
 
   private product(p: Omit<ProductArgs, 'packA' | 'packB'>): void {
@@ -46,9 +46,7 @@ export class HostDenseSlice {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
-    if (!this.loops.encoderProduct!(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.wPack, v.pre)) {
-      throw new InternalError('the dense slice\'s encoder product did not run on the SIMD kernels');
-    }
+    this.product(encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre));
     const f = v.pre;
     const sum = this.colSum.fill(0);
     const count = this.colCount.fill(0);

@@ -30,8 +30,8 @@ describe('SliceCompute sparse encode', () => {
     const simd = loadSimdLoopsResult(arena.memory).kernels!;
     let products = 0;
     const loops: LoopKernels = withProduct
-      ? { ...simd, encoderProduct: (...a: Parameters<NonNullable<LoopKernels['encoderProduct']>>) => (products++, simd.encoderProduct!(...a)) }
-      : { ...simd, encoderProduct: undefined };
+      ? { ...simd, product: (p) => (products++, simd.product!(p)) }
+      : { ...simd, product: undefined };
     const out = layout.slices.map((_, k) => {
       const c = new SliceCompute(arena.memory, layout, k, loops);
       const nnz = c.encode(B, false).nnz;
@@ -68,7 +68,7 @@ describe('SliceCompute dense step', () => {
     let products = 0;
     const loops: LoopKernels = host
       ? { ...simd, product: (p) => (products++, simd.product!(p)) }
-      : { ...simd, encoderProduct: undefined, product: undefined };
+      : { ...simd, product: undefined };
     const slices = layout.slices.map((_, k) => new SliceCompute(arena.memory, layout, k, loops));
     const nnz = slices.map((c) => c.encode(B, true).nnz);
     const partials = layout.slices.map((sl) => Array.from((viewsOf(arena.memory, sl.arrays) as unknown as SliceViews).partial));
@@ -82,8 +82,8 @@ describe('SliceCompute dense step', () => {
     it(`runs on the SIMD products and gives tfjs' dense step to the bit (batch ${B}, d ${d}, m ${m}, ${workers} slices)`, () => {
       const host = run(B, d, m, workers, true);
       const tfjs = run(B, d, m, workers, false);
-      // Per slice: the decode at encode, then three products at backward.
-      expect(host.products).toBe(4 * workers);
+      // Per slice: the encoder product and the decode at encode, then three products at backward.
+      expect(host.products).toBe(5 * workers);
       expect(tfjs.products).toBe(0);
       expect(host.nnz.every((n) => n > 0)).toBe(true);
       expect(host).toEqual({ ...tfjs, products: host.products });

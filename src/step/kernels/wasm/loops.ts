@@ -308,4 +308,4 @@ export function adamRun(
 }
 
 // The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
-export { gemm, gemmBias } from './gemm';
+export { gemm } from './gemm';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../../src/backend/select.js';
 import { Arena } from '../../../../src/step/kernels/arena.js';
-import { encoderPackFloats, jsLoops, productPackFloats } from '../../../../src/step/kernels/loops.js';
+import type { LoopKernels } from '../../../../src/step/kernels/loops.js';
+import { encoderProductArgs, jsLoops, productPackFloats } from '../../../../src/step/kernels/loops.js';
 import { loadSimdLoopsResult } from '../../../../src/step/kernels/simd-loops.js';
 import { Rng } from '../../../../src/util/rng.js';
 
@@ -21,7 +22,8 @@ interface Shape {
 /** Arrays of one product in a fresh Arena (random x, W_enc, b_enc). */
 function setup(s: Shape, seed: number) {
   const rng = new Rng(seed);
-  const arena = new Arena(4 * (s.rows * s.d + s.d * s.m + s.m + encoderPackFloats(s.d, s.mk) + s.rows * s.mk + 64) + 1024);
+  const { packA, packB } = productPackFloats(s.d, s.mk);
+  const arena = new Arena(4 * (s.rows * s.d + s.d * s.m + s.m + packA + packB + s.rows * s.mk + 64) + 1024);
   const fill = (a: Float32Array) => {
     for (let i = 0; i < a.length; i++) a[i] = rng.normal();
     return a;
@@ -31,7 +33,8 @@ function setup(s: Shape, seed: number) {
     xc: fill(arena.f32(s.rows * s.d)),
     W: fill(arena.f32(s.d * s.m)),
     b: fill(arena.f32(s.m)),
-    pack: arena.f32(encoderPackFloats(s.d, s.mk)),
+    packA: arena.f32(packA),
+    packB: arena.f32(packB),
     out: arena.f32(s.rows * s.mk),
   };
 }
@@ -59,12 +62,16 @@ const SHAPES: Shape[] = [
   { rows: 261, d: 512, m: 40, i0: 8, mk: 27 },
 ];
 
-describe('encoderProduct (wasm/gemm.ts)', () => {
+/** The encoder product of a setup() on its arrays (false: declined). */
+const encoderProduct = (k: LoopKernels, s: Shape, a: ReturnType<typeof setup>, over: Partial<{ xc: Float32Array; packB: Float32Array; rows: number }> = {}) =>
+  k.product!({ ...encoderProductArgs(over.rows ?? s.rows, s.d, over.xc ?? a.xc, a.W, s.m, s.i0, s.mk, a.b, a.out), packA: a.packA, packB: over.packB ?? a.packB });
+
+describe('the encoder product (wasm/gemm.ts)', () => {
   for (const s of SHAPES) {
     it(`equals float32 bias + x w summed in order, rows ${s.rows}, d ${s.d}, columns ${s.i0}..${s.i0 + s.mk} of ${s.m}`, () => {
       const a = setup(s, s.rows * 31 + s.d);
       const k = loadSimdLoopsResult(a.arena.memory).kernels!;
-      expect(k.encoderProduct!(s.rows, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.pack, a.out)).toBe(true);
+      expect(encoderProduct(k, s, a)).toBe(true);
       expect(Array.from(a.out)).toEqual(Array.from(reference(s, a.xc, a.W, a.b)));
     });
   }
@@ -73,10 +80,10 @@ describe('encoderProduct (wasm/gemm.ts)', () => {
     const s = SHAPES[1]!;
     const a = setup(s, 1);
     const k = loadSimdLoopsResult(a.arena.memory).kernels!;
-    expect(k.encoderProduct!(s.rows, s.d, new Float32Array(a.xc), a.W, s.m, s.i0, s.mk, a.b, a.pack, a.out)).toBe(false);
-    expect(k.encoderProduct!(s.rows, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.pack.subarray(1), a.out)).toBe(false);
-    expect(k.encoderProduct!(s.rows + 1, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.pack, a.out)).toBe(false);
-    expect(jsLoops.encoderProduct).toBeUndefined();
+    expect(encoderProduct(k, s, a, { xc: new Float32Array(a.xc) })).toBe(false);
+    expect(encoderProduct(k, s, a, { packB: a.packB.subarray(1) })).toBe(false);
+    expect(encoderProduct(k, s, a, { rows: s.rows + 1 })).toBe(false);
+    expect(jsLoops.product).toBeUndefined();
   });
 
   describe('against tfjs on wasm', () => {
@@ -92,7 +99,7 @@ describe('encoderProduct (wasm/gemm.ts)', () => {
     it('gives the bits of tf.fused.matMul with a bias (XNNPACK), so the sparse step is unchanged', () => {
       const s: Shape = { rows: 64, d: 512, m: 96, i0: 24, mk: 64 };
       const a = setup(s, 7);
-      loadSimdLoopsResult(a.arena.memory).kernels!.encoderProduct!(s.rows, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.pack, a.out);
+      encoderProduct(loadSimdLoopsResult(a.arena.memory).kernels!, s, a);
       const w = new Float32Array(s.d * s.mk);
       for (let j = 0; j < s.d; j++) w.set(a.W.subarray(j * s.m + s.i0, j * s.m + s.i0 + s.mk), j * s.mk);
       const want = tf.tidy(() =>
