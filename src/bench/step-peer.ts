@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SYNTH_DEFAULTS, SynthGenerator } from '../data/synth/synth.js';
 import { writeNpyFile } from '../io/npy.js';
+import { openBatchSource } from './bench-data.js';
 import type { BenchShape } from './configs.js';
 import { runPeerScript } from './whole-run/torch-peer.js';
 
@@ -43,7 +43,7 @@ export function peerTimedSteps(s: Pick<BenchShape, 'd' | 'm' | 'batch'>): number
 export async function runStepPeer(
   python: string,
   script: string,
-  shape: Pick<BenchShape, 'name' | 'd' | 'm' | 'batch'>,
+  shape: BenchShape,
   threads: number[],
   log: (l: string) => void,
   timedSteps = peerTimedSteps(shape),
@@ -51,10 +51,11 @@ export async function runStepPeer(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sae-step-peer-'));
   try {
     const { d, m, batch } = shape;
-    const gen = new SynthGenerator({ ...SYNTH_DEFAULTS, rows: 2 * batch, features: Math.max(16, m / 2), dim: d, active: 16, seed: 0, blockRows: batch });
+    // The bench's own generated batches (bench-data.ts), two of them.
+    const source = await openBatchSource({ ...shape, data: 'synthetic' }, 0, 2);
     const x = new Float32Array(2 * batch * d);
-    x.set(gen.nextBlock(batch)!.x.subarray(0, batch * d), 0);
-    x.set(gen.nextBlock(batch)!.x.subarray(0, batch * d), batch * d);
+    x.set((await source.next()).subarray(0, batch * d), 0);
+    x.set((await source.next()).subarray(0, batch * d), batch * d);
     const npy = path.join(dir, 'x.npy');
     writeNpyFile(npy, x, [2 * batch, d], '<f4');
     const warmup = 2;
@@ -65,7 +66,7 @@ export async function runStepPeer(
       log(`bench: PyTorch peer at ${d} -> ${m}, batch ${batch}, ${t} thread(s), ${timedSteps} timed steps ...`);
       const out = path.join(dir, `peer-${t}.json`);
       const args = ['--data', npy, '--d-sae', String(m), '--batch', String(batch), '--steps', String(warmup + timedSteps), '--warmup', String(warmup), '--resample-every', '0', '--threads', String(t), '--seed', '0', '--eval-rows', '256', '--out', out];
-      const { output, matMulGflops } = await runPeerScript(python, script, args, out, t);
+      const { output, matMulGflops } = await runPeerScript(python, [script, ...args], out, t);
       const tps = output.throughput.tokens_per_s;
       if (!(tps !== null && tps > 0)) throw new Error(`the PyTorch peer at ${t} thread(s) reported no throughput (${out})`);
       runs.push({ threads: t, tokensPerSecond: tps });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SHAPES } from '../../src/bench/configs.js';
 import { formatReport, type BenchReport } from '../../src/bench/report.js';
 import { peerFor, peerTimedSteps, runStepPeer, type StepPeer } from '../../src/bench/step-peer.js';
 import type { TrainBenchResult } from '../../src/bench/train-bench.js';
@@ -37,7 +38,7 @@ describe('the PyTorch peer beside the step figures', () => {
   const script = findPeerScript();
   it.skipIf(!python || !script)('runs the peer at each thread count on rows of the shape and keeps the fastest', async () => {
     const lines: string[] = [];
-    const p = await runStepPeer(python!, script!, { name: 'tiny', d: 16, m: 64, batch: 256 }, [1, 2], (l) => lines.push(l), 3);
+    const p = await runStepPeer(python!, script!, SHAPES.tiny!, [1, 2], (l) => lines.push(l), 3);
     expect(p).toMatchObject({ d: 16, m: 64, batch: 256 });
     expect(p.runs.map((r) => r.threads)).toEqual([1, 2]);
     expect(p.runs.every((r) => r.tokensPerSecond > 0)).toBe(true);

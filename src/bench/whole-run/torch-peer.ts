@@ -110,9 +110,9 @@ export interface PeerOutput {
   env: { openblas_core?: string };
 }
 
-/** torch_sae.py with `args` (its --out among them, at `out`), then the peer's matMul yardstick at `threads`. */
-export async function runPeerScript(python: string, script: string, args: string[], out: string, threads: number): Promise<{ output: PeerOutput; matMulGflops: number }> {
-  await promisify(execFile)(python, [script, ...args], { maxBuffer: 64 * 2 ** 20 });
+/** torch_sae.py's command line `argv` (the script first, its --out at `out`), then the peer's matMul yardstick at `threads`. */
+export async function runPeerScript(python: string, argv: string[], out: string, threads: number): Promise<{ output: PeerOutput; matMulGflops: number }> {
+  await promisify(execFile)(python, argv, { maxBuffer: 64 * 2 ** 20 });
   // Python's json writes NaN and Infinity (e.g. tokens_per_s when no step is past its warm-up): JSON has null.
   const output = JSON.parse(fs.readFileSync(out, 'utf8').replace(/\bNaN\b|-?\bInfinity\b/g, 'null')) as PeerOutput;
   const y = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(threads)], { encoding: 'utf8' });
@@ -123,7 +123,7 @@ export async function runPeerScript(python: string, script: string, args: string
 async function peerRun(python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void): Promise<PeerRun> {
   const out = path.join(dir, `peer-${run.name}-${threads}-${steps}.json`);
   log(`whole run ${run.name}: PyTorch peer, ${threads} thread(s), ${steps} steps ...`);
-  const { output: j, matMulGflops } = await runPeerScript(python, script, peerArgs(script, run, threads, out, steps).slice(1), out, threads);
+  const { output: j, matMulGflops } = await runPeerScript(python, peerArgs(script, run, threads, out, steps), out, threads);
   const loopSeconds = j.throughput.total_loop_seconds;
   const r: PeerRun = { threads, loopSeconds, tokensPerSecond: (steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) };
   log(`  ${Math.round(r.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);

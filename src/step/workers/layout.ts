@@ -147,11 +147,12 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
   const sliceSizes = ranges.map(([i0, i1]) => {
     const mk = i1 - i0;
     const capacity = Math.max(64, Math.ceil(B * mk * capacityFraction));
+    const pack = slicePackFloats(B, d, mk);
     const s: Record<SliceArray, [number, ArraySpec['type']]> = {
       partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
-      xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [slicePackFloats(B, d, mk).packB, 'f32'], aPack: [slicePackFloats(B, d, mk).packA, 'f32'], gT: [mk * d, 'f32'],
+      xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [pack.packB, 'f32'], aPack: [pack.packA, 'f32'], gT: [mk * d, 'f32'],
     };
     return { capacity, s };
   });
