@@ -11,7 +11,7 @@ import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import { addParts } from './row-reduce.js';
-import { workersRowScorer, type PoolScoreOptions, type WorkersRowScorer } from './pool-score.js';
+import { stepMemoryRowScorer, workersRowScorer, type PoolScoreOptions, type WorkersRowScorer } from './pool-score.js';
 import { fits, planSelection, view, type SelectionLayout, type WorkerSelection } from './selection.js';
 
 export interface ParallelStepOptions {
@@ -232,10 +232,23 @@ export class ParallelStep {
 
   /**
    * Resampling's pool scored on these workers (pool-score.ts), from params as they are: sync()
-   * first where a step has changed the state since.
+   * first where a step has changed the state since. ReLU and JumpReLU with the SIMD kernels run
+   * the step's forward pass in its own memory (stepMemoryRowScorer), where the arrays already hold
+   * params' weights when the last step was theirs; TopK, BatchTopK and the JavaScript loops score
+   * with tfjs over a copy (workersRowScorer).
    */
   poolScorer(params: SaeParams, opts?: PoolScoreOptions): Promise<WorkersRowScorer> {
-    return workersRowScorer(this.pool, params, opts);
+    const kind = params.activation.kind;
+    if (this.loops !== 'simd' || (kind !== 'relu' && kind !== 'jumprelu')) return workersRowScorer(this.pool, params, opts);
+    if (this.stale || this.owner?.params !== params) {
+      // The arrays hold another state (or none yet): give it back, put params' weights in for
+      // the event, and reload everything at the next step.
+      this.sync();
+      for (const n of PARAM_NAMES) this.hostArrays(n).p.set(params.get(n).dataSync() as Float32Array);
+      this.stale = true;
+    }
+    const threshold = params.activation.kind === 'jumprelu' ? params.activation.threshold : undefined;
+    return stepMemoryRowScorer(this.pool, this.s.x, this.layout.B, this.layout.d, threshold, opts);
   }
 
   /** Live tensors in each worker (for leak tests). */

@@ -21,6 +21,32 @@ export interface PoolScoreOptions {
 }
 
 /**
+ * Scoring of resampling's pool in the step's own shared memory, for ReLU and JumpReLU SAEs on
+ * workers with the SIMD product: the SAE is the one the state arrays hold (the caller has put it
+ * there), each chunk of up to B rows goes into the step's x, and the workers run the step's
+ * forward pass on it (centre, then each its features' encoder product and partial
+ * reconstruction: pool-score-slice.ts), then each scores its range of the rows from all the
+ * partials. No copy of the weights and no tfjs product: at config B (65,536 rows, 2 workers) one
+ * event takes 1.9x less time than workersRowScorer's (BENCHMARKS.md).
+ * threshold [m]: JumpReLU's thresholds as the reference encode applies them (absent: ReLU).
+ */
+export async function stepMemoryRowScorer(pool: WorkerPool, x: Float32Array, B: number, d: number, threshold: Float32Array | undefined, opts: PoolScoreOptions = {}): Promise<WorkersRowScorer> {
+  await pool.all(() => ({ kind: 'slice-score-begin', ...(threshold ? { threshold } : {}), ...(opts.sparseUpTo !== undefined ? { sparseUpTo: opts.sparseUpTo } : {}) }));
+  return {
+    chunkRows: B,
+    where: `${pool.size} workers`,
+    async score(xs, rows) {
+      x.set(xs.subarray(0, rows * d));
+      await pool.all(() => ({ kind: 'centre', rows }));
+      await pool.all(() => ({ kind: 'slice-score-encode', rows }));
+      const replies = await pool.all(() => ({ kind: 'slice-score-rows', rows }));
+      return replies.map((r) => ({ rows: r.rows, packed: r.packed }));
+    },
+    async dispose() {},
+  };
+}
+
+/**
  * Scoring of resampling's pool on the step's worker threads (each over a range of every
  * chunk's rows, pool-score-rows.ts). The SAE is copied from params (the tfjs variables, which
  * the caller has brought up to date with the workers' state) into one shared buffer with room

@@ -45,7 +45,16 @@ export type WorkerRequest =
   /** Score the worker's row range of the `rows` pool rows in the buffer. */
   | { kind: 'score'; rows: number }
   /** The event is over: free its tensors. */
-  | { kind: 'score-end' };
+  | { kind: 'score-end' }
+  /**
+   * Resampling scored in the step's memory (pool-score-slice.ts; ReLU and JumpReLU, SIMD kernels):
+   * the event's JumpReLU thresholds [m] (absent: ReLU) and sparse-decode limit.
+   */
+  | { kind: 'slice-score-begin'; threshold?: Float32Array; sparseUpTo?: number }
+  /** The slice's partial reconstruction of the `rows` pool rows in x (after 'centre'). */
+  | { kind: 'slice-score-encode'; rows: number }
+  /** The worker's row range: its rows' scores from every partial (row-reduce.ts scoreRowsOfPartials). */
+  | { kind: 'slice-score-rows'; rows: number };
 
 export type WorkerReply =
   | { kind: 'init'; loops: string }
@@ -63,4 +72,9 @@ export type WorkerReply =
   /** packed: [loss | ||x||^2 | ||x - b_dec||^2 over the worker's `rows` rows | their sum of x - b_dec (d)] (sae/row-scores.ts). */
   | { kind: 'score'; rows: number; packed: Float32Array }
   | { kind: 'score-end' }
+  | { kind: 'slice-score-begin' }
+  /** The slice's active entries among the chunk's, and whether it decoded them sparse. */
+  | { kind: 'slice-score-encode'; nnz: number; sparse: boolean }
+  /** packed as 'score''s, for the worker's row range of the chunk. */
+  | { kind: 'slice-score-rows'; rows: number; packed: Float32Array }
   | { kind: 'error'; message: string; stack?: string };

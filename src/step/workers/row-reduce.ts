@@ -79,6 +79,40 @@ export function residualRows(
   return { sse, totalVariance, auxSse, residualSq };
 }
 
+/**
+ * Resampling's scores of rows [r0, r1) of a chunk of pool rows (sae/row-scores.ts ScoredRows,
+ * packed [||x - x_hat||^2 c | ||x||^2 c | ||x - b_dec||^2 c | sum over the rows of (x - b_dec) d],
+ * c = r1 - r0), x_hat - b_dec being the sum of every worker's partial reconstruction in worker
+ * order (pool-score-slice.ts). Sums in float64, as sparse-decode-rows.ts: each value agrees with
+ * the one-thread float32 scoring's to float32 rounding. partials: each worker's [B, d]; x, xc [B, d].
+ */
+export function scoreRowsOfPartials(r0: number, r1: number, d: number, partials: Float32Array[], x: Float32Array, xc: Float32Array): Float32Array {
+  const c = r1 - r0;
+  const out = new Float32Array(3 * c + d);
+  const xcSum = new Float64Array(d);
+  for (let b = r0; b < r1; b++) {
+    let loss = 0;
+    let xSq = 0;
+    let xcSq = 0;
+    for (let j = 0, q = b * d; j < d; j++, q++) {
+      let r = partials[0]![q]!;
+      for (let p = 1; p < partials.length; p++) r += partials[p]![q]!;
+      const v = x[q]!;
+      const u = xc[q]!;
+      const e = u - r;
+      loss += e * e;
+      xSq += v * v;
+      xcSq += u * u;
+      xcSum[j]! += u;
+    }
+    out[b - r0] = loss;
+    out[c + b - r0] = xSq;
+    out[2 * c + b - r0] = xcSq;
+  }
+  for (let j = 0; j < d; j++) out[3 * c + j] = xcSum[j]!;
+  return out;
+}
+
 /** out[j] = sum over the parts, in order, of part[j] (parts: one [d] per worker). */
 export function addParts(parts: Float64Array[], d: number, out: Float64Array | Float32Array): void {
   for (let j = 0; j < d; j++) {

@@ -10,12 +10,18 @@ import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { SliceCompute } from './slice-compute.js';
 import { loadLoops } from './load-loops.js';
 import { PoolScoreRows } from './pool-score-rows.js';
+import { PoolScoreSlice } from './pool-score-slice.js';
+import type { SharedLayout } from './layout.js';
+import type { LoopKernels } from '../kernels/loops.js';
 
 let compute: SliceCompute | null = null;
 /** The resampling event being scored, if any. */
 let scoring: PoolScoreRows | null = null;
 let slice = 0;
 let workers = 1;
+/** What init received, for the scoring in the step's memory (made at its first event). */
+let shared: { memory: WebAssembly.Memory; layout: SharedLayout; loops: LoopKernels } | null = null;
+let sliceScoring: PoolScoreSlice | null = null;
 
 function reply(r: WorkerReply): void {
   parentPort!.postMessage(r);
@@ -29,6 +35,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
       slice = req.slice;
       workers = req.layout.slices.length;
+      shared = { memory: req.memory, layout: req.layout, loops };
       return { kind: 'init', loops: note };
     }
     case 'centre':
@@ -63,6 +70,14 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       scoring?.dispose();
       scoring = null;
       return { kind: 'score-end' };
+    case 'slice-score-begin':
+      sliceScoring ??= new PoolScoreSlice(shared!.memory, shared!.layout, slice, shared!.loops);
+      sliceScoring.begin(req.threshold, req.sparseUpTo);
+      return { kind: 'slice-score-begin' };
+    case 'slice-score-encode':
+      return { kind: 'slice-score-encode', ...sliceScoring!.encode(req.rows) };
+    case 'slice-score-rows':
+      return { kind: 'slice-score-rows', ...sliceScoring!.scoreRows(req.rows) };
   }
 }
 

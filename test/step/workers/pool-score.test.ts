@@ -85,21 +85,26 @@ const worstRelative = (a: number[], b: number[]) => Math.max(...a.map((v, i) => 
 
 describe('resampling pool scored on the step workers', () => {
   for (const [name, activation] of ACTIVATIONS) {
-    it(`${name}: per-row scores equal the one-thread tfjs scoring (the dense decode bit for bit, the sparse one to float32 rounding), 2 and 3 workers`, async () => {
+    // ReLU and JumpReLU: the step's forward pass in its own memory (pool-score-slice.ts); TopK: tfjs on each worker's rows (pool-score-rows.ts).
+    const inStepMemory = name !== 'topk';
+    it(`${name}: per-row scores equal the one-thread tfjs scoring (${inStepMemory ? 'to float32 rounding, both decodes' : 'the dense decode bit for bit, the sparse one to float32 rounding'}), 2 and 3 workers`, async () => {
       const x = randomData(ROWS, d, 6);
       for (const sparse of [false, true]) {
         const params = new SaeParams({ ...weights(5, sparse), activation });
         const ref = await scoreAll(tfjsRowScorer(params, 256), x, ROWS);
         const density = await activeShare(params, x);
-        // Which decode each case exercises (pool-score-rows.ts).
-        if (name === 'relu' || name === 'jumprelu') expect(density > SPARSE_DECODE_MAX_DENSITY).toBe(!sparse);
+        // Which decode each case exercises.
+        if (inStepMemory) expect(density > SPARSE_DECODE_MAX_DENSITY).toBe(!sparse);
         for (const workers of [2, 3]) {
           for (const sparseUpTo of [-1, undefined]) {
             const scorer = (await engine(workers).poolScorer(params, sparseUpTo === undefined ? {} : { sparseUpTo }))!;
             expect(scorer.where).toBe(`${workers} workers`);
+            // The step's batch (64 rows) per chunk in its memory; a chunk of rows per worker otherwise.
+            if (inStepMemory) expect(scorer.chunkRows).toBe(64);
+            else expect(scorer.chunkRows).toBeGreaterThan(64);
             const got = await scoreAll(scorer, x, ROWS);
             await scorer.dispose();
-            if (sparseUpTo === -1 || density > SPARSE_DECODE_MAX_DENSITY) {
+            if (!inStepMemory && (sparseUpTo === -1 || density > SPARSE_DECODE_MAX_DENSITY)) {
               // The dense decode: each row's loss from the same tensor functions on that row alone, the same bits.
               expect(got.loss).toEqual(ref.loss);
               expect(got.xSq).toEqual(ref.xSq);
@@ -171,18 +176,64 @@ describe('resampling pool scored on the step workers', () => {
     adam.dispose();
   });
 
-  it('leaves no tensor in the workers after an event', async () => {
+  it('leaves no tensor in the workers after an event (TopK: tensors during it; ReLU: none at all)', async () => {
     const p = await ParallelStep.create({ batchSize: 64, d, m, workers: 2, backend: tf.getBackend(), simd: true });
     steps.push(p);
-    const params = new SaeParams(randomWeights(d, m, 14));
     const before = await p.workerTensors();
-    const scorer = await p.poolScorer(params);
-    await scoreAll(scorer, randomData(100, d, 15), 100);
-    expect((await p.workerTensors()).every((n, k) => n > before[k]!)).toBe(true);
-    await scorer.dispose();
-    expect(await p.workerTensors()).toEqual(before);
-    params.dispose();
+    for (const activation of [{ kind: 'topk', k: 5 }, { kind: 'relu' }] as Activation[]) {
+      const params = new SaeParams({ ...randomWeights(d, m, 14), activation });
+      const scorer = await p.poolScorer(params);
+      await scoreAll(scorer, randomData(100, d, 15), 100);
+      const during = await p.workerTensors();
+      if (activation.kind === 'topk') expect(during.every((n, k) => n > before[k]!)).toBe(true);
+      else expect(during).toEqual(before);
+      await scorer.dispose();
+      expect(await p.workerTensors()).toEqual(before);
+      params.dispose();
+    }
   });
+
+  for (const [name, activation] of ACTIVATIONS.filter(([n]) => n !== 'topk')) {
+    it(`${name}: scoring between two worker steps changes nothing the steps compute (the same bits as without it)`, async () => {
+      const { w, cfg } = tinySetup(d, m, 'towards-monosemanticity', -1);
+      const run = async (scoreBetween: 'no' | 'same' | 'other') => {
+        const e = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: 64, d, m });
+        engines.push(e);
+        const params = new SaeParams({ ...w, activation });
+        const adam = new AdamState(d, m);
+        const fired: number[][] = [];
+        for (let k = 0; k < 3; k++) {
+          const xb = tf.tensor2d(randomData(64, d, 20 + k), [64, d]);
+          const stats = await e.step(params, adam, xb, cfg);
+          fired.push(Array.from((await stats.firedCounts.data()) as Float32Array));
+          disposeStats(stats);
+          xb.dispose();
+          expect(e.describe()).toMatch(/workers/);
+          if (k === 0 && scoreBetween !== 'no') {
+            await e.sync();
+            // 'other': another SAE's weights go into the workers' arrays for the event.
+            const scored = scoreBetween === 'same' ? params : new SaeParams({ ...randomWeights(d, m, 30), activation });
+            const scorer = (await e.poolScorer(scored))!;
+            await scoreAll(scorer, randomData(200, d, 31), 200);
+            await scorer.dispose();
+            if (scored !== params) scored.dispose();
+          }
+        }
+        await e.sync();
+        const out = { w: params.readSync(), v: (await adam.v.W_enc.data()) as Float32Array, fired };
+        params.dispose();
+        adam.dispose();
+        return out;
+      };
+      const ref = await run('no');
+      for (const mode of ['same', 'other'] as const) {
+        const got = await run(mode);
+        for (const n of PARAM_NAMES) expect(got.w[n]).toEqual(ref.w[n]);
+        expect(got.v).toEqual(ref.v);
+        expect(got.fired).toEqual(ref.fired);
+      }
+    });
+  }
 
   it('one worker or a GPU backend (no host kernels): no worker scorer, the caller scores on its thread', async () => {
     const params = new SaeParams(randomWeights(d, m, 16));

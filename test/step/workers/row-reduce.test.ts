@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { centre, hostColumnSums, residual } from '../../../src/step/sparse-gradients.js';
-import { addParts, centreRows, residualRows, rowRange } from '../../../src/step/workers/row-reduce.js';
+import { addParts, centreRows, residualRows, rowRange, scoreRowsOfPartials } from '../../../src/step/workers/row-reduce.js';
 import { maxAbsDiff, randomData } from '../../helpers/tensors.js';
 
 describe('row-range reductions (the workers share of centring and the residual)', () => {
@@ -54,5 +54,40 @@ describe('row-range reductions (the workers share of centring and the residual)'
     expect(sse).toBeCloseTo(sseRef, 9);
     expect(tv).toBeCloseTo(tvRef, 9);
     expect(maxAbsDiff(gb, gbRef)).toBeLessThan(1e-5);
+  });
+});
+
+describe('scoreRowsOfPartials (resampling scores from the workers\' partial reconstructions)', () => {
+  it('packs each row\'s squared error, ||x||^2 and ||x - b_dec||^2 and the range\'s column sums, as a direct computation gives them', () => {
+    const [B, d] = [9, 4];
+    const x = randomData(B, d, 3);
+    const b_dec = randomData(1, d, 4);
+    const partials = [0, 1].map((p) => randomData(B, d, 20 + p));
+    const xc = new Float32Array(B * d);
+    centreRows(0, B, d, x, b_dec, xc, new Float64Array(d));
+    const [r0, r1] = [2, 7];
+    const got = scoreRowsOfPartials(r0, r1, d, partials, x, xc);
+    const c = r1 - r0;
+    expect(got.length).toBe(3 * c + d);
+    for (let b = r0; b < r1; b++) {
+      let loss = 0;
+      let xSq = 0;
+      let xcSq = 0;
+      for (let j = 0; j < d; j++) {
+        const q = b * d + j;
+        const xHat = partials[0]![q]! + partials[1]![q]! + b_dec[j]!;
+        loss += (x[q]! - xHat) ** 2;
+        xSq += x[q]! ** 2;
+        xcSq += (x[q]! - b_dec[j]!) ** 2;
+      }
+      expect(got[b - r0]).toBeCloseTo(loss, 5);
+      expect(got[c + b - r0]).toBeCloseTo(xSq, 5);
+      expect(got[2 * c + b - r0]).toBeCloseTo(xcSq, 5);
+    }
+    for (let j = 0; j < d; j++) {
+      let sum = 0;
+      for (let b = r0; b < r1; b++) sum += x[b * d + j]! - b_dec[j]!;
+      expect(got[3 * c + j]).toBeCloseTo(sum, 5);
+    }
   });
 });
