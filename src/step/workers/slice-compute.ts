@@ -117,7 +117,7 @@ export class SliceCompute {
       return { nnz: this.dense.encode(rows, this.wSlice, jr), ms: { encode: performance.now() - t0, decode: 0 } };
     }
     if (select) {
-      this.withPre(rows, (pre) => this.select.candidates(rows, pre, select));
+      this.withPre(rows, (pre, stable) => this.select.candidates(rows, pre, select, stable));
       return { nnz: 0, ms: { encode: performance.now() - t0, decode: 0 } };
     }
     const nnz = this.withPre(rows, (pre) =>
@@ -158,16 +158,16 @@ export class SliceCompute {
   /**
    * The slice's pre-activations xc W_enc[:, slice] + b_enc[slice] for `use`: the SIMD kernels'
    * product into the slice's `pre` in shared memory (wasm/gemm.ts), else tfjs' (encoder-product.ts);
-   * the two are equal to the bit.
+   * the two are equal to the bit. `stable`: pre is the slice's own array, unchanged until the next encode.
    */
-  private withPre<T>(rows: number, use: (pre: Float32Array) => T): T {
+  private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T): T {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
     if (this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packA: v.aPack, packB: v.wPack })) {
-      return use(v.pre.subarray(0, rows * mk));
+      return use(v.pre.subarray(0, rows * mk), true);
     }
-    return withEncoderPre(s.xc, rows, d, s.W_enc, m, s.b_enc, i0, mk, () => this.preScratch(rows * mk), use);
+    return withEncoderPre(s.xc, rows, d, s.W_enc, m, s.b_enc, i0, mk, () => this.preScratch(rows * mk), (pre) => use(pre, false));
   }
 
   private scratch = new Float32Array(0);

@@ -18,8 +18,9 @@ interface SelectionViews {
  */
 export class SliceSelect {
   private views: SelectionViews | null = null;
-  /** The slice's pre-activations of the current step [rows, mk]. */
-  pre = new Float32Array(0);
+  /** The slice's pre-activations of the current step [rows, mk]: the encoder product's own array, or a copy in `kept`. */
+  pre: Float32Array = new Float32Array(0);
+  private kept = new Float32Array(0);
   private scratch = new Float32Array(0);
   private row = new Float32Array(0);
   /** The current step's selection, and its dead latents in this slice as local columns. */
@@ -49,15 +50,20 @@ export class SliceSelect {
   }
 
   /**
-   * Keep pre [rows, mk] (valid only during the call) for the scan, and write this slice's
+   * Keep pre [rows, mk] for the scan (a copy unless `stable`: pre stays as it is until the next
+   * encode, as the SIMD product's array in shared memory does), and write this slice's
    * candidates for the selection and for AuxK over its dead latents.
    */
-  candidates(rows: number, pre: Float32Array, sel: WorkerSelection): void {
+  candidates(rows: number, pre: Float32Array, sel: WorkerSelection, stable = false): void {
     const mk = this.widths[this.slice]!;
     const n = rows * mk;
     this.selection = sel;
-    if (this.pre.length < n) this.pre = new Float32Array(n);
-    this.pre.set(pre.subarray(0, n));
+    if (stable) this.pre = pre.subarray(0, n);
+    else {
+      if (this.kept.length < n) this.kept = new Float32Array(n);
+      this.kept.set(pre.subarray(0, n));
+      this.pre = this.kept.subarray(0, n);
+    }
     const cand = this.v.cand[this.slice]!;
     if (sel.kind === 'topk') {
       this.grow(mk);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostRowThresholds } from '../../../src/sae/activation.js';
-import { keepPerBatch, keepPerRow, planSelection, thresholdFromCandidates, topCandidates } from '../../../src/step/workers/selection.js';
+import { HEAP_CANDIDATES_UP_TO, keepPerBatch, keepPerRow, planSelection, thresholdFromCandidates, topCandidates } from '../../../src/step/workers/selection.js';
 import { localIndices } from '../../../src/step/workers/slice-select.js';
 import { Rng } from '../../../src/util/rng.js';
 
@@ -55,6 +55,19 @@ describe('selection across feature slices', () => {
     expect(out[0]).toBe(9);
     topCandidates(Float32Array.from([2, 7]), 2, 4, out, 2, new Float32Array(2));
     expect(Array.from(out.subarray(2, 6))).toEqual([2, 7, -Infinity, -Infinity]);
+  });
+
+  it('topCandidates keeps the same multiset as sorting, through the heap (small keep) and the selection (large keep), ties included', () => {
+    const rng = new Rng(8);
+    for (const [n, keep] of [[50, 4], [4096, 33], [3000, HEAP_CANDIDATES_UP_TO], [5000, HEAP_CANDIDATES_UP_TO + 1], [20, 19]] as const) {
+      // Values on a coarse grid: many ties at the boundary.
+      const src = Float32Array.from({ length: n }, () => Math.round(rng.normal() * 4) / 4);
+      const out = new Float32Array(keep + 2).fill(7);
+      topCandidates(src, n, keep, out, 1, new Float32Array(n));
+      const expected = Array.from(src).sort((a, b) => b - a).slice(0, keep).sort((a, b) => a - b);
+      expect(Array.from(out.subarray(1, keep + 1)).sort((a, b) => a - b), `n=${n} keep=${keep}`).toEqual(expected);
+      expect([out[0], out[keep + 1]]).toEqual([7, 7]);
+    }
   });
 
   it('the buffer plan leaves room for batchtopk candidates of a full batch in every slice', () => {
