@@ -95,6 +95,29 @@ export interface SliceViews {
   gT: Float32Array;
 }
 
+/** What a worker's slice reads and writes: the state, its own arrays, its features [i0, i1), and every slice's partial reconstruction in worker order. */
+export interface SliceContext {
+  s: StateViews;
+  v: SliceViews;
+  i0: number;
+  i1: number;
+  capacity: number;
+  partials: Float32Array[];
+}
+
+/** The views of slice `slice` of the layout in `memory`. */
+export function sliceContext(memory: WebAssembly.Memory, layout: SharedLayout, slice: number): SliceContext {
+  const spec = layout.slices[slice]!;
+  return {
+    s: viewsOf(memory, layout.arrays) as unknown as StateViews,
+    v: viewsOf(memory, spec.arrays) as unknown as SliceViews,
+    i0: spec.i0,
+    i1: spec.i1,
+    capacity: spec.capacity,
+    partials: layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array),
+  };
+}
+
 /**
  * Scratch floats a slice's products need (slice-dense-host.ts): the encoder product (d x mk), the
  * decode (k = mk, N = d), the masked dF (k = d in one block, N = mk), the weight gradients (k = B).

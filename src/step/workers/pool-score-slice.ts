@@ -1,5 +1,5 @@
 import { encoderProductArgs, type LoopKernels } from '../kernels/loops.js';
-import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { rowRange, scoreRowsOfPartials } from './row-reduce.js';
 import { SPARSE_DECODE_MAX_DENSITY } from './sparse-decode-rows.js';
 
@@ -32,13 +32,7 @@ export class PoolScoreSlice {
     /** The SIMD kernels (with `product`): the caller sends this work only where the workers loaded them. */
     private readonly loops: LoopKernels,
   ) {
-    const spec = layout.slices[slice]!;
-    this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
-    this.v = viewsOf(memory, spec.arrays) as unknown as SliceViews;
-    this.i0 = spec.i0;
-    this.i1 = spec.i1;
-    this.capacity = spec.capacity;
-    this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
+    ({ s: this.s, v: this.v, i0: this.i0, i1: this.i1, capacity: this.capacity, partials: this.partials } = sliceContext(memory, layout, slice));
   }
 
   /**

@@ -7,7 +7,7 @@ import { encoderProductArgs, scanActive, transposeActive, type LoopKernels } fro
 import { withEncoderPre } from './encoder-product.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
-import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { centreRows, residualRows, rowRange } from './row-reduce.js';
 import { SliceSelect } from './slice-select.js';
 import { addAuxGradients, AuxRows } from './slice-auxk.js';
@@ -49,17 +49,11 @@ export class SliceCompute {
     slice: number,
     private readonly loops: LoopKernels,
   ) {
-    const spec = layout.slices[slice]!;
-    this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
-    this.v = viewsOf(memory, spec.arrays) as unknown as SliceViews;
-    this.i0 = spec.i0;
-    this.i1 = spec.i1;
-    this.capacity = spec.capacity;
-    this.wSlice = new Float32Array(layout.d * (spec.i1 - spec.i0));
+    ({ s: this.s, v: this.v, i0: this.i0, i1: this.i1, capacity: this.capacity, partials: this.partials } = sliceContext(memory, layout, slice));
+    this.wSlice = new Float32Array(layout.d * (this.i1 - this.i0));
     this.dense = new DenseSlice(layout, this.s, this.v, this.i0, this.i1);
     this.hostDense = HostDenseSlice.available(loops) ? new HostDenseSlice(layout, this.s, this.v, this.i0, this.i1, loops) : null;
     this.slice = slice;
-    this.partials = layout.slices.map((sl) => viewsOf(memory, sl.arrays).partial as Float32Array);
     this.jumprelu = new SliceJumpRelu(this.i0, this.i1);
     this.select = new SliceSelect(
       layout.slices.map((sl) => sl.i1 - sl.i0),
