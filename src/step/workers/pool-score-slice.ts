@@ -1,3 +1,4 @@
+import { InternalError } from '../../errors.js';
 import { encoderProductArgs, type LoopKernels } from '../kernels/loops.js';
 import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { rowRange, scoreRowsOfPartials } from './row-reduce.js';
@@ -55,7 +56,7 @@ export class PoolScoreSlice {
     const mk = i1 - i0;
     const packs = { packA: v.aPack, packB: v.wPack };
     if (!this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), ...packs })) {
-      throw new Error('pool scoring on the step workers needs their SIMD product kernels');
+      throw new InternalError('pool scoring on the step workers needs their SIMD product kernels');
     }
     const pre = v.pre.subarray(0, rows * mk);
     const limit = Math.min(this.capacity, Math.floor(this.sparseUpTo * rows * mk));

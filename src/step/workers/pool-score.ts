@@ -27,7 +27,7 @@ export interface PoolScoreOptions {
  * forward pass on it (centre, then each its features' encoder product and partial
  * reconstruction: pool-score-slice.ts), then each scores its range of the rows from all the
  * partials. No copy of the weights and no tfjs product: at config B (65,536 rows, 2 workers) one
- * event takes 1.9x less time than workersRowScorer's (BENCHMARKS.md).
+ * event takes 1.8x less time than workersRowScorer's (13.2 s against 24.0 s, BENCHMARKS.md).
  * threshold [m]: JumpReLU's thresholds as the reference encode applies them (absent: ReLU).
  */
 export async function stepMemoryRowScorer(pool: WorkerPool, x: Float32Array, B: number, d: number, threshold: Float32Array | undefined, opts: PoolScoreOptions = {}): Promise<WorkersRowScorer> {
