@@ -13,7 +13,8 @@
 #   3. training end to end through the CLI against wasm: resume bit-exact, eval/stats/export, config B
 #      twice bit-identical (gpu-e2e.mjs) -> gpu-e2e.json
 #   4. a whole run of config B on the GPU, data path included (bench --whole-run) -> whole-run.json
-# cpu: the CPU worker scaling (configs B and C, trained regime, 1 to 16 workers) -> bench-cpu.json
+# cpu: the CPU worker scaling (configs B and C, trained regime, 1 to 16 workers; the CPU PyTorch peer
+#   at 8 and 16 threads where .device/peers/torch_sae.py and torch are there) -> bench-cpu.json
 # SMOKE=1 runs tiny sizes only (to check the script itself on any machine, lavapipe included).
 set -uo pipefail
 what=${1:-gpu}
@@ -94,7 +95,8 @@ fi
 if [ "$what" = cpu ] || [ "$what" = all ]; then
   log "CPU worker scaling"
   cpu_configs="--configs B,C"; [ "$smoke" = 1 ] && cpu_configs="--configs tiny"
-  timeout 200 node dist/bench/main.js $cpu_configs --regimes trained --workers 1,4,8,16 --no-data --no-loops --no-model --json \
+  # The PyTorch peer (torch_sae.py, CPU) at the same thread counts as our workers (goal 2 of issue 18).
+  SAE_SHARED=$here/.device timeout 300 node dist/bench/main.js $cpu_configs --regimes trained --workers 1,4,8,16 --peer-threads 8,16 --no-data --no-loops --no-model --json \
     > "$out/bench-cpu.json" 2> "$out/bench-cpu.log"
   log "cpu bench rc=$?"
   ship

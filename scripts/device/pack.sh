@@ -41,5 +41,8 @@ xz -T0 -6 -c "$(command -v node)" > "$out/node.xz"
 # The PyTorch peer for the same sitting on the GPU (the device machine has torch with CUDA).
 peer=${SAE_SHARED:-../shared}/peers/torch_sae_device.py
 if [ -f "$peer" ]; then cp "$peer" "$out/"; else echo "pack.sh: $peer not found: the GPU run will have no PyTorch peer" >&2; fi
+# The CPU peer (torch_sae.py) for the worker scaling: the step bench finds it under $SAE_SHARED/peers.
+cpu_peer=${SAE_SHARED:-../shared}/peers/torch_sae.py
+if [ -f "$cpu_peer" ]; then mkdir -p "$out/peers" && cp "$cpu_peer" "$out/peers/"; else echo "pack.sh: $cpu_peer not found: the CPU scaling will show the quoted peer" >&2; fi
 echo "packed $(wc -l < "$trace/list") files: $(du -h "$out/runtime.tar.xz" | cut -f1) runtime, $(du -h "$out/node.xz" | cut -f1) node ($(node --version))"
 rm -rf "$trace" "$work"
