@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from '../sae/forward.js';
+import { nearestUnitRowsHost } from './nearest-host.js';
 
 /** Per-feature geometry of the dictionary. */
 export interface DictionaryGeometry {
@@ -39,24 +40,36 @@ export async function featureNorms(
   }
 }
 
+/** Backends whose tensors live on this thread's CPU: there the host SIMD product is faster than tfjs' matMul. */
+const HOST_BACKENDS = new Set(['wasm', 'cpu']);
+
 /**
  * For every decoder row, the most similar other row: max over j != i of cos(W_dec[i], W_dec[j]).
- * Rows are processed in chunks so that only [chunkRows, m] similarities exist at a time; the
- * transposed unit dictionary is made once (transposeB in matMul is slow on wasm).
+ * On the CPU backends the products run on the host (nearest-host.ts: half of them, same result to
+ * the bit); elsewhere (`host: false`, WebGPU, tfjs-node, or no WebAssembly SIMD) in tfjs, rows in
+ * chunks so that only [chunkRows, m] similarities exist at a time, the transposed unit dictionary
+ * made once (transposeB in matMul is slow on wasm).
  * W_dec [m, d]
  */
 export async function nearestDecoderNeighbours(
   W_dec: tf.Tensor2D,
-  opts: { maxChunkElements?: number } = {},
+  opts: { maxChunkElements?: number; host?: boolean } = {},
 ): Promise<Pick<DictionaryGeometry, 'nearestIndex' | 'nearestCos'>> {
-  const [m] = W_dec.shape;
+  const [m, d] = W_dec.shape;
   const nearestIndex = new Int32Array(m).fill(-1);
   const nearestCos = new Float32Array(m).fill(NaN);
   if (m < 2) return { nearestIndex, nearestCos };
+  const unitOf = () =>
+    tf.tidy(() => tf.div(W_dec, tf.maximum(tf.sqrt(tf.sum(tf.square(W_dec), 1, true)), EPS)) as tf.Tensor2D);
+  if (opts.host ?? HOST_BACKENDS.has(tf.getBackend())) {
+    const u = unitOf();
+    const host = nearestUnitRowsHost((await u.data()) as Float32Array, m, d);
+    u.dispose();
+    if (host) return host;
+  }
   const chunk = Math.max(1, Math.min(m, Math.floor((opts.maxChunkElements ?? 1 << 22) / m)));
   const [unit, unitT] = tf.tidy(() => {
-    const n = tf.maximum(tf.sqrt(tf.sum(tf.square(W_dec), 1, true)), EPS);
-    const u = tf.div(W_dec, n) as tf.Tensor2D;
+    const u = unitOf();
     return [u, tf.transpose(u) as tf.Tensor2D];
   });
   try {

@@ -222,13 +222,13 @@ describe('nearestDecoderNeighbours', () => {
     await initBackend('cpu');
   });
 
-  it.each(['cpu', 'wasm'] as const)('matches brute force for any chunk size (%s)', async (backend) => {
+  it.each(['cpu', 'wasm'] as const)('matches brute force for any chunk size, in tfjs and on the host (%s)', async (backend) => {
     await initBackend(backend);
     const w = randomWeights(5, 33, 4);
     const W_dec = tf.tensor2d(w.W_dec, [33, 5]);
     const before = tf.memory().numTensors;
-    for (const maxChunkElements of [1, 33 * 4, 1 << 22]) {
-      const { nearestIndex, nearestCos } = await nearestDecoderNeighbours(W_dec, { maxChunkElements });
+    for (const [maxChunkElements, host] of [[1, false], [33 * 4, false], [1 << 22, false], [0, true]] as const) {
+      const { nearestIndex, nearestCos } = await nearestDecoderNeighbours(W_dec, { maxChunkElements, host });
       for (let i = 0; i < 33; i++) {
         let best = -Infinity;
         let arg = -1;
