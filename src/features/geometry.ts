@@ -41,7 +41,7 @@ export async function featureNorms(
 }
 
 /** Backends whose tensors live on this thread's CPU: there the host SIMD product is faster than tfjs' matMul. */
-const HOST_BACKENDS = new Set(['wasm', 'cpu']);
+const HOST_BACKENDS = new Set(['wasm']);
 
 /**
  * For every decoder row, the most similar other row: max over j != i of cos(W_dec[i], W_dec[j]).

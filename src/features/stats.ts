@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { encode, type SaeTensors } from '../sae/forward.js';
+import { HostForward } from '../sae/host-forward.js';
 import type { SaeWeights } from '../sae/params.js';
 import { FeatureMoments } from './accumulate.js';
 import { dictionaryGeometry } from './geometry.js';
@@ -92,7 +93,10 @@ function toTensors(w: SaeWeights): SaeTensors {
   };
 }
 
-/** Encode x [rows, d] chunk by chunk and feed the activations to the accumulators. */
+/**
+ * Encode x [rows, d] chunk by chunk and feed the activations to the accumulators; with `host` (the
+ * CPU backends) on its SIMD products, the same bits as tfjs' encode.
+ */
 async function accumulateBatch(
   sae: SaeTensors,
   x: Float32Array,
@@ -101,14 +105,19 @@ async function accumulateBatch(
   chunkRows: number,
   moments: FeatureMoments,
   topK: FeatureTopK | null,
+  host: HostForward | null,
 ): Promise<void> {
   const d = sae.W_enc.shape[0];
   for (let start = 0; start < rows; start += chunkRows) {
     const n = Math.min(chunkRows, rows - start);
+    if (host) {
+      moments.add(host.encode(x.subarray(start * d, (start + n) * d), n), n, rowIds.subarray(start, start + n), topK);
+      continue;
+    }
     const f = tf.tidy(() => encode(sae, tf.tensor2d(x.subarray(start * d, (start + n) * d), [n, d])));
-    const host = (await f.data()) as Float32Array;
+    const fHost = (await f.data()) as Float32Array;
     f.dispose();
-    moments.add(host, n, rowIds.subarray(start, start + n), topK);
+    moments.add(fHost, n, rowIds.subarray(start, start + n), topK);
   }
 }
 
@@ -137,6 +146,7 @@ export async function computeFeatureStats(
     const moments = new FeatureMoments(m);
     const topK = settings.topK > 0 ? new FeatureTopK(m, settings.topK) : null;
     let withMeta = false;
+    const host = await HostForward.create(t, chunkRows);
 
     for await (const batch of source()) {
       if (batch.d !== d) {
@@ -147,7 +157,7 @@ export async function computeFeatureStats(
       }
       const rows = Math.min(batch.rows, maxRows - moments.rows);
       withMeta ||= hasRowMeta(batch.meta);
-      await accumulateBatch(t, batch.x, rows, batch.rowIds, chunkRows, moments, topK);
+      await accumulateBatch(t, batch.x, rows, batch.rowIds, chunkRows, moments, topK, host);
       opts.onProgress?.(moments.rows);
       if (moments.rows >= maxRows) break;
     }
