@@ -3,7 +3,7 @@ import { rowsThatFit } from '../backend/select.js';
 import type { Batch } from '../data/types.js';
 import { InternalError } from '../errors.js';
 import { forward, type SaeTensors } from '../sae/forward.js';
-import { HostForward } from '../sae/host-forward.js';
+import { HostForward } from './host-forward.js';
 import { MetricsAccumulator, type BatchStats, type EvalMetrics } from './metrics.js';
 import { scoreGroundTruth } from './mmcs.js';
 

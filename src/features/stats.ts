@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { encode, type SaeTensors } from '../sae/forward.js';
-import { HostForward } from '../sae/host-forward.js';
+import { HostForward } from '../eval/host-forward.js';
 import type { SaeWeights } from '../sae/params.js';
 import { FeatureMoments } from './accumulate.js';
 import { dictionaryGeometry } from './geometry.js';

@@ -13,8 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Arena } from '../step/kernels/arena.js';
 import { productPackFloats, type LoopKernels } from '../step/kernels/loops.js';
 import { loadSimdLoops } from '../step/kernels/simd-loops.js';
-import { hostRowThresholds, type Activation } from './activation.js';
-import type { SaeTensors } from './forward.js';
+import { hostRowThresholds, type Activation } from '../sae/activation.js';
+import type { SaeTensors } from '../sae/forward.js';
 
 /** The most memory a HostForward may take (weights, one chunk of rows and its f). */
 export const HOST_FORWARD_BYTES = 1 << 30;

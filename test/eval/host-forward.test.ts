@@ -6,7 +6,7 @@ import { evaluateSae } from '../../src/eval/evaluate-sae.js';
 import { computeFeatureStats } from '../../src/features/stats.js';
 import type { Activation } from '../../src/sae/activation.js';
 import { decode, encode, type SaeTensors } from '../../src/sae/forward.js';
-import { HostForward } from '../../src/sae/host-forward.js';
+import { HostForward } from '../../src/eval/host-forward.js';
 import { Rng } from '../../src/util/rng.js';
 
 const d = 24;
