@@ -1,7 +1,7 @@
 /**
  * The SAE's encode and decode on this thread's CPU with the SIMD product (step/kernels: `gemm`),
  * for the passes over held-out rows after a run
- * (feature statistics, evaluation) on the CPU backends. Same bits as forward.ts' tfjs encode and
+ * (feature statistics, evaluation) on the wasm backend. Same bits as forward.ts' tfjs encode and
  * decode: x - b_dec, the product summed over k in order in float32 (tfjs' matMul order), + b_enc
  * as a separate float32 add, the activation's threshold test. A sparse f (at most 1/64 active) is
  * decoded by a plain loop over its non-zero entries in increasing feature order, each term rounded
@@ -18,7 +18,7 @@ import type { SaeTensors } from '../sae/forward.js';
 
 /** The most memory a HostForward may take (weights, one chunk of rows and its f). */
 export const HOST_FORWARD_BYTES = 1 << 30;
-/** Backends whose tensors live on this thread's CPU: there these kernels are faster than tfjs. */
+/** The backend whose matMul these kernels reproduce to the bit, and outrun (tfjs' cpu backend rounds differently). */
 const HOST_BACKENDS = new Set(['wasm']);
 /** Above this share of active entries the decode is the dense product. */
 const SPARSE_DECODE_UP_TO = 1 / 64;

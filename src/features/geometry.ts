@@ -40,13 +40,13 @@ export async function featureNorms(
   }
 }
 
-/** Backends whose tensors live on this thread's CPU: there the host SIMD product is faster than tfjs' matMul. */
+/** The backend whose matMul the host SIMD product reproduces to the bit, and outruns (tfjs' cpu backend rounds differently). */
 const HOST_BACKENDS = new Set(['wasm']);
 
 /**
  * For every decoder row, the most similar other row: max over j != i of cos(W_dec[i], W_dec[j]).
- * On the CPU backends the products run on the host (nearest-host.ts: half of them, same result to
- * the bit); elsewhere (`host: false`, WebGPU, tfjs-node, or no WebAssembly SIMD) in tfjs, rows in
+ * On the wasm backend the products run on the host (nearest-host.ts: half of them, same result to
+ * the bit); elsewhere (`host: false`, WebGPU, tfjs-node, the cpu backend, or no WebAssembly SIMD) in tfjs, rows in
  * chunks so that only [chunkRows, m] similarities exist at a time, the transposed unit dictionary
  * made once (transposeB in matMul is slow on wasm).
  * W_dec [m, d]
