@@ -1,6 +1,6 @@
 /**
  * The most similar other decoder row of every feature, on the host with the SIMD product
- * (step/kernels: `gemm` in loops.wasm), for the CPU backends. The similarities are symmetric, so
+ * (step/kernels: `gemm` in loops.wasm), on the wasm backend. The similarities are symmetric, so
  * only blocks on and above the diagonal are multiplied (half the tfjs path's m^2 d products) and
  * each similarity updates both of its rows. `gemm` adds the products term by term in the order of
  * tfjs' matMul, and cos(i, j) = cos(j, i) to the bit (same terms, same order), so the result is the

@@ -95,7 +95,7 @@ function toTensors(w: SaeWeights): SaeTensors {
 
 /**
  * Encode x [rows, d] chunk by chunk and feed the activations to the accumulators; with `host` (the
- * CPU backends) on its SIMD products, the same bits as tfjs' encode.
+ * wasm backend) on its SIMD products, the same bits as tfjs' encode.
  */
 async function accumulateBatch(
   sae: SaeTensors,
