@@ -20,7 +20,7 @@ export interface EvaluateOptions {
 
 /**
  * Reduce rows x [n, d] to host-side BatchStats on the device: per-row errors and norms,
- * per-feature firing counts and activation sums. With `host` (the CPU backends) f and x_hat come
+ * per-feature firing counts and activation sums. With `host` (the wasm backend) f and x_hat come
  * from its SIMD products, the same bits as tfjs' forward, and only the reductions run in tfjs.
  */
 export async function batchStats(sae: SaeTensors, x: Float32Array, n: number, d: number, host?: HostForward | null): Promise<BatchStats> {

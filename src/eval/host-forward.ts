@@ -20,6 +20,11 @@ import type { SaeTensors } from '../sae/forward.js';
 export const HOST_FORWARD_BYTES = 1 << 30;
 /** The backend whose matMul these kernels reproduce to the bit, and outrun (tfjs' cpu backend rounds differently). */
 const HOST_BACKENDS = new Set(['wasm']);
+
+/** Whether the host's SIMD products stand in for tfjs' here (HostForward, features/nearest-host.ts). */
+export function hostProductsApply(): boolean {
+  return HOST_BACKENDS.has(tf.getBackend());
+}
 /** Above this share of active entries the decode is the dense product. */
 const SPARSE_DECODE_UP_TO = 1 / 64;
 
@@ -43,7 +48,7 @@ export class HostForward {
    * (`force` skips that test), no WebAssembly SIMD, or more memory than HOST_FORWARD_BYTES.
    */
   static async create(sae: SaeTensors, maxRows: number, force = false): Promise<HostForward | null> {
-    if (!force && !HOST_BACKENDS.has(tf.getBackend())) return null;
+    if (!force && !hostProductsApply()) return null;
     const [d, m] = sae.W_enc.shape;
     const R = Math.max(1, maxRows);
     const enc = productPackFloats(d, m);

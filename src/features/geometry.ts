@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SaeTensors } from '../sae/forward.js';
+import { hostProductsApply } from '../eval/host-forward.js';
 import { nearestUnitRowsHost } from './nearest-host.js';
 
 /** Per-feature geometry of the dictionary. */
@@ -40,9 +41,6 @@ export async function featureNorms(
   }
 }
 
-/** The backend whose matMul the host SIMD product reproduces to the bit, and outruns (tfjs' cpu backend rounds differently). */
-const HOST_BACKENDS = new Set(['wasm']);
-
 /**
  * For every decoder row, the most similar other row: max over j != i of cos(W_dec[i], W_dec[j]).
  * On the wasm backend the products run on the host (nearest-host.ts: half of them, same result to
@@ -61,7 +59,7 @@ export async function nearestDecoderNeighbours(
   if (m < 2) return { nearestIndex, nearestCos };
   const unitOf = () =>
     tf.tidy(() => tf.div(W_dec, tf.maximum(tf.sqrt(tf.sum(tf.square(W_dec), 1, true)), EPS)) as tf.Tensor2D);
-  if (opts.host ?? HOST_BACKENDS.has(tf.getBackend())) {
+  if (opts.host ?? hostProductsApply()) {
     const u = unitOf();
     const host = nearestUnitRowsHost((await u.data()) as Float32Array, m, d);
     u.dispose();
