@@ -3,7 +3,8 @@
  * reference trainer (../shared/peers/torch_sae.py, whole-run/torch-peer.ts finds it and Python
  * with torch) on generated rows of each config's shape, a few steps after a warm-up, at each
  * thread count; the best count is the figure. Its dense step costs the same at any L0, so one
- * figure stands beside both regimes. Where no torch is found, the range quoted from
+ * figure stands beside both regimes. OpenBLAS runs the fastest kernel set the CPU allows
+ * (peer-blas.ts), not only the one it picks itself. Where no torch is found, the range quoted from
  * ../shared/PERF.md (another machine, another day) stands in, labelled as quoted.
  */
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { writeNpyFile } from '../io/npy.js';
 import { openBatchSource } from './bench-data.js';
 import type { BenchShape } from './configs.js';
+import { choosePeerBlas, type BlasChoice } from './whole-run/peer-blas.js';
 import { runPeerScript } from './whole-run/torch-peer.js';
 
 export interface StepPeerRun {
@@ -32,6 +34,8 @@ export interface StepPeer {
   blasCore: string | null;
   /** The peer's matMul yardstick at the best count, GFLOP/s. */
   matMulGflops: number;
+  /** The OpenBLAS kernel sets tried (peer-blas.ts) and the one its runs used. */
+  blas?: BlasChoice;
 }
 
 /** ~1 TFLOP of dense steps (10 d m flops a token) per timed run, 3 to 200 steps: ~20 s at this machine's peer speed. */
@@ -58,6 +62,7 @@ export async function runStepPeer(
     x.set((await source.next()).subarray(0, batch * d), batch * d);
     const npy = path.join(dir, 'x.npy');
     writeNpyFile(npy, x, [2 * batch, d], '<f4');
+    const blas = await choosePeerBlas(python, Math.max(...threads), log);
     const warmup = 2;
     const runs: StepPeerRun[] = [];
     let blasCore: string | null = null;
@@ -66,7 +71,7 @@ export async function runStepPeer(
       log(`bench: PyTorch peer at ${d} -> ${m}, batch ${batch}, ${t} thread(s), ${timedSteps} timed steps ...`);
       const out = path.join(dir, `peer-${t}.json`);
       const args = ['--data', npy, '--d-sae', String(m), '--batch', String(batch), '--steps', String(warmup + timedSteps), '--warmup', String(warmup), '--resample-every', '0', '--threads', String(t), '--seed', '0', '--eval-rows', '256', '--out', out];
-      const { output, matMulGflops } = await runPeerScript(python, [script, ...args], out, t);
+      const { output, matMulGflops } = await runPeerScript(python, [script, ...args], out, t, blas.coreType);
       const tps = output.throughput.tokens_per_s;
       if (!(tps !== null && tps > 0)) throw new Error(`the PyTorch peer at ${t} thread(s) reported no throughput (${out})`);
       runs.push({ threads: t, tokensPerSecond: tps });
@@ -75,7 +80,7 @@ export async function runStepPeer(
       log(`  ${Math.round(tps)} tokens/s`);
     }
     const best = runs.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
-    return { d, m, batch, best, runs, blasCore, matMulGflops: yardstick.get(best.threads)! };
+    return { d, m, batch, best, runs, blasCore, matMulGflops: yardstick.get(best.threads)!, blas };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

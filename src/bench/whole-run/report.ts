@@ -1,4 +1,5 @@
 import type { WholeRunRow } from './bench.js';
+import { formatBlasChoice } from './peer-blas.js';
 import { slowPeerWarning, type PeerRun } from './torch-peer.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -23,6 +24,8 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
   }
   const warnings = rows.map(({ peer }) => (peer ? slowPeerWarning(peer) : null)).filter((w): w is string => w !== null);
   if (warnings.length) lines.push('', ...[...new Set(warnings)].map((w) => `Warning: ${w}`));
+  const blas = rows.map(({ run, peer }) => (peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null)).filter((l): l is string => l !== null);
+  if (blas.length) lines.push('', ...blas);
   lines.push('');
   lines.push('Backend: ' + rows.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));
   lines.push('L0 in the first steps (step: L0):');

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { choosePeerBlas, peerEnv, peerYardstick, type BlasChoice } from './peer-blas.js';
 import type { WholeRunResult } from './run.js';
 
 export interface PeerRun {
@@ -21,24 +22,6 @@ export interface PeerRun {
   /** The peer's float32 product [1024, 512] x [512, 2048] at this thread count, GFLOP/s (its BLAS as it runs). */
   matMulGflops?: number;
 }
-
-/**
- * The peer's BLAS yardstick: torch.mm at a fixed shape, best of three after a warm-up, with the
- * peer's thread setting (OpenBLAS' own count too). Debian's torch on the reference BLAS reaches a
- * few GFLOP/s where OpenBLAS reaches tens: the PyTorch column is only worth comparing against
- * when this is high.
- */
-export const PEER_YARDSTICK = `
-import ctypes, sys, time, torch
-t = int(sys.argv[1]); torch.set_num_threads(t)
-try: ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(ctypes.c_int(t))
-except (OSError, AttributeError): pass
-a, b = torch.randn(1024, 512), torch.randn(512, 2048)
-torch.mm(a, b); best = 1e9
-for _ in range(3):
-    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
-print(2 * 1024 * 512 * 2048 / best / 1e9)
-`;
 
 /** Below this the peer's BLAS is the reference one (or as slow): its figure understates PyTorch. */
 export const SLOW_PEER_GFLOPS = 10;
@@ -63,6 +46,8 @@ export interface PeerResult {
   runs: PeerRun[];
   /** Short runs at each thread count that chose the one full run (absent: a full run at each count). */
   probes?: { steps: number; runs: PeerRun[] };
+  /** The OpenBLAS kernel sets tried and the one its runs used (measured only). */
+  blas?: BlasChoice;
 }
 
 /** The first of `candidates` that imports torch, or null. */
@@ -110,20 +95,22 @@ export interface PeerOutput {
   env: { openblas_core?: string };
 }
 
-/** torch_sae.py's command line `argv` (the script first, its --out at `out`), then the peer's matMul yardstick at `threads`. */
-export async function runPeerScript(python: string, argv: string[], out: string, threads: number): Promise<{ output: PeerOutput; matMulGflops: number }> {
-  await promisify(execFile)(python, argv, { maxBuffer: 64 * 2 ** 20 });
+/**
+ * torch_sae.py's command line `argv` (the script first, its --out at `out`) with OpenBLAS' kernel
+ * set `coreType` (peer-blas.ts; null: as inherited), then the peer's matMul yardstick at `threads`.
+ */
+export async function runPeerScript(python: string, argv: string[], out: string, threads: number, coreType: string | null): Promise<{ output: PeerOutput; matMulGflops: number }> {
+  await promisify(execFile)(python, argv, { maxBuffer: 64 * 2 ** 20, env: peerEnv(coreType) });
   // Python's json writes NaN and Infinity (e.g. tokens_per_s when no step is past its warm-up): JSON has null.
   const output = JSON.parse(fs.readFileSync(out, 'utf8').replace(/\bNaN\b|-?\bInfinity\b/g, 'null')) as PeerOutput;
-  const y = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(threads)], { encoding: 'utf8' });
-  return { output, matMulGflops: Number(y.stdout.trim()) };
+  return { output, matMulGflops: (await peerYardstick(python, threads, coreType)).gflops };
 }
 
 /** One run of the peer at `threads` threads for `steps` steps, with its BLAS yardstick. */
-async function peerRun(python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void): Promise<PeerRun> {
+async function peerRun(python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void, coreType: string | null): Promise<PeerRun> {
   const out = path.join(dir, `peer-${run.name}-${threads}-${steps}.json`);
   log(`whole run ${run.name}: PyTorch peer, ${threads} thread(s), ${steps} steps ...`);
-  const { output: j, matMulGflops } = await runPeerScript(python, peerArgs(script, run, threads, out, steps), out, threads);
+  const { output: j, matMulGflops } = await runPeerScript(python, peerArgs(script, run, threads, out, steps), out, threads, coreType);
   const loopSeconds = j.throughput.total_loop_seconds;
   const r: PeerRun = { threads, loopSeconds, tokensPerSecond: (steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) };
   log(`  ${Math.round(r.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);
@@ -139,19 +126,20 @@ const fastest = (runs: PeerRun[]): PeerRun => runs.reduce((a, b) => (b.tokensPer
  * full run is `best`.
  */
 export async function runTorchPeer(python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0): Promise<PeerResult> {
+  const blas = await choosePeerBlas(python, Math.max(...threads), log);
   let probes: PeerResult['probes'];
   let full = threads;
   if (probeSteps > 0 && threads.length > 1) {
     const steps = Math.min(probeSteps, run.steps);
     const runs: PeerRun[] = [];
-    for (const t of threads) runs.push(await peerRun(python, script, run, t, steps, dir, log));
+    for (const t of threads) runs.push(await peerRun(python, script, run, t, steps, dir, log, blas.coreType));
     probes = { steps, runs };
     full = [fastest(runs).threads];
     log(`whole run ${run.name}: the peer's probes chose ${full[0]} thread(s) for the full run`);
   }
   const runs: PeerRun[] = [];
-  for (const t of full) runs.push(await peerRun(python, script, run, t, run.steps, dir, log));
-  const result: PeerResult = { source: 'measured', best: fastest(runs), runs, ...(probes ? { probes } : {}) };
+  for (const t of full) runs.push(await peerRun(python, script, run, t, run.steps, dir, log, blas.coreType));
+  const result: PeerResult = { source: 'measured', best: fastest(runs), runs, blas, ...(probes ? { probes } : {}) };
   const warning = slowPeerWarning(result);
   if (warning) log(`warning: ${warning}`);
   return result;

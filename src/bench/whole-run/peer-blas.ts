@@ -1,0 +1,104 @@
+/**
+ * The peer's best BLAS kernels on this CPU. Debian's OpenBLAS (0.3.21, DYNAMIC_ARCH) picks its
+ * kernel set from the CPU model, and a model newer than the library falls back to the generic
+ * one: on a Xeon with AVX-512 it chose 'Prescott' (SSE3) and ran the benchmark's product at 35
+ * GFLOP/s where its SkylakeX kernels reach ~250 (BENCHMARKS.md). The comparison is against the
+ * peer's best setting, so each kernel set the CPU's flags allow is tried through
+ * OPENBLAS_CORETYPE with the peer's product yardstick, and the fastest is kept for its runs.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+/** OpenBLAS kernel sets and the CPU flags (/proc/cpuinfo) each one needs, most capable last. */
+const CORE_TYPES: Array<{ core: string; flags: string[] }> = [
+  { core: 'Haswell', flags: ['avx2', 'fma'] },
+  { core: 'SkylakeX', flags: ['avx2', 'fma', 'avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'] },
+  { core: 'Cooperlake', flags: ['avx2', 'fma', 'avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl', 'avx512_bf16'] },
+];
+
+/**
+ * The OPENBLAS_CORETYPE values to try on a CPU with these flags: null first (OpenBLAS' own
+ * choice, or the one the environment already sets), then every kernel set the flags allow.
+ */
+export function blasCoreCandidates(flags: ReadonlySet<string>): Array<string | null> {
+  return [null, ...CORE_TYPES.filter((c) => c.flags.every((f) => flags.has(f))).map((c) => c.core)];
+}
+
+/** The first processor's flags in /proc/cpuinfo (empty where there is none: not Linux x86). */
+export function cpuFlags(cpuinfo = '/proc/cpuinfo'): Set<string> {
+  try {
+    const line = fs.readFileSync(cpuinfo, 'utf8').split('\n').find((l) => /^flags\s*:/.test(l));
+    return new Set(line ? line.replace(/^flags\s*:/, '').trim().split(/\s+/) : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** The peer process' environment for a kernel set (null: as inherited). */
+export function peerEnv(coreType: string | null): NodeJS.ProcessEnv {
+  return coreType === null ? process.env : { ...process.env, OPENBLAS_CORETYPE: coreType };
+}
+
+/**
+ * The peer's BLAS yardstick: torch.mm [1024, 512] x [512, 2048], best of five after a warm-up, at
+ * the given thread count (OpenBLAS' own too); prints GFLOP/s and the kernel set OpenBLAS runs.
+ */
+export const PEER_YARDSTICK = `
+import ctypes, json, sys, time, torch
+t = int(sys.argv[1]); torch.set_num_threads(t); core = None
+try:
+    lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_set_num_threads(ctypes.c_int(t))
+    lib.openblas_get_corename.restype = ctypes.c_char_p; core = lib.openblas_get_corename().decode()
+except (OSError, AttributeError): pass
+a, b = torch.randn(1024, 512), torch.randn(512, 2048)
+torch.mm(a, b); best = 1e9
+for _ in range(5):
+    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
+print(json.dumps({"gflops": 2 * 1024 * 512 * 2048 / best / 1e9, "core": core}))
+`;
+
+export interface Yardstick {
+  gflops: number;
+  /** OpenBLAS' kernel set as it reports it (null: no OpenBLAS found). */
+  core: string | null;
+}
+
+/** The yardstick at `threads` threads with kernel set `coreType` (null: as inherited). */
+export async function peerYardstick(python: string, threads: number, coreType: string | null): Promise<Yardstick> {
+  const r = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(threads)], { encoding: 'utf8', env: peerEnv(coreType) });
+  const j = JSON.parse(r.stdout.trim()) as { gflops: number; core: string | null };
+  return { gflops: j.gflops, core: j.core };
+}
+
+export interface BlasChoice {
+  /** The thread count the yardsticks ran at. */
+  threads: number;
+  /** OPENBLAS_CORETYPE for the peer's runs (null: as inherited, OpenBLAS' own choice). */
+  coreType: string | null;
+  /** Each candidate's yardstick, in the order tried. */
+  tried: Array<{ coreType: string | null } & Yardstick>;
+}
+
+/** The fastest of `candidates` by the yardstick at `threads` (a tie keeps the earlier: OpenBLAS' own choice first). */
+export function fastestBlas(tried: BlasChoice['tried']): string | null {
+  let best = tried[0]!;
+  for (const t of tried) if (t.gflops > best.gflops) best = t;
+  return best.coreType;
+}
+
+/** Try each kernel set the CPU allows at `threads` threads and keep the fastest. */
+export async function choosePeerBlas(python: string, threads: number, log: (l: string) => void, candidates = blasCoreCandidates(cpuFlags())): Promise<BlasChoice> {
+  const tried: BlasChoice['tried'] = [];
+  for (const coreType of candidates) tried.push({ coreType, ...(await peerYardstick(python, threads, coreType)) });
+  const choice: BlasChoice = { threads, coreType: fastestBlas(tried), tried };
+  log(formatBlasChoice(choice));
+  return choice;
+}
+
+/** One line: each kernel set's yardstick and the one the peer ran. */
+export function formatBlasChoice(b: BlasChoice): string {
+  const label = (c: string | null, core: string | null): string => (c === null ? `OpenBLAS' own choice (${core ?? 'no OpenBLAS found'})` : core === c ? c : `${c} (ran ${core ?? '?'})`);
+  const tried = b.tried.map((t) => `${label(t.coreType, t.core)} ${t.gflops.toFixed(1)}`).join(', ');
+  return `The peer's BLAS kernels (OPENBLAS_CORETYPE), matMul GFLOP/s at ${b.threads} thread(s): ${tried}; it ran ${b.coreType ?? 'OpenBLAS\' own choice'}.`;
+}
