@@ -13,7 +13,7 @@
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
  * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-probe-steps 20]
- * [--peer-tokens-per-s B=5200] [--no-peer] [--keep]`: whole training runs instead (whole-run/), beside
+ * [--peer-tokens-per-s B=5200] [--no-peer] [--rounds 1] [--keep]`: whole training runs instead (whole-run/), beside
  * the PyTorch peer: 20-step probes at each thread count pick its one full run (0: a full run at each).
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop or language-model bench; each row adds the GPU phases, memory and adapter.
@@ -102,6 +102,7 @@ async function main(): Promise<number> {
       'peer-tokens-per-s': { type: 'string' },
       'no-peer': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
       'resample-scoring': { type: 'boolean', default: false },
       rows: { type: 'string', default: '65536' },
     },
@@ -195,6 +196,7 @@ async function wholeRunMain(v: Record<string, string | boolean | undefined>): Pr
       peerProbeSteps: v['peer-probe-steps'] === '0' ? 0 : counts(v['peer-probe-steps'] as string, 'peer-probe-steps')[0]!,
       peerFigures: parsePeerFigures(v['peer-tokens-per-s'] as string | undefined),
       peer: !v['no-peer'],
+      rounds: counts(v.rounds as string, 'rounds')[0]!,
       keep: Boolean(v.keep),
       ...(v.backend ? { backend: list<BackendChoice>(v.backend as string, BACKEND_CHOICES, 'backend')[0]! } : {}),
     },

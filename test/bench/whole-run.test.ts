@@ -39,8 +39,24 @@ describe('whole-run bookkeeping', () => {
     expect(slowPeerWarning(measured(null, 2.7))).toMatch(/slow BLAS \(no OpenBLAS found: the reference BLAS\?, matMul 2\.7 GFLOP\/s\).*libopenblas0-pthread/);
     expect(slowPeerWarning(measured('Prescott', 3))).toMatch(/OpenBLAS Prescott, matMul 3\.0/);
     expect(slowPeerWarning({ ...measured(null), source: 'given' })).toBeNull();
-    const row = { run: { name: 'B', d: 1, m: 1, batch: 1, steps: 1, lastKernel: 'dense', wallSeconds: 1, loopSeconds: 1, tokensPerSecond: 1, dense: { steps: 1, seconds: 1 }, sparse: { steps: 0, seconds: 0 }, otherSeconds: 0, firstSparseStep: null, l0FirstSteps: [], backend: 'wasm' } as unknown as WholeRunResult, peer: measured(null, 2.7) };
+    const row = { run: { name: 'B', d: 1, m: 1, batch: 1, steps: 1, lastKernel: 'dense', wallSeconds: 1, loopSeconds: 1, tokensPerSecond: 1, dense: { steps: 1, seconds: 1 }, sparse: { steps: 0, seconds: 0 }, otherSeconds: 0, firstSparseStep: null, l0FirstSteps: [], backend: 'wasm' } as unknown as WholeRunResult, peer: measured(null, 2.7), round: 1 };
     expect(formatWholeRuns([row])).toMatch(/no OpenBLAS, matMul 2\.7 GFLOP\/s.*\n\nWarning: the PyTorch peer ran on a slow BLAS/s);
+  });
+
+  it('labels each round and gives the ratio of each pair of runs and their median', () => {
+    const run = (loopSeconds: number) => ({ name: 'B', d: 1, m: 1, batch: 1, steps: 1, lastKernel: 'dense', wallSeconds: 1, loopSeconds, tokensPerSecond: 1, dense: { steps: 1, seconds: 1 }, sparse: { steps: 0, seconds: 0 }, otherSeconds: 0, firstSparseStep: null, l0FirstSteps: [], backend: 'wasm' }) as unknown as WholeRunResult;
+    const peer = (loopSeconds: number): PeerResult => {
+      const best = { threads: 2, loopSeconds, tokensPerSecond: 1, blasCore: 'SkylakeX', matMulGflops: 200 };
+      return { source: 'measured', best, runs: [best] };
+    };
+    const text = formatWholeRuns([
+      { run: run(116), peer: peer(100), round: 1 },
+      { run: run(90), peer: peer(100), round: 2 },
+      { run: run(100), peer: peer(80), round: 3 },
+    ]);
+    expect(text).toMatch(/\| B, round 1 \|[^\n]*\| 1\.16x \|\n\| B, round 2 \|[^\n]*\| 0\.90x \|\n\| B, round 3 \|/);
+    expect(text).toContain('Time vs PyTorch by round (ours, then the peer, alternating):\n  B: 1.16x, 0.90x, 1.25x; median 1.16x');
+    expect(formatWholeRuns([{ run: run(116), peer: peer(100), round: 1 }])).not.toMatch(/round/);
   });
 
   it('parses peer figures and refuses malformed ones', () => {
@@ -106,4 +122,16 @@ describe('npm run bench -- --whole-run (tiny case)', () => {
     expect(peer.best.tokensPerSecond).toBeCloseTo((6 * 256) / peer.best.loopSeconds, 3);
     expect(formatWholeRuns(rows)).toMatch(new RegExp(`probes of 3 steps 1: [\\d,]+, 2: [\\d,]+; full run ${fastest.threads}: `));
   });
+
+  it.skipIf(!python || !findPeerScript())('alternates ours and the peer for --rounds, probing only in the first, and reports each round', async () => {
+    const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '4', '--peer-threads', '1,2', '--peer-probe-steps', '2', '--rounds', '2']);
+    const rows = JSON.parse(stdout).wholeRuns;
+    expect(rows.map((r: { round: number }) => r.round)).toEqual([1, 2]);
+    expect(rows[0].peer.probes.runs).toHaveLength(2);
+    expect(rows[0].peer.blas.tried.length).toBeGreaterThan(0);
+    expect(rows[1].peer.probes).toBeUndefined();
+    expect(rows[1].peer.best.threads).toBe(rows[0].peer.best.threads);
+    expect(rows[1].peer.blas).toEqual(rows[0].peer.blas);
+    expect(formatWholeRuns(rows)).toMatch(/\| tiny, round 2 \|[^\n]*\n[\s\S]*Time vs PyTorch by round[^\n]*\n {2}tiny: [\d.]+x, [\d.]+x; median [\d.]+x/);
+  }, 120_000);
 });

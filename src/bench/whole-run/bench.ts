@@ -16,6 +16,13 @@ export interface WholeRunBenchOptions {
   peerFigures: Record<string, number>;
   /** Run the PyTorch peer when found (false: only the figures given). */
   peer: boolean;
+  /**
+   * Whole runs of each case, ours then the peer's, alternating (1: one of each). This machine's
+   * speed drifts by up to 2x within an hour (neighbours): each round's ratio pairs two runs taken
+   * minutes apart. The peer's probes run in the first round only; later rounds reuse its thread
+   * count and BLAS kernels.
+   */
+  rounds: number;
   /** Keep the scratch folder (generated data, runs, the peer's .npy). */
   keep: boolean;
   /** runtime.backend of every run (absent: each case's config, i.e. auto). */
@@ -25,6 +32,8 @@ export interface WholeRunBenchOptions {
 export interface WholeRunRow {
   run: WholeRunResult;
   peer: PeerResult | null;
+  /** 1-based round of this case (WholeRunBenchOptions.rounds). */
+  round: number;
 }
 
 /** Each case's whole run, then the peer on the same data; skipped cases are left out (with a log line). */
@@ -38,14 +47,21 @@ export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string)
   try {
     for (const name of o.cases) {
       const c = WHOLE_RUN_CASES[name]!;
-      log(`whole run ${name}: ${c.what} ...`);
-      const run = await runWholeRun(c, `${scratch}/${name}`, o.steps, log, o.backend);
-      if (!run) continue;
-      log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
-      let peer: PeerResult | null = null;
-      if (python && script) peer = await runTorchPeer(python, script, run, o.peerThreads, scratch, log, o.peerProbeSteps);
-      else if (o.peerFigures[name]) peer = givenPeer(run, o.peerFigures[name]!);
-      rows.push({ run, peer });
+      let first = null as PeerResult | null;
+      for (let round = 1; round <= o.rounds; round++) {
+        log(`whole run ${name}${o.rounds > 1 ? `, round ${round} of ${o.rounds}` : ''}: ${c.what} ...`);
+        const run = await runWholeRun(c, `${scratch}/${name}-${round}`, o.steps, log, o.backend);
+        if (!run) break;
+        log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
+        let peer: PeerResult | null = null;
+        if (python && script) {
+          peer = first?.blas
+            ? await runTorchPeer(python, script, run, [first.best.threads], scratch, log, 0, first.blas)
+            : await runTorchPeer(python, script, run, o.peerThreads, scratch, log, o.peerProbeSteps);
+          first ??= peer;
+        } else if (o.peerFigures[name]) peer = givenPeer(run, o.peerFigures[name]!);
+        rows.push({ run, peer, round });
+      }
     }
   } finally {
     if (o.keep) log(`whole run: kept ${scratch}`);

@@ -1,4 +1,5 @@
 import type { WholeRunRow } from './bench.js';
+import { median } from '../train-bench.js';
 import { formatBlasChoice } from './peer-blas.js';
 import { slowPeerWarning, type PeerRun } from './torch-peer.js';
 
@@ -11,20 +12,28 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
     '| run | d | m | batch | steps | ran last | wall s | loop s | tokens/s | dense steps | dense s | sparse steps | sparse s | other s | first sparse step | PyTorch loop s | PyTorch tokens/s | PyTorch threads (BLAS) | time vs PyTorch |',
     '|' + ' --- |'.repeat(19),
   ];
-  for (const { run: r, peer } of rows) {
+  const rounds = Math.max(...rows.map((x) => x.round));
+  for (const { run: r, peer, round } of rows) {
     const p = peer?.best;
     const counts = (runs: PeerRun[]) => runs.map((x) => `${x.threads}: ${fmt(x.tokensPerSecond)}`).join(', ');
     const probed = peer?.probes ? `probes of ${peer.probes.steps} steps ${counts(peer.probes.runs)}; full run ` : '';
     const who = !peer ? '-' : peer.source === 'given' ? 'given by flag' : probed + counts(peer.runs) + ` (${p!.blasCore ?? 'no OpenBLAS'}${p!.matMulGflops !== undefined ? `, matMul ${fmt(p!.matMulGflops, 1)} GFLOP/s` : ''})`;
     lines.push(
-      `| ${r.name} | ${r.d} | ${r.m} | ${r.batch} | ${r.steps} | ${r.lastKernel} | ${fmt(r.wallSeconds, 1)} | ${fmt(r.loopSeconds, 1)} | ${fmt(r.tokensPerSecond)} | ` +
+      `| ${rounds > 1 ? `${r.name}, round ${round}` : r.name} | ${r.d} | ${r.m} | ${r.batch} | ${r.steps} | ${r.lastKernel} | ${fmt(r.wallSeconds, 1)} | ${fmt(r.loopSeconds, 1)} | ${fmt(r.tokensPerSecond)} | ` +
         `${r.dense.steps} | ${fmt(r.dense.seconds, 1)} | ${r.sparse.steps} | ${fmt(r.sparse.seconds, 1)} | ${fmt(r.otherSeconds, 1)} | ${r.firstSparseStep ?? '-'} | ` +
         `${p ? fmt(p.loopSeconds, 1) : '-'} | ${p ? fmt(p.tokensPerSecond) : '-'} | ${who} | ${p ? `${fmt(r.loopSeconds / p.loopSeconds, 2)}x` : '-'} |`,
     );
   }
   const warnings = rows.map(({ peer }) => (peer ? slowPeerWarning(peer) : null)).filter((w): w is string => w !== null);
   if (warnings.length) lines.push('', ...[...new Set(warnings)].map((w) => `Warning: ${w}`));
-  const blas = rows.map(({ run, peer }) => (peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null)).filter((l): l is string => l !== null);
+  if (rounds > 1) {
+    lines.push('', 'Time vs PyTorch by round (ours, then the peer, alternating):');
+    for (const name of [...new Set(rows.map((x) => x.run.name))]) {
+      const ratios = rows.filter((x) => x.run.name === name && x.peer).map((x) => x.run.loopSeconds / x.peer!.best.loopSeconds);
+      if (ratios.length) lines.push(`  ${name}: ${ratios.map((q) => `${fmt(q, 2)}x`).join(', ')}; median ${fmt(median(ratios), 2)}x`);
+    }
+  }
+  const blas = rows.filter((x) => x.round === 1).map(({ run, peer }) => (peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null)).filter((l): l is string => l !== null);
   if (blas.length) lines.push('', ...blas);
   lines.push('');
   lines.push('Backend: ' + rows.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));

@@ -123,10 +123,12 @@ const fastest = (runs: PeerRun[]): PeerRun => runs.reduce((a, b) => (b.tokensPer
  * The peer at its best thread count, in this sitting. With `probeSteps` > 0 and several counts,
  * a run of probeSteps steps at each count picks the one full run (a full run of B at one thread
  * takes half an hour here); otherwise a full run at each count, one after another. The fastest
- * full run is `best`.
+ * full run is `best`. `chosenBlas`: the kernel set an earlier round chose (else tried here, peer-blas.ts).
  */
-export async function runTorchPeer(python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0): Promise<PeerResult> {
-  const blas = await choosePeerBlas(python, Math.max(...threads), log);
+export async function runTorchPeer(
+  python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0, chosenBlas?: BlasChoice,
+): Promise<PeerResult> {
+  const blas = chosenBlas ?? (await choosePeerBlas(python, Math.max(...threads), log));
   let probes: PeerResult['probes'];
   let full = threads;
   if (probeSteps > 0 && threads.length > 1) {

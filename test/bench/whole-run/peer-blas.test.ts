@@ -44,7 +44,7 @@ describe("the peer's BLAS kernels", () => {
     expect(line).toBe("The peer's BLAS kernels (OPENBLAS_CORETYPE), matMul GFLOP/s at 2 thread(s): OpenBLAS' own choice (Prescott) 35.0, Haswell 150.0, SkylakeX 250.0, Cooperlake 250.0; it ran SkylakeX.");
     const run = { name: 'B', d: 1, m: 1, batch: 1, steps: 1, lastKernel: 'dense', wallSeconds: 1, loopSeconds: 1, tokensPerSecond: 1, dense: { steps: 1, seconds: 1 }, sparse: { steps: 0, seconds: 0 }, otherSeconds: 0, firstSparseStep: null, l0FirstSteps: [], backend: 'wasm' } as unknown as WholeRunResult;
     const best = { threads: 2, loopSeconds: 1, tokensPerSecond: 1, blasCore: 'SkylakeX', matMulGflops: 250 };
-    expect(formatWholeRuns([{ run, peer: { source: 'measured', best, runs: [best], blas: { threads: 2, coreType: 'SkylakeX', tried } } }])).toContain(`\nB: ${line}\n`);
+    expect(formatWholeRuns([{ run, peer: { source: 'measured', best, runs: [best], blas: { threads: 2, coreType: 'SkylakeX', tried } }, round: 1 }])).toContain(`\nB: ${line}\n`);
   });
 
   const python = findTorchPython();
