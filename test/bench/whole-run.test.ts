@@ -56,6 +56,8 @@ describe('whole-run bookkeeping', () => {
     ]);
     expect(text).toMatch(/\| B, round 1 \|[^\n]*\| 1\.16x \|\n\| B, round 2 \|[^\n]*\| 0\.90x \|\n\| B, round 3 \|/);
     expect(text).toContain('Time vs PyTorch by round (ours, then the peer, alternating):\n  B: 1.16x, 0.90x, 1.25x; median 1.16x');
+    expect(text).toContain('Backend: B on wasm\n');
+    expect(text.match(/ {2}B \(m=1\): /g)).toHaveLength(1);
     expect(formatWholeRuns([{ run: run(116), peer: peer(100), round: 1 }])).not.toMatch(/round/);
   });
 

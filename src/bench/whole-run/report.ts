@@ -36,9 +36,11 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
   const blas = rows.filter((x) => x.round === 1).map(({ run, peer }) => (peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null)).filter((l): l is string => l !== null);
   if (blas.length) lines.push('', ...blas);
   lines.push('');
-  lines.push('Backend: ' + rows.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));
+  // Every round of a case trains the same steps on the same data: its backend and first L0s once.
+  const firstRounds = rows.filter((x) => x.round === 1);
+  lines.push('Backend: ' + firstRounds.map(({ run: r }) => `${r.name} on ${r.backend}`).join('; '));
   lines.push('L0 in the first steps (step: L0):');
-  for (const { run: r } of rows) {
+  for (const { run: r } of firstRounds) {
     const at = [1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].filter((s) => s <= r.l0FirstSteps.length);
     lines.push(`  ${r.name} (m=${r.m}): ` + at.map((s) => `${s}: ${fmt(r.l0FirstSteps[s - 1]!, 0)}`).join(', '));
   }
