@@ -25,6 +25,7 @@ const HOST_BACKENDS = new Set(['wasm']);
 export function hostProductsApply(): boolean {
   return HOST_BACKENDS.has(tf.getBackend());
 }
+
 /** Above this share of active entries the decode is the dense product. */
 const SPARSE_DECODE_UP_TO = 1 / 64;
 

@@ -67,8 +67,7 @@ export interface Yardstick {
 /** The yardstick at `threads` threads with kernel set `coreType` (null: as inherited). */
 export async function peerYardstick(python: string, threads: number, coreType: string | null): Promise<Yardstick> {
   const r = await promisify(execFile)(python, ['-c', PEER_YARDSTICK, String(threads)], { encoding: 'utf8', env: peerEnv(coreType) });
-  const j = JSON.parse(r.stdout.trim()) as { gflops: number; core: string | null };
-  return { gflops: j.gflops, core: j.core };
+  return JSON.parse(r.stdout.trim()) as Yardstick;
 }
 
 export interface BlasChoice {
