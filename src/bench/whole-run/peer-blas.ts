@@ -5,6 +5,9 @@
  * GFLOP/s where its SkylakeX kernels reach ~250 (BENCHMARKS.md). The comparison is against the
  * peer's best setting, so each kernel set the CPU's flags allow is tried through
  * OPENBLAS_CORETYPE with the peer's product yardstick, and the fastest is kept for its runs.
+ * A shared machine's speed swings within seconds (the yardstick of one kernel set read 72 and
+ * 400 GFLOP/s minutes apart on an EPYC, BENCHMARKS.md), so the candidates are tried in several
+ * sweeps, alternately forward and backward, and each keeps its best.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -41,8 +44,9 @@ export function peerEnv(coreType: string | null): NodeJS.ProcessEnv {
 }
 
 /**
- * The peer's BLAS yardstick: torch.mm [1024, 512] x [512, 2048], best of five after a warm-up, at
- * the given thread count (OpenBLAS' own too); prints GFLOP/s and the kernel set OpenBLAS runs.
+ * The peer's BLAS yardstick: torch.mm [1024, 512] x [512, 2048] after a warm-up, the best of at
+ * least five over at least 0.3 s, at the given thread count (OpenBLAS' own too); prints GFLOP/s and
+ * the kernel set OpenBLAS runs.
  */
 export const PEER_YARDSTICK = `
 import ctypes, json, sys, time, torch
@@ -52,9 +56,9 @@ try:
     lib.openblas_get_corename.restype = ctypes.c_char_p; core = lib.openblas_get_corename().decode()
 except (OSError, AttributeError): pass
 a, b = torch.randn(1024, 512), torch.randn(512, 2048)
-torch.mm(a, b); best = 1e9
-for _ in range(5):
-    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
+torch.mm(a, b); best = 1e9; n = 0; start = time.perf_counter()
+while n < 5 or time.perf_counter() - start < 0.3:
+    t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0); n += 1
 print(json.dumps({"gflops": 2 * 1024 * 512 * 2048 / best / 1e9, "core": core}))
 `;
 
@@ -75,8 +79,20 @@ export interface BlasChoice {
   threads: number;
   /** OPENBLAS_CORETYPE for the peer's runs (null: as inherited, OpenBLAS' own choice). */
   coreType: string | null;
-  /** Each candidate's yardstick, in the order tried. */
-  tried: Array<{ coreType: string | null } & Yardstick>;
+  /** Each candidate's best yardstick (gflops) and every sweep's figure (samples, in sweep order), in candidate order. */
+  tried: Array<{ coreType: string | null; samples?: number[] } & Yardstick>;
+}
+
+/** Sweeps over the candidates (choosePeerBlas). */
+export const BLAS_SWEEPS = 3;
+
+/**
+ * The order of each sweep over n candidates: forward, backward, forward, ... (a drift in the
+ * machine's speed then favours no candidate for being tried first).
+ */
+export function sweepOrder(n: number, sweeps: number): number[][] {
+  const forward = Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: sweeps }, (_, s) => (s % 2 === 0 ? forward : [...forward].reverse()));
 }
 
 /** The fastest of `candidates` by the yardstick at `threads` (a tie keeps the earlier: OpenBLAS' own choice first). */
@@ -86,10 +102,26 @@ export function fastestBlas(tried: BlasChoice['tried']): string | null {
   return best.coreType;
 }
 
-/** Try each kernel set the CPU allows at `threads` threads and keep the fastest. */
-export async function choosePeerBlas(python: string, threads: number, log: (l: string) => void, candidates = blasCoreCandidates(cpuFlags())): Promise<BlasChoice> {
-  const tried: BlasChoice['tried'] = [];
-  for (const coreType of candidates) tried.push({ coreType, ...(await peerYardstick(python, threads, coreType)) });
+/**
+ * Try each kernel set the CPU allows at `threads` threads, in `sweeps` sweeps (sweepOrder), and
+ * keep the fastest by each one's best sweep. `yardstick`: peerYardstick (tests pass another).
+ */
+export async function choosePeerBlas(
+  python: string,
+  threads: number,
+  log: (l: string) => void,
+  candidates = blasCoreCandidates(cpuFlags()),
+  sweeps = BLAS_SWEEPS,
+  yardstick = peerYardstick,
+): Promise<BlasChoice> {
+  const samples: Yardstick[][] = candidates.map(() => []);
+  for (const order of sweepOrder(candidates.length, Math.max(1, sweeps))) {
+    for (const i of order) samples[i]!.push(await yardstick(python, threads, candidates[i]!));
+  }
+  const tried: BlasChoice['tried'] = candidates.map((coreType, i) => {
+    const best = samples[i]!.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+    return { coreType, gflops: best.gflops, core: best.core, samples: samples[i]!.map((y) => y.gflops) };
+  });
   const choice: BlasChoice = { threads, coreType: fastestBlas(tried), tried };
   log(formatBlasChoice(choice));
   return choice;
@@ -98,6 +130,10 @@ export async function choosePeerBlas(python: string, threads: number, log: (l: s
 /** One line: each kernel set's yardstick and the one the peer ran. */
 export function formatBlasChoice(b: BlasChoice): string {
   const label = (c: string | null, core: string | null): string => (c === null ? `OpenBLAS' own choice (${core ?? 'no OpenBLAS found'})` : core === c ? c : `${c} (ran ${core ?? '?'})`);
-  const tried = b.tried.map((t) => `${label(t.coreType, t.core)} ${t.gflops.toFixed(1)}`).join(', ');
-  return `The peer's BLAS kernels (OPENBLAS_CORETYPE), matMul GFLOP/s at ${b.threads} thread(s): ${tried}; it ran ${b.coreType ?? 'OpenBLAS\' own choice'}.`;
+  const figures = (t: BlasChoice['tried'][number]): string =>
+    t.samples && t.samples.length > 1 ? `${t.gflops.toFixed(1)} (${t.samples.map((g) => g.toFixed(1)).join('/')})` : t.gflops.toFixed(1);
+  const tried = b.tried.map((t) => `${label(t.coreType, t.core)} ${figures(t)}`).join(', ');
+  const sweeps = Math.max(...b.tried.map((t) => t.samples?.length ?? 1));
+  const how = sweeps > 1 ? `, best of ${sweeps} sweeps (each sweep's in brackets)` : '';
+  return `The peer's BLAS kernels (OPENBLAS_CORETYPE), matMul GFLOP/s at ${b.threads} thread(s)${how}: ${tried}; it ran ${b.coreType ?? 'OpenBLAS\' own choice'}.`;
 }

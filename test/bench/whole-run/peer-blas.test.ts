@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blasCoreCandidates, choosePeerBlas, cpuFlags, fastestBlas, formatBlasChoice, peerEnv } from '../../../src/bench/whole-run/peer-blas.js';
+import { BLAS_SWEEPS, blasCoreCandidates, choosePeerBlas, cpuFlags, fastestBlas, formatBlasChoice, peerEnv, sweepOrder, type Yardstick } from '../../../src/bench/whole-run/peer-blas.js';
 import { formatWholeRuns } from '../../../src/bench/whole-run/report.js';
 import type { WholeRunResult } from '../../../src/bench/whole-run/run.js';
 import { findTorchPython } from '../../../src/bench/whole-run/torch-peer.js';
@@ -47,15 +47,42 @@ describe("the peer's BLAS kernels", () => {
     expect(formatWholeRuns([{ run, peer: { source: 'measured', best, runs: [best], blas: { threads: 2, coreType: 'SkylakeX', tried } }, round: 1 }])).toContain(`\nB: ${line}\n`);
   });
 
+  it('tries the candidates in sweeps, forward then backward, and keeps each one its best sweep', async () => {
+    expect(sweepOrder(3, 3)).toEqual([[0, 1, 2], [2, 1, 0], [0, 1, 2]]);
+    expect(sweepOrder(2, 1)).toEqual([[0, 1]]);
+    // A machine that slows down for a while: whichever kernel set runs then reads low.
+    const calls: Array<string | null> = [];
+    const speed: Record<string, number> = { own: 210, Haswell: 210, SkylakeX: 400 };
+    const slowCalls = new Set([2, 3]);
+    const yardstick = async (_p: string, _t: number, core: string | null): Promise<Yardstick> => {
+      const factor = slowCalls.has(calls.length) ? 0.2 : 1;
+      calls.push(core);
+      return { gflops: speed[core ?? 'own']! * factor, core: core ?? 'Haswell' };
+    };
+    const lines: string[] = [];
+    const b = await choosePeerBlas('python3', 2, (l) => lines.push(l), [null, 'Haswell', 'SkylakeX'], BLAS_SWEEPS, yardstick);
+    expect(calls).toEqual([null, 'Haswell', 'SkylakeX', 'SkylakeX', 'Haswell', null, null, 'Haswell', 'SkylakeX']);
+    // SkylakeX ran slow in the first sweep (80) and the second (80): one sweep would have chosen Haswell.
+    expect(b.tried.map((t) => t.samples)).toEqual([[210, 210, 210], [210, 210, 210], [80, 80, 400]]);
+    expect(b.tried.map((t) => t.gflops)).toEqual([210, 210, 400]);
+    expect(b.coreType).toBe('SkylakeX');
+    expect(lines).toEqual([
+      "The peer's BLAS kernels (OPENBLAS_CORETYPE), matMul GFLOP/s at 2 thread(s), best of 3 sweeps (each sweep's in brackets): " +
+        "OpenBLAS' own choice (Haswell) 210.0 (210.0/210.0/210.0), Haswell 210.0 (210.0/210.0/210.0), SkylakeX 400.0 (80.0/80.0/400.0); it ran SkylakeX.",
+    ]);
+    const once = await choosePeerBlas('python3', 2, () => {}, [null, 'Haswell', 'SkylakeX'], 1, async (_p, _t, core) => ({ gflops: core === 'SkylakeX' ? 80 : 210, core }));
+    expect(once.coreType).toBeNull();
+  });
+
   const python = findTorchPython();
   it.skipIf(!python)('runs the yardstick with each kernel set, which OpenBLAS then reports running', async () => {
     const lines: string[] = [];
-    const b = await choosePeerBlas(python!, 1, (l) => lines.push(l), [null, 'Haswell']);
+    const b = await choosePeerBlas(python!, 1, (l) => lines.push(l), [null, 'Haswell'], 2);
     expect(b.tried.map((t) => t.coreType)).toEqual([null, 'Haswell']);
-    expect(b.tried.every((t) => t.gflops > 0)).toBe(true);
+    expect(b.tried.every((t) => t.gflops > 0 && t.samples?.length === 2 && t.gflops === Math.max(...t.samples))).toBe(true);
     // Where OpenBLAS is found, the kernel set asked for is the one it runs.
     if (b.tried[0]!.core !== null) expect(b.tried[1]!.core).toBe('Haswell');
     expect(b.coreType).toBe(fastestBlas(b.tried));
-    expect(lines[0]).toMatch(/^The peer's BLAS kernels .* at 1 thread\(s\): OpenBLAS' own choice/);
+    expect(lines[0]).toMatch(/^The peer's BLAS kernels .* at 1 thread\(s\), best of 2 sweeps \(each sweep's in brackets\): OpenBLAS' own choice .* \(\d+\.\d\/\d+\.\d\)/);
   }, 60_000);
 });
