@@ -13,6 +13,7 @@ import { adamRun } from '../adam.js';
 export interface LoopKernels {
   /** Which implementation this is ('js' or 'simd'), for logs and the benchmark. */
   readonly name: string;
+  scan: typeof scanActive;
   decode: typeof decodeActive;
   gradPre: typeof gradPreActive;
   weightGrads: typeof weightGradsRange;
@@ -263,6 +264,7 @@ export function weightGradsRange(
 /** The reference implementation. */
 export const jsLoops: LoopKernels = {
   name: 'js',
+  scan: scanActive,
   decode: decodeActive,
   gradPre: gradPreActive,
   weightGrads: weightGradsRange,

@@ -8,10 +8,14 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { decodeActive, gradPreActive, productPackFloats, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
+import { decodeActive, gradPreActive, productPackFloats, scanActive, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
+  scanActive(
+    pre: number, B: number, mk: number, i0: number, rowPtr: number, col: number, val: number, fired: number, fSum: number,
+    capacity: number, rowThreshold: number,
+  ): number;
   decodeActive(B: number, d: number, rowPtr: number, col: number, val: number, W_dec: number, out: number): void;
   gradPreActive(
     B: number, d: number, rowPtr: number, col: number, G: number, W_dec: number, spars: number, gPre: number, gb_enc: number,
@@ -102,6 +106,19 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
   };
   const kernels: LoopKernels = {
     name: 'simd',
+    scan(pre, B, mk, i0, out, fired, fSum, capacity, rowThreshold) {
+      const { rowPtr, col, val } = out;
+      // Every element it reads or writes lies inside its array (the reference throws nowhere either: typed arrays ignore stores past their end).
+      const fits =
+        pre.length >= B * mk && rowPtr.length >= B + 1 && col.length >= capacity && val.length >= capacity &&
+        fired.length >= i0 + mk && fSum.length >= i0 + mk && (!rowThreshold || rowThreshold.length >= B);
+      const arrays = [pre, rowPtr, col, val, fired, fSum, ...(rowThreshold ? [rowThreshold] : [])];
+      if (!use(fits && arrays.every(inMem))) return scanActive(pre, B, mk, i0, out, fired, fSum, capacity, rowThreshold);
+      return ex.scanActive(
+        pre.byteOffset, B, mk, i0, rowPtr.byteOffset, col.byteOffset, val.byteOffset, fired.byteOffset, fSum.byteOffset, capacity,
+        rowThreshold ? rowThreshold.byteOffset : 0,
+      );
+    },
     decode(B, d, rowPtr, col, val, W_dec, out) {
       if (use(inMem(rowPtr) && inMem(col) && inMem(val) && inMem(W_dec) && inMem(out))) {
         ex.decodeActive(B, d, rowPtr.byteOffset, col.byteOffset, val.byteOffset, W_dec.byteOffset, out.byteOffset);

@@ -3,7 +3,7 @@ import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import { sumSquares } from '../clip.js';
 import { projectRows, unitNormRows } from '../decoder-constraint.js';
-import { encoderProductArgs, scanActive, transposeActive, type LoopKernels } from '../kernels/loops.js';
+import { encoderProductArgs, transposeActive, type LoopKernels } from '../kernels/loops.js';
 import { withEncoderPre } from './encoder-product.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
@@ -117,7 +117,7 @@ export class SliceCompute {
     const nnz = this.withPre(rows, (pre) =>
       jumprelu
         ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
-        : scanActive(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+        : this.loops.scan(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
     );
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
@@ -138,7 +138,7 @@ export class SliceCompute {
     const { i0, i1, select } = this;
     const mk = i1 - i0;
     const t0 = performance.now();
-    const nnz = scanActive(select.pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity, select.v.rowThreshold);
+    const nnz = this.loops.scan(select.pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity, select.v.rowThreshold);
     const t1 = performance.now();
     if (nnz < 0) return { nnz, ms: { encode: t1 - t0, decode: 0 } };
     this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
