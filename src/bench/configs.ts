@@ -40,6 +40,8 @@ export interface BenchSpec {
   targetL0: number;
   /** sae.architecture of the step (what it adds: architecture.ts); absent: relu. */
   architecture?: BenchArchitecture;
+  /** The workers' entry buffers as a fraction of batch x slice width (absent: layout.ts DEFAULT_SPARSE_CAPACITY). */
+  sparseCapacity?: number;
   seed: number;
 }
 

@@ -8,6 +8,7 @@
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
  *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
  *     [--architecture relu,topk,batchtopk,jumprelu] (topk / batchtopk: k = --target-l0; architecture.ts)
+ *     [--sparse-capacity 0.25] (the workers' entry buffers, a fraction of batch x slice width; layout.ts)
  *     [--no-data] [--data-only] [--data-widths 64,512] (default: 64,512; with --backend webgpu the configs' widths)
  *     [--no-loops] [--no-model] [--model-only] [--no-large-models] [--model-quick]
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
       simd: { type: 'string', default: 'on' },
       backend: { type: 'string' },
       'target-l0': { type: 'string', default: '32' },
+      'sparse-capacity': { type: 'string' },
       architecture: { type: 'string', default: 'relu' },
       seed: { type: 'string', default: '0' },
       'no-data': { type: 'boolean', default: false },
@@ -133,6 +135,10 @@ async function main(): Promise<number> {
   if (!(targetL0 > 0) || (needsK && !Number.isInteger(targetL0))) {
     throw new Error(`--target-l0: expected ${needsK ? 'a whole number >= 1 (k of topk / batchtopk)' : 'a number > 0'}, got '${values['target-l0']}'`);
   }
+  const sparseCapacity = values['sparse-capacity'] === undefined ? undefined : Number(values['sparse-capacity']);
+  if (sparseCapacity !== undefined && !(sparseCapacity > 0 && sparseCapacity <= 1)) {
+    throw new Error(`--sparse-capacity: expected a fraction in (0, 1] of batch x slice width, got '${values['sparse-capacity']}'`);
+  }
   const log = (s: string) => process.stderr.write(s + '\n');
 
   const report: BenchReport = {
@@ -151,7 +157,10 @@ async function main(): Promise<number> {
               // A GPU step of A, B or C takes milliseconds: time ten times as many.
               const base = SHAPES[c]!;
               const shape = gpu && ['A', 'A-real', 'B', 'C'].includes(c) ? { ...base, stepsPerWindow: base.stepsPerWindow * 10 } : base;
-              const spec: BenchSpec = { shape, regime, kernel, workers, simd, backend, targetL0, architecture, seed: Number(values.seed) };
+              const spec: BenchSpec = {
+                ...{ shape, regime, kernel, workers, simd, backend, targetL0, architecture, seed: Number(values.seed) },
+                ...(sparseCapacity !== undefined ? { sparseCapacity } : {}),
+              };
               log(`bench: config ${c}, ${architecture}, ${regime} regime, kernel ${kernel}, ${workers} worker(s) ...`);
               const r = await runChild(spec);
               log(`  ${Math.round(r.tokensPerSecond)} tokens/s (L0 ${r.l0.toFixed(1)}, ${r.msPerStep.total.toFixed(1)} ms/step, ${r.ran})`);

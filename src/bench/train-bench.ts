@@ -108,6 +108,7 @@ export async function runTrainBench(spec: BenchSpec): Promise<TrainBenchResult> 
     d,
     m,
     hostKernels: backend.capabilities.hostKernels,
+    ...(spec.sparseCapacity !== undefined ? { sparseCapacity: spec.sparseCapacity } : {}),
   });
   // A small learning rate keeps the regime (L0) roughly where it was set for the whole run.
   const architecture = spec.architecture ?? 'relu';

@@ -114,6 +114,21 @@ describe('npm run bench -- --architecture (tiny config)', () => {
     expect(stdout).toMatch(/torch_sae\.py\) trains ReLU \+ L1 only/);
   }, 120_000);
 
+  it('--sparse-capacity sizes the workers\' entry buffers: at L0 ~40% of the width the sparse step runs only with room for it', async () => {
+    const at = async (extra: string[]) => {
+      const { stdout } = await bench(['--json', '--no-peer', '--regimes', 'trained', '--kernels', 'sparse', '--workers', '2', '--target-l0', '26', ...extra]);
+      return JSON.parse(stdout).train[0] as { ran: string; l0: number };
+    };
+    const [small, room] = [await at([]), await at(['--sparse-capacity', '0.6'])];
+    expect(small.l0).toBeGreaterThan(0.3 * 64);
+    // Past the default buffers (25% of batch x slice width) the batch runs dense on the workers.
+    expect(small.ran).toBe('dense x2 workers');
+    expect(room.ran).toBe('sparse x2 workers (simd)');
+    const err = await bench(['--sparse-capacity', '1.5']).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toMatch(/--sparse-capacity: expected a fraction in \(0, 1\] of batch x slice width, got '1\.5'/);
+  }, 120_000);
+
   it('refuses an unknown architecture and a k that is not a whole number, naming the flag', async () => {
     for (const [args, message] of [
       [['--architecture', 'relu,gated'], /--architecture: unknown 'gated' \(expected relu, topk, batchtopk, jumprelu\)/],
