@@ -108,7 +108,7 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
     name: 'simd',
     scan(pre, B, mk, i0, out, fired, fSum, capacity, rowThreshold) {
       const { rowPtr, col, val } = out;
-      // Every element it reads or writes lies inside its array (the reference throws nowhere either: typed arrays ignore stores past their end).
+      // Only where every element it reads or writes lies inside its array: in wasm a store past one lands in its neighbour.
       const fits =
         pre.length >= B * mk && rowPtr.length >= B + 1 && col.length >= capacity && val.length >= capacity &&
         fired.length >= i0 + mk && fSum.length >= i0 + mk && (!rowThreshold || rowThreshold.length >= B);
