@@ -5,6 +5,7 @@ import type { DataBenchResult } from './data-bench.js';
 import type { LoopsBenchRow } from './loops-bench.js';
 import type { TrainBenchResult } from './train-bench.js';
 import { peerFor, type StepPeer } from './step-peer.js';
+import { formatAllocChoice } from './whole-run/peer-alloc.js';
 import { formatBlasChoice } from './whole-run/peer-blas.js';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -53,6 +54,7 @@ export function formatReport(r: BenchReport): string {
           ` (${r.peers[0]!.blasCore ? `OpenBLAS ${r.peers[0]!.blasCore}` : 'no OpenBLAS found'}, matMul ${fmt(r.peers[0]!.matMulGflops, 1)} GFLOP/s).`,
       );
       for (const p of r.peers) if (p.blas) lines.push(`${p.d} -> ${p.m}: ${formatBlasChoice(p.blas)}`);
+      for (const p of r.peers) if (p.allocator) lines.push(`${p.d} -> ${p.m}: ${formatAllocChoice(p.allocator)}`);
     } else if (r.train.some((t) => t.architecture === 'relu' && PYTORCH_PEER[t.config])) {
       lines.push('');
       lines.push('PyTorch: quoted from ../shared/PERF.md (another machine and day; no Python with torch here, or --no-peer): compare only figures measured in one sitting.');

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { writeNpyFile } from '../io/npy.js';
 import { openBatchSource } from './bench-data.js';
 import type { BenchShape } from './configs.js';
+import { choosePeerAllocator, type AllocChoice } from './whole-run/peer-alloc.js';
 import { choosePeerBlas, type BlasChoice } from './whole-run/peer-blas.js';
 import { runPeerScript } from './whole-run/torch-peer.js';
 
@@ -36,6 +37,8 @@ export interface StepPeer {
   matMulGflops: number;
   /** The OpenBLAS kernel sets tried (peer-blas.ts) and the one its runs used. */
   blas?: BlasChoice;
+  /** The memory allocators tried (peer-alloc.ts) and the one its runs preloaded. */
+  allocator?: AllocChoice;
 }
 
 /** ~1 TFLOP of dense steps (10 d m flops a token) per timed run, 3 to 200 steps: ~20 s at this machine's peer speed. */
@@ -63,6 +66,7 @@ export async function runStepPeer(
     const npy = path.join(dir, 'x.npy');
     writeNpyFile(npy, x, [2 * batch, d], '<f4');
     const blas = await choosePeerBlas(python, Math.max(...threads), log);
+    const allocator = await choosePeerAllocator(python, script, shape, Math.max(...threads), blas.coreType, log);
     const warmup = 2;
     const runs: StepPeerRun[] = [];
     let blasCore: string | null = null;
@@ -71,7 +75,7 @@ export async function runStepPeer(
       log(`bench: PyTorch peer at ${d} -> ${m}, batch ${batch}, ${t} thread(s), ${timedSteps} timed steps ...`);
       const out = path.join(dir, `peer-${t}.json`);
       const args = ['--data', npy, '--d-sae', String(m), '--batch', String(batch), '--steps', String(warmup + timedSteps), '--warmup', String(warmup), '--resample-every', '0', '--threads', String(t), '--seed', '0', '--eval-rows', '256', '--out', out];
-      const { output, matMulGflops } = await runPeerScript(python, [script, ...args], out, t, blas.coreType);
+      const { output, matMulGflops } = await runPeerScript(python, [script, ...args], out, t, blas.coreType, allocator.chosen.preload);
       const tps = output.throughput.tokens_per_s;
       if (!(tps !== null && tps > 0)) throw new Error(`the PyTorch peer at ${t} thread(s) reported no throughput (${out})`);
       runs.push({ threads: t, tokensPerSecond: tps });
@@ -80,7 +84,7 @@ export async function runStepPeer(
       log(`  ${Math.round(tps)} tokens/s`);
     }
     const best = runs.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
-    return { d, m, batch, best, runs, blasCore, matMulGflops: yardstick.get(best.threads)!, blas };
+    return { d, m, batch, best, runs, blasCore, matMulGflops: yardstick.get(best.threads)!, blas, allocator };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -55,8 +55,8 @@ export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string)
         log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
         let peer: PeerResult | null = null;
         if (python && script) {
-          peer = first?.blas
-            ? await runTorchPeer(python, script, run, [first.best.threads], scratch, log, 0, first.blas)
+          peer = first?.blas && first.allocator
+            ? await runTorchPeer(python, script, run, [first.best.threads], scratch, log, 0, { blas: first.blas, allocator: first.allocator })
             : await runTorchPeer(python, script, run, o.peerThreads, scratch, log, o.peerProbeSteps);
           first ??= peer;
         } else if (o.peerFigures[name]) peer = givenPeer(run, o.peerFigures[name]!);

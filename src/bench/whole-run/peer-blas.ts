@@ -38,9 +38,10 @@ export function cpuFlags(cpuinfo = '/proc/cpuinfo'): Set<string> {
   }
 }
 
-/** The peer process' environment for a kernel set (null: as inherited). */
-export function peerEnv(coreType: string | null): NodeJS.ProcessEnv {
-  return coreType === null ? process.env : { ...process.env, OPENBLAS_CORETYPE: coreType };
+/** The peer process' environment for a kernel set (null: as inherited) and an allocator to preload (peer-alloc.ts; null: none). */
+export function peerEnv(coreType: string | null, preload: string | null = null): NodeJS.ProcessEnv {
+  if (coreType === null && preload === null) return process.env;
+  return { ...process.env, ...(coreType !== null ? { OPENBLAS_CORETYPE: coreType } : {}), ...(preload !== null ? { LD_PRELOAD: preload } : {}) };
 }
 
 /**

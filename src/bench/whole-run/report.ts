@@ -1,5 +1,6 @@
 import type { WholeRunRow } from './bench.js';
 import { median } from '../train-bench.js';
+import { formatAllocChoice } from './peer-alloc.js';
 import { formatBlasChoice } from './peer-blas.js';
 import { slowPeerWarning, type PeerRun } from './torch-peer.js';
 
@@ -33,7 +34,10 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
       if (ratios.length) lines.push(`  ${name}: ${ratios.map((q) => `${fmt(q, 2)}x`).join(', ')}; median ${fmt(median(ratios), 2)}x`);
     }
   }
-  const blas = rows.filter((x) => x.round === 1).map(({ run, peer }) => (peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null)).filter((l): l is string => l !== null);
+  const blas = rows
+    .filter((x) => x.round === 1)
+    .flatMap(({ run, peer }) => [peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null, peer?.allocator ? `${run.name}: ${formatAllocChoice(peer.allocator)}` : null])
+    .filter((l): l is string => l !== null);
   if (blas.length) lines.push('', ...blas);
   lines.push('');
   // Every round of a case trains the same steps on the same data: its backend and first L0s once.

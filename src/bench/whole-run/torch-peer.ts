@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { choosePeerAllocator, type AllocChoice } from './peer-alloc.js';
 import { choosePeerBlas, peerEnv, peerYardstick, type BlasChoice } from './peer-blas.js';
 import type { WholeRunResult } from './run.js';
 
@@ -48,6 +49,8 @@ export interface PeerResult {
   probes?: { steps: number; runs: PeerRun[] };
   /** The OpenBLAS kernel sets tried and the one its runs used (measured only). */
   blas?: BlasChoice;
+  /** The memory allocators tried and the one its runs preloaded (measured only; peer-alloc.ts). */
+  allocator?: AllocChoice;
 }
 
 /** The first of `candidates` that imports torch, or null. */
@@ -97,20 +100,25 @@ export interface PeerOutput {
 
 /**
  * torch_sae.py's command line `argv` (the script first, its --out at `out`) with OpenBLAS' kernel
- * set `coreType` (peer-blas.ts; null: as inherited), then the peer's matMul yardstick at `threads`.
+ * set `coreType` (peer-blas.ts; null: as inherited) and the allocator `preload` (peer-alloc.ts;
+ * null: glibc's), then the peer's matMul yardstick at `threads`.
  */
-export async function runPeerScript(python: string, argv: string[], out: string, threads: number, coreType: string | null): Promise<{ output: PeerOutput; matMulGflops: number }> {
-  await promisify(execFile)(python, argv, { maxBuffer: 64 * 2 ** 20, env: peerEnv(coreType) });
+export async function runPeerScript(
+  python: string, argv: string[], out: string, threads: number, coreType: string | null, preload: string | null = null,
+): Promise<{ output: PeerOutput; matMulGflops: number }> {
+  await promisify(execFile)(python, argv, { maxBuffer: 64 * 2 ** 20, env: peerEnv(coreType, preload) });
   // Python's json writes NaN and Infinity (e.g. tokens_per_s when no step is past its warm-up): JSON has null.
   const output = JSON.parse(fs.readFileSync(out, 'utf8').replace(/\bNaN\b|-?\bInfinity\b/g, 'null')) as PeerOutput;
   return { output, matMulGflops: (await peerYardstick(python, threads, coreType)).gflops };
 }
 
 /** One run of the peer at `threads` threads for `steps` steps, with its BLAS yardstick. */
-async function peerRun(python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void, coreType: string | null): Promise<PeerRun> {
+async function peerRun(
+  python: string, script: string, run: WholeRunResult, threads: number, steps: number, dir: string, log: (l: string) => void, coreType: string | null, preload: string | null,
+): Promise<PeerRun> {
   const out = path.join(dir, `peer-${run.name}-${threads}-${steps}.json`);
   log(`whole run ${run.name}: PyTorch peer, ${threads} thread(s), ${steps} steps ...`);
-  const { output: j, matMulGflops } = await runPeerScript(python, peerArgs(script, run, threads, out, steps), out, threads, coreType);
+  const { output: j, matMulGflops } = await runPeerScript(python, peerArgs(script, run, threads, out, steps), out, threads, coreType, preload);
   const loopSeconds = j.throughput.total_loop_seconds;
   const r: PeerRun = { threads, loopSeconds, tokensPerSecond: (steps * run.batch) / loopSeconds, blasCore: j.env.openblas_core ?? null, ...(matMulGflops > 0 ? { matMulGflops } : {}) };
   log(`  ${Math.round(r.tokensPerSecond)} tokens/s, ${loopSeconds.toFixed(1)} s; its matMul ${matMulGflops.toFixed(1)} GFLOP/s (${j.env.openblas_core ?? 'no OpenBLAS found'})`);
@@ -123,25 +131,29 @@ const fastest = (runs: PeerRun[]): PeerRun => runs.reduce((a, b) => (b.tokensPer
  * The peer at its best thread count, in this sitting. With `probeSteps` > 0 and several counts,
  * a run of probeSteps steps at each count picks the one full run (a full run of B at one thread
  * takes half an hour here); otherwise a full run at each count, one after another. The fastest
- * full run is `best`. `chosenBlas`: the kernel set an earlier round chose (else tried here, peer-blas.ts).
+ * full run is `best`. `chosen`: the kernel set and allocator an earlier round chose (else tried
+ * here: peer-blas.ts, then peer-alloc.ts at the run's shape).
  */
 export async function runTorchPeer(
-  python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0, chosenBlas?: BlasChoice,
+  python: string, script: string, run: WholeRunResult, threads: number[], dir: string, log: (l: string) => void, probeSteps = 0,
+  chosen?: { blas: BlasChoice; allocator: AllocChoice },
 ): Promise<PeerResult> {
-  const blas = chosenBlas ?? (await choosePeerBlas(python, Math.max(...threads), log));
+  const blas = chosen?.blas ?? (await choosePeerBlas(python, Math.max(...threads), log));
+  const allocator = chosen?.allocator ?? (await choosePeerAllocator(python, script, run, Math.max(...threads), blas.coreType, log));
+  const preload = allocator.chosen.preload;
   let probes: PeerResult['probes'];
   let full = threads;
   if (probeSteps > 0 && threads.length > 1) {
     const steps = Math.min(probeSteps, run.steps);
     const runs: PeerRun[] = [];
-    for (const t of threads) runs.push(await peerRun(python, script, run, t, steps, dir, log, blas.coreType));
+    for (const t of threads) runs.push(await peerRun(python, script, run, t, steps, dir, log, blas.coreType, preload));
     probes = { steps, runs };
     full = [fastest(runs).threads];
     log(`whole run ${run.name}: the peer's probes chose ${full[0]} thread(s) for the full run`);
   }
   const runs: PeerRun[] = [];
-  for (const t of full) runs.push(await peerRun(python, script, run, t, run.steps, dir, log, blas.coreType));
-  const result: PeerResult = { source: 'measured', best: fastest(runs), runs, blas, ...(probes ? { probes } : {}) };
+  for (const t of full) runs.push(await peerRun(python, script, run, t, run.steps, dir, log, blas.coreType, preload));
+  const result: PeerResult = { source: 'measured', best: fastest(runs), runs, blas, allocator, ...(probes ? { probes } : {}) };
   const warning = slowPeerWarning(result);
   if (warning) log(`warning: ${warning}`);
   return result;
