@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { peerEnv, sweepOrder } from './peer-blas.js';
+import { peerEnv, sweepSamples } from './peer-blas.js';
 
 export interface Allocator {
   name: string;
@@ -100,10 +100,7 @@ export async function choosePeerAllocator(
   sweeps = ALLOC_SWEEPS,
   yardstick: (a: Allocator) => Promise<number> = (a) => peerStepYardstick(python, script, shape, threads, coreType, a.preload),
 ): Promise<AllocChoice> {
-  const samples: number[][] = candidates.map(() => []);
-  for (const order of sweepOrder(candidates.length, Math.max(1, sweeps))) {
-    for (const i of order) samples[i]!.push(await yardstick(candidates[i]!));
-  }
+  const samples = await sweepSamples(candidates.length, sweeps, (i) => yardstick(candidates[i]!));
   const tried = candidates.map((a, i) => ({ ...a, seconds: Math.min(...samples[i]!), samples: samples[i]! }));
   let best = tried[0]!;
   for (const t of tried) if (t.seconds < best.seconds) best = t;

@@ -96,6 +96,15 @@ export function sweepOrder(n: number, sweeps: number): number[][] {
   return Array.from({ length: sweeps }, (_, s) => (s % 2 === 0 ? forward : [...forward].reverse()));
 }
 
+/** `measure` of each of n candidates in `sweeps` sweeps (sweepOrder, at least one): every candidate's figures, in sweep order. */
+export async function sweepSamples<T>(n: number, sweeps: number, measure: (i: number) => Promise<T>): Promise<T[][]> {
+  const samples: T[][] = Array.from({ length: n }, () => []);
+  for (const order of sweepOrder(n, Math.max(1, sweeps))) {
+    for (const i of order) samples[i]!.push(await measure(i));
+  }
+  return samples;
+}
+
 /** The fastest of `candidates` by the yardstick at `threads` (a tie keeps the earlier: OpenBLAS' own choice first). */
 export function fastestBlas(tried: BlasChoice['tried']): string | null {
   let best = tried[0]!;
@@ -115,10 +124,7 @@ export async function choosePeerBlas(
   sweeps = BLAS_SWEEPS,
   yardstick = peerYardstick,
 ): Promise<BlasChoice> {
-  const samples: Yardstick[][] = candidates.map(() => []);
-  for (const order of sweepOrder(candidates.length, Math.max(1, sweeps))) {
-    for (const i of order) samples[i]!.push(await yardstick(python, threads, candidates[i]!));
-  }
+  const samples = await sweepSamples(candidates.length, sweeps, (i) => yardstick(python, threads, candidates[i]!));
   const tried: BlasChoice['tried'] = candidates.map((coreType, i) => {
     const best = samples[i]!.reduce((a, b) => (b.gflops > a.gflops ? b : a));
     return { coreType, gflops: best.gflops, core: best.core, samples: samples[i]!.map((y) => y.gflops) };

@@ -34,11 +34,11 @@ export function formatWholeRuns(rows: WholeRunRow[]): string {
       if (ratios.length) lines.push(`  ${name}: ${ratios.map((q) => `${fmt(q, 2)}x`).join(', ')}; median ${fmt(median(ratios), 2)}x`);
     }
   }
-  const blas = rows
+  const peerSettings = rows
     .filter((x) => x.round === 1)
     .flatMap(({ run, peer }) => [peer?.blas ? `${run.name}: ${formatBlasChoice(peer.blas)}` : null, peer?.allocator ? `${run.name}: ${formatAllocChoice(peer.allocator)}` : null])
     .filter((l): l is string => l !== null);
-  if (blas.length) lines.push('', ...blas);
+  if (peerSettings.length) lines.push('', ...peerSettings);
   lines.push('');
   // Every round of a case trains the same steps on the same data: its backend and first L0s once.
   const firstRounds = rows.filter((x) => x.round === 1);
