@@ -41,8 +41,8 @@ export const WASM_HEAP_LIMIT = 4 * 2 ** 30 - 2 ** 16;
  * shuffle buffer (rows x d), and with worker threads their shared memory (the state once more:
  * weights, moments, gradients, 8 d m; the [batch, m] gradient; the sparse-entry buffers, about six
  * 4-byte arrays per active entry at DEFAULT_SPARSE_CAPACITY of batch x m; the pre-activations
- * [batch, m], the products' packed weights and the dense step's transposed gW_enc, 2 d m) and
- * their runtimes.
+ * [batch, m], the products' packed weights and the dense step's transposed gW_enc, 2 d m; the
+ * screened product's quantized weights, d m / 2) and their runtimes.
  * Checked against `npm run bench:memory` (BENCHMARKS.md): d 256, m 1024, batch 4096, buffer 65,536,
  * two workers estimates 576 MB against 531-562 MiB measured.
  */
@@ -60,8 +60,9 @@ export function estimateRunMemory(s: MemoryShape): MemoryEstimate {
     { what: 'shuffle buffer', bytes: s.shuffleRows * s.d * f32, lower: 'data.shuffleBuffer' },
   ];
   if (s.workers > 1) {
-    // + the pre-activations [batch, width], the products' packed weights and the dense step's transposed gW_enc (2 d x width).
-    const shared = 8 * dm * f32 + bm * f32 + Math.ceil(DEFAULT_SPARSE_CAPACITY * bm) * 6 * f32 + (bm + 2 * dm) * f32;
+    // + the pre-activations [batch, width], the products' packed weights and the dense step's transposed gW_enc (2 d x width),
+    // the screened product's quantized weights (d x width / 2).
+    const shared = 8 * dm * f32 + bm * f32 + Math.ceil(DEFAULT_SPARSE_CAPACITY * bm) * 6 * f32 + (bm + 2.5 * dm) * f32;
     items.push({ what: `${s.workers} worker threads`, bytes: shared + s.workers * WORKER_BYTES, lower: 'train.workers, sae.width or train.batchSize' });
   }
   items.push({ what: 'runtime', bytes: RUNTIME_BYTES, lower: '' });

@@ -18,7 +18,7 @@ describe('estimateRunMemory', () => {
   it('adds the workers\' shared memory and runtimes', () => {
     const e = estimateRunMemory({ d: 2, m: 4, batchSize: 4, shuffleRows: 0, workers: 2 });
     const w = e.items.find((i) => i.what === '2 worker threads')!;
-    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 16) * 4 + 2 * WORKER_BYTES);
+    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 20) * 4 + 2 * WORKER_BYTES);
   });
 
   it('bounds the measured peak of the memory bench from above, by less than 40% (d 256, m 1024, batch 4096, 65,536 rows, 2 workers: 433 MiB on 2026-11-30)', () => {
@@ -41,7 +41,7 @@ describe('checkRunMemory', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
-    expect(e.message).toMatch(/^this run needs about 11\.6 TiB of memory \(batch intermediates \[batch, width\] 6\.0 TiB, 2 worker threads 5\.4 TiB, weights and Adam moments 143 GiB, /);
+    expect(e.message).toMatch(/^this run needs about 11\.7 TiB of memory \(batch intermediates \[batch, width\] 6\.0 TiB, 2 worker threads 5\.5 TiB, weights and Adam moments 143 GiB, /);
     expect(e.message).toContain('more than the 16.0 GiB available (MemAvailable in /proc/meminfo)');
     expect(e.hint).toMatch(/^The largest part is batch intermediates \[batch, width\]: lower train\.batchSize or sae\.width\./);
     expect(e.hint).toContain('--max-memory');

@@ -24,6 +24,50 @@ export interface LoopKernels {
    * (arrays outside their memory, or too short): use tfjs' product then.
    */
   product?(p: ProductArgs): boolean;
+  /**
+   * The encoder product for a consumer of its entries above a threshold >= 0 only (ScreenArgs;
+   * wasm/screen.ts): those entries are product's to the bit, every other entry is <= 0. Returns
+   * the tiles of 4 x 8 it computed in float32, or -1 when it did not run (use product then).
+   */
+  screenedProduct?(p: ScreenArgs): number;
+}
+
+/**
+ * The screened encoder product (wasm/screen.ts): C = A B + bias with A(i, k) = a[i lda + k],
+ * B(k, n) = b[k ldb + n], C(i, n) = c[i ldc + n]. packB: product's right-hand panels for all of
+ * K (K x 8 x ceil(N / 8) floats); qPack, qStats: screenScratch(K, N).
+ */
+export interface ScreenArgs {
+  M: number;
+  N: number;
+  K: number;
+  a: Float32Array;
+  lda: number;
+  b: Float32Array;
+  ldb: number;
+  bias: Float32Array;
+  c: Float32Array;
+  ldc: number;
+  packB: Float32Array;
+  qPack: Float32Array;
+  qStats: Float64Array;
+}
+
+/** Rows per block of the screened product (MC in wasm/screen.ts). */
+const SCREEN_MC = 128;
+
+/** The screened product's scratch for K, N (wasm/screen.ts screenPackBytes, screenStatsBytes): qPack floats, qStats float64s. */
+export function screenScratch(K: number, N: number): { qPack: number; qStats: number } {
+  const kp = Math.ceil(K / 2);
+  const panels = Math.ceil(N / 8);
+  return { qPack: kp * 8 * panels + SCREEN_MC * kp + SCREEN_MC * K, qStats: 4 * 8 * panels + 4 * SCREEN_MC };
+}
+
+/** The encoder product of a slice as ScreenArgs (without its scratch); see encoderProductArgs. */
+export function encoderScreenArgs(
+  rows: number, d: number, xc: Float32Array, W_enc: Float32Array, m: number, i0: number, mk: number, b_enc: Float32Array, out: Float32Array,
+): Omit<ScreenArgs, 'packB' | 'qPack' | 'qStats'> {
+  return { M: rows, N: mk, K: d, a: xc, lda: d, b: W_enc.subarray(i0), ldb: m, bias: b_enc.subarray(i0, i0 + mk), c: out, ldc: mk };
 }
 
 /**

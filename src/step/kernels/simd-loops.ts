@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { decodeActive, gradPreActive, productPackFloats, scanActive, weightGradsRange, type LoopKernels, type ProductArgs } from './loops.js';
+import { decodeActive, gradPreActive, productPackFloats, scanActive, weightGradsRange, type LoopKernels, type ProductArgs, type ScreenArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
@@ -33,6 +33,12 @@ interface LoopsExports {
     M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     hasBias: number, bias: number, c: number, ldc: number, kcMax: number, mask: number, packA: number, packB: number,
   ): void;
+  screen(
+    M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, bias: number, c: number, ldc: number,
+    packB: number, qPack: number, qStats: number,
+  ): number;
+  screenPackBytes(K: number, N: number): number;
+  screenStatsBytes(N: number): number;
 }
 
 export interface SimdLoopsResult {
@@ -179,6 +185,20 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
         p.ldc, kcMax, p.mask ? 1 : 0, p.packA.byteOffset, p.packB.byteOffset,
       );
       return true;
+    },
+    screenedProduct(p: ScreenArgs) {
+      const { M, N, K, a, b, c, bias, packB, qPack, qStats } = p;
+      if (![a, b, c, bias, packB, qPack, qStats].every(inMem)) return -1;
+      const fits =
+        M > 0 && N > 0 && K > 0 && p.lda >= K && p.ldb >= N && p.ldc >= N && bias.length >= N &&
+        (M - 1) * p.lda + K <= a.length && (K - 1) * p.ldb + N <= b.length && (M - 1) * p.ldc + N <= c.length &&
+        packB.length >= K * 8 * Math.ceil(N / 8) && qPack.byteLength >= ex.screenPackBytes(K, N) && qStats.byteLength >= ex.screenStatsBytes(N);
+      if (!fits) return -1;
+      use(true);
+      return ex.screen(
+        M, N, K, a.byteOffset, p.lda, b.byteOffset, p.ldb, bias.byteOffset, c.byteOffset, p.ldc, packB.byteOffset, qPack.byteOffset,
+        qStats.byteOffset,
+      );
     },
   };
   return { kernels, reason: '', calls };

@@ -1,5 +1,5 @@
 import { Arena } from '../kernels/arena.js';
-import { productPackFloats } from '../kernels/loops.js';
+import { productPackFloats, screenScratch } from '../kernels/loops.js';
 
 /** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
 export const DEFAULT_SPARSE_CAPACITY = 0.25;
@@ -32,7 +32,7 @@ export const STATE_ARRAYS = [
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT', 'qPack', 'qStats'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -93,6 +93,9 @@ export interface SliceViews {
   aPack: Float32Array;
   /** The dense step's gW_enc of the slice, transposed [mk, d], before it goes into gW_enc's columns. */
   gT: Float32Array;
+  /** The screened encoder product's quantized operands and bounds (wasm/screen.ts; screenScratch). */
+  qPack: Float32Array;
+  qStats: Float64Array;
 }
 
 /** What a worker's slice reads and writes: the state, its own arrays, its features [i0, i1), and every slice's partial reconstruction in worker order. */
@@ -171,11 +174,13 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     const mk = i1 - i0;
     const capacity = Math.max(64, Math.ceil(B * mk * capacityFraction));
     const pack = slicePackFloats(B, d, mk);
+    const screen = screenScratch(d, mk);
     const s: Record<SliceArray, [number, ArraySpec['type']]> = {
       partial: [B * d, 'f32'], rowPtr: [B + 1, 'i32'], col: [capacity, 'i32'], val: [capacity, 'f32'], gPre: [capacity, 'f32'],
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
       xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [pack.packB, 'f32'], aPack: [pack.packA, 'f32'], gT: [mk * d, 'f32'],
+      qPack: [screen.qPack, 'f32'], qStats: [screen.qStats, 'f64'],
     };
     return { capacity, s };
   });

@@ -1,13 +1,14 @@
 import { InternalError } from '../../errors.js';
-import { encoderProductArgs, type LoopKernels } from '../kernels/loops.js';
+import { encoderProductArgs, encoderScreenArgs, type LoopKernels } from '../kernels/loops.js';
 import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { rowRange, scoreRowsOfPartials } from './row-reduce.js';
+import { ScreenChoice } from './screen-choice.js';
 import { SPARSE_DECODE_MAX_DENSITY } from './sparse-decode-rows.js';
 
 /**
  * A worker's part of scoring resampling's pool in the step's own shared memory: for a chunk of
  * pool rows in x (centred into xc by the step's 'centre'), its slice's pre-activations by the
- * SIMD product (wasm/gemm.ts), the activation (ReLU, or JumpReLU's fixed thresholds), and the
+ * SIMD product (wasm/gemm.ts, or screened: wasm/screen.ts), the activation (ReLU, or JumpReLU's fixed thresholds), and the
  * slice's partial reconstruction f W_dec[slice] into `partial`; the rows' scores follow from all
  * the partials (row-reduce.ts scoreRowsOfPartials). Between steps x, xc, pre, the sparse entries
  * and partial are free; the parameters are read, and nothing the next step reads (firing counts,
@@ -25,6 +26,8 @@ export class PoolScoreSlice {
   private threshold: Float32Array | null = null;
   /** Largest fraction of the slice's entries that are active for which it decodes sparse (below 0: always the product). */
   private sparseUpTo = SPARSE_DECODE_MAX_DENSITY;
+  /** Whether the next chunk's encoder product is screened (screen-choice.ts): from the last chunk's active entries. */
+  private screen = new ScreenChoice();
 
   constructor(
     memory: WebAssembly.Memory,
@@ -43,6 +46,7 @@ export class PoolScoreSlice {
   begin(threshold: Float32Array | undefined, sparseUpTo = SPARSE_DECODE_MAX_DENSITY): void {
     this.threshold = threshold ? Float32Array.from(threshold.subarray(this.i0, this.i1), (t) => Math.max(t, 0)) : null;
     this.sparseUpTo = sparseUpTo;
+    this.screen = new ScreenChoice();
   }
 
   /**
@@ -55,18 +59,25 @@ export class PoolScoreSlice {
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
     const packs = { packA: v.aPack, packB: v.wPack };
-    if (!this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), ...packs })) {
+    const product = this.loops.product;
+    if (!product) throw new InternalError('pool scoring on the step workers needs their SIMD product kernels');
+    // Only the entries above the thresholds (all >= 0) count: the screened product serves when few are active.
+    const screened =
+      this.screen.use() &&
+      (this.loops.screenedProduct?.({ ...encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packB: v.wPack, qPack: v.qPack, qStats: v.qStats }) ?? -1) >= 0;
+    if (!screened && !product({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), ...packs })) {
       throw new InternalError('pool scoring on the step workers needs their SIMD product kernels');
     }
     const pre = v.pre.subarray(0, rows * mk);
     const limit = Math.min(this.capacity, Math.floor(this.sparseUpTo * rows * mk));
     const active = activate(pre, rows, mk, i0, this.threshold, v, limit);
+    this.screen.observe(active.count, rows * mk);
     if (active.fits) {
       this.loops.decode(rows, d, v.rowPtr, v.col, v.val, s.W_dec, v.partial);
       return { nnz: active.count, sparse: true };
     }
     // f is in pre now: partial = f W_dec[i0:i1] in one product (k = mk).
-    this.loops.product({ M: rows, N: d, K: mk, a: pre, ars: mk, acs: 1, b: s.W_dec.subarray(i0 * d), brs: d, bcs: 1, c: v.partial, ldc: d, ...packs });
+    product({ M: rows, N: d, K: mk, a: pre, ars: mk, acs: 1, b: s.W_dec.subarray(i0 * d), brs: d, bcs: 1, c: v.partial, ldc: d, ...packs });
     return { nnz: active.count, sparse: false };
   }
 

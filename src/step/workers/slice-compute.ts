@@ -3,8 +3,9 @@ import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import { sumSquares } from '../clip.js';
 import { projectRows, unitNormRows } from '../decoder-constraint.js';
-import { encoderProductArgs, transposeActive, type LoopKernels } from '../kernels/loops.js';
+import { encoderProductArgs, encoderScreenArgs, transposeActive, type LoopKernels } from '../kernels/loops.js';
 import { withEncoderPre } from './encoder-product.js';
+import { ScreenChoice } from './screen-choice.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
 import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
@@ -42,6 +43,8 @@ export class SliceCompute {
   private readonly aux = new AuxRows();
   /** JumpReLU's scan and gradients (slice-jumprelu.ts). */
   private readonly jumprelu: SliceJumpRelu;
+  /** Whether ReLU's next encoder product is screened (screen-choice.ts). */
+  private readonly screen = new ScreenChoice();
 
   constructor(
     memory: WebAssembly.Memory,
@@ -114,11 +117,16 @@ export class SliceCompute {
       this.withPre(rows, (pre, stable) => this.select.candidates(rows, pre, select, stable));
       return { nnz: 0, ms: { encode: performance.now() - t0, decode: 0 } };
     }
-    const nnz = this.withPre(rows, (pre) =>
-      jumprelu
-        ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
-        : this.loops.scan(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+    // ReLU reads only the entries above 0: its product may be screened. JumpReLU's gradient reads those near its thresholds.
+    const nnz = this.withPre(
+      rows,
+      (pre) =>
+        jumprelu
+          ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
+          : this.loops.scan(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
+      !jumprelu && this.screen.use(),
     );
+    if (!jumprelu) this.screen.observe(nnz, rows * mk);
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
     return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
@@ -153,11 +161,17 @@ export class SliceCompute {
    * The slice's pre-activations xc W_enc[:, slice] + b_enc[slice] for `use`: the SIMD kernels'
    * product into the slice's `pre` in shared memory (wasm/gemm.ts), else tfjs' (encoder-product.ts);
    * the two are equal to the bit. `stable`: pre is the slice's own array, unchanged until the next encode.
+   * `screened`: for a consumer of the entries above 0 only, the screened product where the kernels
+   * have it (wasm/screen.ts: those entries to the bit, every other one <= 0).
    */
-  private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T): T {
+  private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T, screened = false): T {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
+    if (screened && this.loops.screenedProduct) {
+      const args = encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre);
+      if (this.loops.screenedProduct({ ...args, packB: v.wPack, qPack: v.qPack, qStats: v.qStats }) >= 0) return use(v.pre.subarray(0, rows * mk), true);
+    }
     if (this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packA: v.aPack, packB: v.wPack })) {
       return use(v.pre.subarray(0, rows * mk), true);
     }

@@ -15,7 +15,7 @@
  */
 
 /** The bias of a panel's 8 columns (0 past n) as two vectors. */
-@inline function biasLo(bias: usize, p: i32, n: i32): v128 {
+@inline export function biasLo(bias: usize, p: i32, n: i32): v128 {
   if (p + 4 <= n) return v128.load(bias + (<usize>p << 2));
   let v = f32x4.splat(0);
   if (p < n) v = f32x4.replace_lane(v, 0, load<f32>(bias + (<usize>p << 2)));
@@ -25,7 +25,7 @@
 }
 
 /** Store the first cnt (< 8 allowed) of a row's 8 results. */
-@inline function storeRow(o: usize, lo: v128, hi: v128, cnt: i32): void {
+@inline export function storeRow(o: usize, lo: v128, hi: v128, cnt: i32): void {
   if (cnt >= 8) {
     v128.store(o, lo);
     v128.store(o, hi, 16);
@@ -49,7 +49,7 @@ const MC: i32 = 128;
  * Pack rows i0 .. i0 + mc of A, columns p0 .. p0 + kc, into groups of 4 rows [ceil(mc / 4)][kc][4]
  * (rows past M zero). A(i, k) is at a + (i ars + k acs) floats.
  */
-function packRows(M: i32, i0: i32, mc: i32, p0: i32, kc: i32, a: usize, ars: i32, acs: i32, pack: usize): void {
+export function packRows(M: i32, i0: i32, mc: i32, p0: i32, kc: i32, a: usize, ars: i32, acs: i32, pack: usize): void {
   for (let g = 0; g < mc; g += 4) {
     const dst = pack + ((<usize>g * <usize>kc) << 2);
     const i = i0 + g;
@@ -76,7 +76,7 @@ function packRows(M: i32, i0: i32, mc: i32, p0: i32, kc: i32, a: usize, ars: i32
  * Pack rows p0 .. p0 + kc of B, all N columns, into panels of 8 columns [ceil(N / 8)][kc][8]
  * (columns past N zero). B(k, n) is at b + (k brs + n bcs) floats.
  */
-function packCols(N: i32, p0: i32, kc: i32, b: usize, brs: i32, bcs: i32, pack: usize): void {
+export function packCols(N: i32, p0: i32, kc: i32, b: usize, brs: i32, bcs: i32, pack: usize): void {
   for (let p = 0; p < N; p += 8) {
     const dst = pack + ((<usize>p * <usize>kc) << 2);
     if (bcs == 1 && p + 8 <= N) {

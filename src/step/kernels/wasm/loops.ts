@@ -310,3 +310,4 @@ export function adamRun(
 // The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
 export { gemm } from './gemm';
 export { scanActive } from './scan';
+export { screen, screenPackBytes, screenStatsBytes } from './screen';
