@@ -142,7 +142,7 @@ async function* blocksOf(o: Opened, file: string, cols: ColumnOptions, firstRowI
       }
       const rowIds = new Float64Array(ex.rows);
       for (let i = 0; i < ex.rows; i++) rowIds[i] = rowId + i;
-      block = { x: ex.x, rows: ex.rows, d: ex.d, rowIds, meta: extractMeta(rb, cols, ex.positions, ex.rows), recordBatch: k };
+      block = { x: ex.x, rows: ex.rows, d: ex.d, rowIds, meta: cols.meta === false ? {} : extractMeta(rb, cols, ex.positions, ex.rows), recordBatch: k };
     } catch (err) {
       if (err instanceof ToolkitError) throw err;
       throw new DataError(`${where}: cannot read the activations (${describeError(err)}).`, 'The file is corrupt; re-export it.');

@@ -70,9 +70,9 @@ export function defaultSteps(epochRows: number, minTokens: number, batchSize: nu
   return Math.max(1, Math.floor(epochRows / batchSize), Math.ceil(minTokens / batchSize));
 }
 
-/** The training batch stream for a plan, starting at batch `startBatch` (resume). */
+/** The training batch stream for a plan, starting at batch `startBatch` (resume): activations only, no per-row metadata. */
 export function trainingStream(cfg: Config, plan: RunPlan, startBatch = 0, onWarning?: (m: string) => void): BatchStream {
-  return new BatchStream(plan.train, plan.cols, {
+  return new BatchStream(plan.train, { ...plan.cols, meta: false }, {
     batchSize: cfg.train.batchSize,
     shuffleBuffer: cfg.data.shuffleBuffer,
     seed: cfg.train.seed,

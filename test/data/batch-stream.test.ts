@@ -59,6 +59,17 @@ describe('BatchStream', () => {
     expect(await ids({ seed: 8 })).not.toEqual(a);
   });
 
+  it('meta: false (training batches) reads the activations only: the same rows and values, no metadata', async () => {
+    const stream = new BatchStream(ds, { ...COLS, meta: false }, base);
+    const rows: number[][] = [];
+    for await (const b of stream) {
+      expect(b.meta).toEqual({});
+      for (let i = 0; i < b.rows; i++) expect(b.x[i * D + 2]).toBe(Math.fround(value(b.rowIds[i]!, 2)));
+      rows.push(Array.from(b.rowIds));
+    }
+    expect(rows).toEqual(await ids({}));
+  });
+
   it('shuffleBuffer 1 keeps file order', async () => {
     const a = await ids({ shuffleBuffer: 1, epochs: 1 });
     expect(a.flat()).toEqual(Array.from({ length: 224 }, (_, i) => i));

@@ -18,6 +18,8 @@ export interface LoopKernels {
   gradPre: typeof gradPreActive;
   weightGrads: typeof weightGradsRange;
   adam: typeof adamRun;
+  reluColumns: typeof reluColumns;
+  columnSums: typeof columnSums;
   /**
    * A product (ProductArgs; encoderProductArgs for the encoder's), bit for bit what tfjs' matMul
    * gives on wasm. Only the SIMD kernels have it (wasm/gemm.ts); false when it did not run
@@ -306,6 +308,35 @@ export function weightGradsRange(
 }
 
 /** The reference implementation. */
+/**
+ * The dense step's ReLU over a slice's pre-activations [rows, mk], in place: entries not > 0
+ * become 0; count[c] and sum[c] (float32, rows added in order) the active entries of column c and
+ * their sum.
+ */
+export function reluColumns(f: Float32Array, rows: number, mk: number, count: Float32Array, sum: Float32Array): void {
+  count.fill(0, 0, mk);
+  sum.fill(0, 0, mk);
+  for (let b = 0; b < rows; b++) {
+    const o = b * mk;
+    for (let c = 0; c < mk; c++) {
+      const x = f[o + c]!;
+      if (x > 0) {
+        count[c]!++;
+        sum[c]! += x;
+      } else f[o + c] = 0;
+    }
+  }
+}
+
+/** out[c] = the sum over rows b of f[b, c] ([rows, mk]), in float32, rows added in order (tfjs' ones x M product). */
+export function columnSums(f: Float32Array, rows: number, mk: number, out: Float32Array): void {
+  out.fill(0, 0, mk);
+  for (let b = 0; b < rows; b++) {
+    const o = b * mk;
+    for (let c = 0; c < mk; c++) out[c]! += f[o + c]!;
+  }
+}
+
 export const jsLoops: LoopKernels = {
   name: 'js',
   scan: scanActive,
@@ -313,4 +344,6 @@ export const jsLoops: LoopKernels = {
   gradPre: gradPreActive,
   weightGrads: weightGradsRange,
   adam: adamRun,
+  reluColumns,
+  columnSums,
 };

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { decodeActive, gradPreActive, productPackFloats, scanActive, weightGradsRange, type LoopKernels, type ProductArgs, type ScreenArgs } from './loops.js';
+import { columnSums, decodeActive, gradPreActive, productPackFloats, reluColumns, scanActive, weightGradsRange, type LoopKernels, type ProductArgs, type ScreenArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
@@ -38,6 +38,8 @@ interface LoopsExports {
     packB: number, qPack: number, qStats: number,
   ): number;
   screenPackBytes(K: number, N: number): number;
+  reluColumns(f: number, rows: number, mk: number, count: number, sum: number): void;
+  columnSums(f: number, rows: number, mk: number, out: number): void;
   screenStatsBytes(N: number): number;
 }
 
@@ -165,6 +167,15 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       } else {
         adamRun(param, grad, mom, vel, start, len, c);
       }
+    },
+    reluColumns(f, rows, mk, count, sum) {
+      const fits = f.length >= rows * mk && count.length >= mk && sum.length >= mk;
+      if (use(fits && inMem(f) && inMem(count) && inMem(sum))) ex.reluColumns(f.byteOffset, rows, mk, count.byteOffset, sum.byteOffset);
+      else reluColumns(f, rows, mk, count, sum);
+    },
+    columnSums(f, rows, mk, out) {
+      if (use(f.length >= rows * mk && out.length >= mk && inMem(f) && inMem(out))) ex.columnSums(f.byteOffset, rows, mk, out.byteOffset);
+      else columnSums(f, rows, mk, out);
     },
     product(p: ProductArgs) {
       const { M, N, K, a, b, c, bias } = p;

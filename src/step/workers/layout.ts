@@ -32,7 +32,7 @@ export const STATE_ARRAYS = [
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT', 'qPack', 'qStats'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT', 'qPack', 'qStats', 'colStat'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -96,6 +96,8 @@ export interface SliceViews {
   /** The screened encoder product's quantized operands and bounds (wasm/screen.ts; screenScratch). */
   qPack: Float32Array;
   qStats: Float64Array;
+  /** The dense step's per-column counts and sums [2, mk] (slice-dense-host.ts). */
+  colStat: Float32Array;
 }
 
 /** What a worker's slice reads and writes: the state, its own arrays, its features [i0, i1), and every slice's partial reconstruction in worker order. */
@@ -180,7 +182,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
       cscPtr: [mk + 1, 'i32'], cscNext: [mk, 'i32'], cscRow: [capacity, 'i32'], cscEntry: [capacity, 'i32'],
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
       xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [pack.packB, 'f32'], aPack: [pack.packA, 'f32'], gT: [mk * d, 'f32'],
-      qPack: [screen.qPack, 'f32'], qStats: [screen.qStats, 'f64'],
+      qPack: [screen.qPack, 'f32'], qStats: [screen.qStats, 'f64'], colStat: [2 * mk, 'f32'],
     };
     return { capacity, s };
   });

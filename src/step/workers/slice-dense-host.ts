@@ -7,7 +7,8 @@ import type { SharedLayout, SliceViews, StateViews } from './layout.js';
  * products in WebAssembly SIMD on the shared memory (wasm/gemm.ts) instead of tfjs, and the
  * element-wise work in host loops. Every product sums over k in order in float32 as XNNPACK does
  * and the column sums add row by row in float32 as tfjs' ones x M product does, so the step is
- * the same to the bit as DenseSlice's (tested). f lives in the slice's `pre` from encode to
+ * the same to the bit as DenseSlice's (tested). The column passes (ReLU with its counts and sums,
+ * gb_enc's sums) are the kernels' too (wasm/columns.ts). f lives in the slice's `pre` from encode to
  * backward, where the masked dL/dpre replaces it.
  */
 export class HostDenseSlice {
@@ -22,8 +23,8 @@ export class HostDenseSlice {
     private readonly i1: number,
     private readonly loops: LoopKernels,
   ) {
-    this.colSum = new Float32Array(i1 - i0);
-    this.colCount = new Float32Array(i1 - i0);
+    this.colCount = v.colStat.subarray(0, i1 - i0);
+    this.colSum = v.colStat.subarray(i1 - i0, 2 * (i1 - i0));
   }
 
   /** Whether these kernels can run it (the SIMD ones). */
@@ -48,18 +49,9 @@ export class HostDenseSlice {
     const mk = i1 - i0;
     this.product(encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre));
     const f = v.pre;
-    const sum = this.colSum.fill(0);
-    const count = this.colCount.fill(0);
-    for (let b = 0; b < rows; b++) {
-      const o = b * mk;
-      for (let c = 0; c < mk; c++) {
-        const x = f[o + c]!;
-        if (x > 0) {
-          count[c]!++;
-          sum[c]! += x;
-        } else f[o + c] = 0;
-      }
-    }
+    const sum = this.colSum;
+    const count = this.colCount;
+    this.loops.reluColumns(f, rows, mk, count, sum);
     let nnz = 0;
     for (let c = 0; c < mk; c++) {
       s.fired[i0 + c] = count[c]!;
@@ -89,12 +81,8 @@ export class HostDenseSlice {
     }
     // dL/dpre = (G W_dec[slice]^T + spars) where f > 0, else 0: over f, in place.
     this.product({ M: rows, N: mk, K: d, a: s.G, ars: d, acs: 1, b: W_dec, brs: 1, bcs: d, bias: s.spars.subarray(i0, i1), c: f, ldc: mk, kcMax: d, mask: true });
-    const gb = this.colSum.fill(0);
-    for (let b = 0; b < rows; b++) {
-      const o = b * mk;
-      for (let c = 0; c < mk; c++) gb[c]! += f[o + c]!;
-    }
-    s.gb_enc.set(gb, i0);
+    this.loops.columnSums(f, rows, mk, this.colSum);
+    s.gb_enc.set(this.colSum, i0);
     // gW_enc[:, slice] = xc^T dL/dpre, as its transpose [mk, d] first.
     this.product({ M: mk, N: d, K: rows, a: f, ars: 1, acs: mk, b: s.xc, brs: d, bcs: 1, c: v.gT, ldc: d });
     const gT = v.gT;

@@ -311,3 +311,4 @@ export function adamRun(
 export { gemm } from './gemm';
 export { scanActive } from './scan';
 export { screen, screenPackBytes, screenStatsBytes } from './screen';
+export { columnSums, reluColumns } from './columns';
