@@ -15,6 +15,7 @@ import { disposeStats } from '../../../src/step/dense.js';
 import { tinySetup } from '../engines.js';
 import { encode } from '../../../src/sae/forward.js';
 import { SPARSE_DECODE_MAX_DENSITY } from '../../../src/step/workers/sparse-decode-rows.js';
+import { SCREEN_MAX_DENSITY } from '../../../src/step/workers/screen-choice.js';
 
 // Resampling's pool scored on the step's workers, each over a range of the rows, against the
 // one-thread tfjs scoring (the reference). Worker threads run the built dist/.
@@ -73,10 +74,14 @@ const ACTIVATIONS: [string, Activation][] = [
 
 const poolBatch = (x: Float32Array, rows: number): Batch => ({ x, rows, d, rowIds: Float64Array.from({ length: rows }, (_, i) => 1000 + i), meta: {} });
 
-/** Weights whose f is sparse (~8% of entries active: b_enc shifted down, as after training) or about half dense. */
-const weights = (seed: number, sparse: boolean) => {
+/**
+ * Weights whose f is about half dense, sparse (~8% of entries active: b_enc shifted down, as after
+ * training), or sparser than SCREEN_MAX_DENSITY (the workers then screen their encoder products).
+ */
+const SHIFT = { dense: 0, sparse: 2, screened: 3.2 } as const;
+const weights = (seed: number, level: keyof typeof SHIFT) => {
   const w = randomWeights(d, m, seed);
-  if (sparse) for (let i = 0; i < m; i++) w.b_enc[i]! -= 2;
+  for (let i = 0; i < m; i++) w.b_enc[i]! -= SHIFT[level];
   return w;
 };
 
@@ -89,12 +94,14 @@ describe('resampling pool scored on the step workers', () => {
     const inStepMemory = name !== 'topk';
     it(`${name}: per-row scores equal the one-thread tfjs scoring (${inStepMemory ? 'to float32 rounding, both decodes' : 'the dense decode bit for bit, the sparse one to float32 rounding'}), 2 and 3 workers`, async () => {
       const x = randomData(ROWS, d, 6);
-      for (const sparse of [false, true]) {
-        const params = new SaeParams({ ...weights(5, sparse), activation });
+      for (const level of ['dense', 'sparse', 'screened'] as const) {
+        const params = new SaeParams({ ...weights(5, level), activation });
         const ref = await scoreAll(tfjsRowScorer(params, 256), x, ROWS);
         const density = await activeShare(params, x);
-        // Which decode each case exercises.
-        if (inStepMemory) expect(density > SPARSE_DECODE_MAX_DENSITY).toBe(!sparse);
+        // Which decode (and which product) each case exercises.
+        if (inStepMemory) expect(density > SPARSE_DECODE_MAX_DENSITY).toBe(level === 'dense');
+        if (level === 'screened') expect(density).toBeLessThan(SCREEN_MAX_DENSITY);
+        if (level === 'screened' && name === 'relu') expect(density).toBeGreaterThan(0);
         for (const workers of [2, 3]) {
           for (const sparseUpTo of [-1, undefined]) {
             const scorer = (await engine(workers).poolScorer(params, sparseUpTo === undefined ? {} : { sparseUpTo }))!;
@@ -125,7 +132,7 @@ describe('resampling pool scored on the step workers', () => {
     const dead = Int32Array.from([3, 10, 11, 40, 41, 42, 77, 95]);
     const x = randomData(ROWS, d, 8);
     const run = async (scorer: (p: SaeParams) => Promise<RowScorer | null>) => {
-      const params = new SaeParams(weights(7, true));
+      const params = new SaeParams(weights(7, 'sparse'));
       const adam = new AdamState(d, m);
       const s = await scorer(params);
       const pool = [poolBatch(x.subarray(0, 300 * d), 300), { ...poolBatch(x.subarray(300 * d), ROWS - 300), rowIds: Float64Array.from({ length: ROWS - 300 }, (_, i) => 1300 + i) }];
