@@ -141,6 +141,57 @@ export function packCols(N: i32, p0: i32, kc: i32, b: usize, brs: i32, bcs: i32,
 }
 
 /**
+ * One tile of 4 rows x 8 columns over a block of kc: group (the rows' packed [kc][4]) times panel
+ * ([kc][8]) into C at c0 (rows cRow bytes apart; `rows` (<= 4) and `cnt` of them real). Each
+ * accumulator starts at C's partial sum, or on the first block at the bias (bl, bh) or 0, and adds
+ * one multiply at a time for k = 0 .. kc-1: XNNPACK's order. `mask`: as gemm's.
+ */
+@inline export function tile(
+  group: usize, panel: usize, kc: i32, c0: usize, cRow: usize, rows: i32, cnt: i32, first: bool, hasBias: bool, bl: v128, bh: v128,
+  mask: bool,
+): void {
+  const c1 = c0 + cRow;
+  const c2 = c1 + cRow;
+  const c3 = c2 + cRow;
+  const v1 = rows > 1;
+  const v2 = rows > 2;
+  const v3 = rows > 3;
+  let x00 = startLo(c0, true, first, hasBias, bl, cnt);
+  let x01 = startLo(c0 + 16, true, first, hasBias, bh, cnt - 4);
+  let x10 = startLo(c1, v1, first, hasBias, bl, cnt);
+  let x11 = startLo(c1 + 16, v1, first, hasBias, bh, cnt - 4);
+  let x20 = startLo(c2, v2, first, hasBias, bl, cnt);
+  let x21 = startLo(c2 + 16, v2, first, hasBias, bh, cnt - 4);
+  let x30 = startLo(c3, v3, first, hasBias, bl, cnt);
+  let x31 = startLo(c3 + 16, v3, first, hasBias, bh, cnt - 4);
+  let ap = group;
+  let bp = panel;
+  const end = ap + (<usize>kc << 4);
+  while (ap < end) {
+    const w0 = v128.load(bp);
+    const w1 = v128.load(bp, 16);
+    let v = v128.load32_splat(ap);
+    x00 = f32x4.add(x00, f32x4.mul(v, w0));
+    x01 = f32x4.add(x01, f32x4.mul(v, w1));
+    v = v128.load32_splat(ap, 4);
+    x10 = f32x4.add(x10, f32x4.mul(v, w0));
+    x11 = f32x4.add(x11, f32x4.mul(v, w1));
+    v = v128.load32_splat(ap, 8);
+    x20 = f32x4.add(x20, f32x4.mul(v, w0));
+    x21 = f32x4.add(x21, f32x4.mul(v, w1));
+    v = v128.load32_splat(ap, 12);
+    x30 = f32x4.add(x30, f32x4.mul(v, w0));
+    x31 = f32x4.add(x31, f32x4.mul(v, w1));
+    ap += 16;
+    bp += 32;
+  }
+  finishRow(c0, x00, x01, cnt, mask);
+  if (v1) finishRow(c1, x10, x11, cnt, mask);
+  if (v2) finishRow(c2, x20, x21, cnt, mask);
+  if (v3) finishRow(c3, x30, x31, cnt, mask);
+}
+
+/**
  * C = op(A) op(B) (+ bias[n] per column), M x N, summed over k = 0 .. K-1 in order in float32 as
  * XNNPACK does (so tfjs' matMul of the same operands, transposed or not, gives the same bits).
  * A(i, k) at a + (i ars + k acs) floats and B(k, n) at b + (k brs + n bcs): a transposed
@@ -169,46 +220,7 @@ export function gemm(
         const bh = hasBias ? biasLo(bias, p + 4, N) : f32x4.splat(0);
         for (let g = 0; g < mc; g += 4) {
           const i = i0 + g;
-          const c0 = c + <usize>i * cRow + (<usize>p << 2);
-          const c1 = c0 + cRow;
-          const c2 = c1 + cRow;
-          const c3 = c2 + cRow;
-          const v1 = i + 1 < M;
-          const v2 = i + 2 < M;
-          const v3 = i + 3 < M;
-          let x00 = startLo(c0, true, first, hasBias, bl, cnt);
-          let x01 = startLo(c0 + 16, true, first, hasBias, bh, cnt - 4);
-          let x10 = startLo(c1, v1, first, hasBias, bl, cnt);
-          let x11 = startLo(c1 + 16, v1, first, hasBias, bh, cnt - 4);
-          let x20 = startLo(c2, v2, first, hasBias, bl, cnt);
-          let x21 = startLo(c2 + 16, v2, first, hasBias, bh, cnt - 4);
-          let x30 = startLo(c3, v3, first, hasBias, bl, cnt);
-          let x31 = startLo(c3 + 16, v3, first, hasBias, bh, cnt - 4);
-          let ap = packA + ((<usize>g * <usize>kc) << 2);
-          let bp = panel;
-          const end = ap + (<usize>kc << 4);
-          while (ap < end) {
-            const w0 = v128.load(bp);
-            const w1 = v128.load(bp, 16);
-            let v = v128.load32_splat(ap);
-            x00 = f32x4.add(x00, f32x4.mul(v, w0));
-            x01 = f32x4.add(x01, f32x4.mul(v, w1));
-            v = v128.load32_splat(ap, 4);
-            x10 = f32x4.add(x10, f32x4.mul(v, w0));
-            x11 = f32x4.add(x11, f32x4.mul(v, w1));
-            v = v128.load32_splat(ap, 8);
-            x20 = f32x4.add(x20, f32x4.mul(v, w0));
-            x21 = f32x4.add(x21, f32x4.mul(v, w1));
-            v = v128.load32_splat(ap, 12);
-            x30 = f32x4.add(x30, f32x4.mul(v, w0));
-            x31 = f32x4.add(x31, f32x4.mul(v, w1));
-            ap += 16;
-            bp += 32;
-          }
-          finishRow(c0, x00, x01, cnt, mask);
-          if (v1) finishRow(c1, x10, x11, cnt, mask);
-          if (v2) finishRow(c2, x20, x21, cnt, mask);
-          if (v3) finishRow(c3, x30, x31, cnt, mask);
+          tile(packA + ((<usize>g * <usize>kc) << 2), panel, kc, c + <usize>i * cRow + (<usize>p << 2), cRow, min(4, M - i), cnt, first, hasBias, bl, bh, mask);
         }
       }
     }

@@ -20,7 +20,7 @@
  * Returns the number of tiles computed exactly. Layout as gemm: A(i, k) = a[i lda + k],
  * B(k, n) = b[k ldb + n], C(i, n) = c[i ldc + n], all K in one block.
  */
-import { biasLo, packCols, packRows, storeRow } from './gemm';
+import { biasLo, packCols, packRows, storeRow, tile } from './gemm';
 
 /** Rows per block of A's quantized rows (MC x ceil(K / 2) pairs stay in L2). */
 const MC: i32 = 128;
@@ -293,45 +293,6 @@ function quantRows(M: i32, i0: i32, mc: i32, K: i32, a: usize, lda: i32, Q: i32,
 }
 
 /**
- * The tile of rows i .. i + rows - 1 (rows <= 4; group: their packed floats, gemm's [K][4]) and the
- * panel's columns, exactly as gemm computes it: from the bias, k = 0 .. K-1 in order, one multiply
- * and one add at a time.
- */
-function exactTile(i: i32, rows: i32, K: i32, group: usize, panel: usize, bias: usize, p: i32, N: i32, c: usize, ldc: i32): void {
-  const bl = biasLo(bias, p, N);
-  const bh = biasLo(bias, p + 4, N);
-  let x00 = bl, x01 = bh, x10 = bl, x11 = bh, x20 = bl, x21 = bh, x30 = bl, x31 = bh;
-  let ap = group;
-  let bp = panel;
-  const end = ap + (<usize>K << 4);
-  while (ap < end) {
-    const w0 = v128.load(bp);
-    const w1 = v128.load(bp, 16);
-    let v = v128.load32_splat(ap);
-    x00 = f32x4.add(x00, f32x4.mul(v, w0));
-    x01 = f32x4.add(x01, f32x4.mul(v, w1));
-    v = v128.load32_splat(ap, 4);
-    x10 = f32x4.add(x10, f32x4.mul(v, w0));
-    x11 = f32x4.add(x11, f32x4.mul(v, w1));
-    v = v128.load32_splat(ap, 8);
-    x20 = f32x4.add(x20, f32x4.mul(v, w0));
-    x21 = f32x4.add(x21, f32x4.mul(v, w1));
-    v = v128.load32_splat(ap, 12);
-    x30 = f32x4.add(x30, f32x4.mul(v, w0));
-    x31 = f32x4.add(x31, f32x4.mul(v, w1));
-    ap += 16;
-    bp += 32;
-  }
-  const rc = <usize>ldc << 2;
-  const c0 = c + <usize>i * rc + (<usize>p << 2);
-  const cnt = N - p;
-  storeRow(c0, x00, x01, cnt);
-  if (rows > 1) storeRow(c0 + rc, x10, x11, cnt);
-  if (rows > 2) storeRow(c0 + 2 * rc, x20, x21, cnt);
-  if (rows > 3) storeRow(c0 + 3 * rc, x30, x31, cnt);
-}
-
-/**
  * C = A B + bias where it can be above 0, 0 where it cannot (see the top of this file).
  * packB: K x 8 x ceil(N / 8) floats (gemm's panels); qpack: screenPackBytes(K, N) bytes;
  * stats: screenStatsBytes(N) bytes. Returns the tiles computed exactly.
@@ -393,7 +354,8 @@ export function screen(
         if (rows > 2) below = v128.and(below, belowRow(x20, x21, rs + 16, mb, cs, np));
         if (rows > 3) below = v128.and(below, belowRow(x30, x31, rs + 24, mb, cs, np));
         if (!i64x2.all_true(below)) {
-          exactTile(i, rows, K, fa + <usize>g * <usize>K * 4, packB + <usize>p * <usize>K * 4, bias, p, N, c, ldc);
+          // gemm's own tile: from the bias, k = 0 .. K-1 in order.
+          tile(fa + <usize>g * <usize>K * 4, packB + <usize>p * <usize>K * 4, K, c + <usize>i * rc + (<usize>p << 2), rc, rows, N - p, true, true, biasLo(bias, p, N), biasLo(bias, p + 4, N), false);
           exact++;
           continue;
         }
