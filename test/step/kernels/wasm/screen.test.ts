@@ -99,7 +99,7 @@ describe('the screened encoder product (wasm/screen.ts)', () => {
     expect(Array.from(all.screened)).toEqual(Array.from(all.plain));
   });
 
-  it('computes only the tiles near an active entry: one positive entry, one exact tile', () => {
+  it('computes only the tiles that hold an active entry: one column active in every row, the 16 tiles of its panel', () => {
     const s: Shape = { rows: 64, d: 32, m: 64, i0: 0, mk: 64 };
     const a = setup(s, normal(0.2), () => -20);
     a.b[37] = 20; // column 37: positive in every row, so the 16 tiles of its panel
