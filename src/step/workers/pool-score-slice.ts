@@ -66,7 +66,7 @@ export class PoolScoreSlice {
       this.screen.use() &&
       (this.loops.screenedProduct?.({ ...encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packB: v.wPack, qPack: v.qPack, qStats: v.qStats }) ?? -1) >= 0;
     if (!screened && !product({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), ...packs })) {
-      throw new InternalError('pool scoring on the step workers needs their SIMD product kernels');
+      throw new InternalError(`the SIMD product declined pool scoring's encoder product (${rows} rows of the slice's shared arrays)`);
     }
     const pre = v.pre.subarray(0, rows * mk);
     const limit = Math.min(this.capacity, Math.floor(this.sparseUpTo * rows * mk));

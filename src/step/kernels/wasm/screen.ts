@@ -105,55 +105,39 @@ function quantCols(N: i32, K: i32, b: usize, ldb: i32, bias: usize, Q: i32, qb: 
       s2 = f64x2.add(s2, f64x2.mul(l1, l1));
       s3 = f64x2.add(s3, f64x2.mul(h1, h1));
     }
-    // Per column: the step (0 where unusable), its inverse for pass 2, and the stats.
-    let i0 = f32x4.splat(0);
-    let i1 = f32x4.splat(0);
+    // Per column: the step (0 where unusable), its inverse for pass 2, and the stats. The panel's
+    // t C slots (written by pass 2) hold the largest magnitudes, then the inverses; its norm slots
+    // the sums of squares, each read before its column's norm replaces it.
+    const cs = stats + (<usize>p << 3);
+    v128.store(cs + np, m0);
+    v128.store(cs + np, m1, 16);
+    v128.store(cs + 2 * np, s0);
+    v128.store(cs + 2 * np, s1, 16);
+    v128.store(cs + 2 * np, s2, 32);
+    v128.store(cs + 2 * np, s3, 48);
     for (let l = 0; l < 8; l++) {
       const n = p + l;
-      const o = stats + (<usize>n << 3);
+      const o = cs + (<usize>l << 3);
+      const io = cs + np + 32 + (<usize>l << 2);
       if (n >= N) {
+        store<f32>(io, 0);
         store<f64>(o, 0);
-        store<f64>(o + np, 0);
         store<f64>(o + 2 * np, 0);
         store<f64>(o + 3 * np, -Infinity);
         continue;
       }
-      let m: f32 = 0;
-      if (l == 0) m = f32x4.extract_lane(m0, 0);
-      else if (l == 1) m = f32x4.extract_lane(m0, 1);
-      else if (l == 2) m = f32x4.extract_lane(m0, 2);
-      else if (l == 3) m = f32x4.extract_lane(m0, 3);
-      else if (l == 4) m = f32x4.extract_lane(m1, 0);
-      else if (l == 5) m = f32x4.extract_lane(m1, 1);
-      else if (l == 6) m = f32x4.extract_lane(m1, 2);
-      else m = f32x4.extract_lane(m1, 3);
-      let sq: f64 = 0;
-      if (l == 0) sq = f64x2.extract_lane(s0, 0);
-      else if (l == 1) sq = f64x2.extract_lane(s0, 1);
-      else if (l == 2) sq = f64x2.extract_lane(s1, 0);
-      else if (l == 3) sq = f64x2.extract_lane(s1, 1);
-      else if (l == 4) sq = f64x2.extract_lane(s2, 0);
-      else if (l == 5) sq = f64x2.extract_lane(s2, 1);
-      else if (l == 6) sq = f64x2.extract_lane(s3, 0);
-      else sq = f64x2.extract_lane(s3, 1);
+      const m = load<f32>(cs + np + (<usize>l << 2));
+      const sq = load<f64>(o + 2 * np);
       const t = stepOf(m, Q);
       const bn = <f64>load<f32>(bias + (<usize>n << 2));
       const usable = t > 0 || m == 0;
-      const inv: f32 = t > 0 ? <f32>1 / t : 0;
-      if (l == 0) i0 = f32x4.replace_lane(i0, 0, inv);
-      else if (l == 1) i0 = f32x4.replace_lane(i0, 1, inv);
-      else if (l == 2) i0 = f32x4.replace_lane(i0, 2, inv);
-      else if (l == 3) i0 = f32x4.replace_lane(i0, 3, inv);
-      else if (l == 4) i1 = f32x4.replace_lane(i1, 0, inv);
-      else if (l == 5) i1 = f32x4.replace_lane(i1, 1, inv);
-      else if (l == 6) i1 = f32x4.replace_lane(i1, 2, inv);
-      else i1 = f32x4.replace_lane(i1, 3, inv);
+      store<f32>(io, t > 0 ? <f32>1 / t : 0);
       store<f64>(o, <f64>t);
       store<f64>(o + 2 * np, usable ? Math.sqrt(sq * (1 + 1e-9)) : 0);
       store<f64>(o + 3 * np, usable ? bn + rt * Math.abs(bn) + <f64>K * 7.2e-43 : Infinity);
-      // t C is written by pass 2.
-      store<f64>(o + np, 0);
     }
+    const i0 = v128.load(cs + np, 32);
+    const i1 = v128.load(cs + np, 48);
     // Pass 2: the quantized pairs and C per column.
     const dst = qb + <usize>p * <usize>KP * 4;
     let c0 = i32x4.splat(0);
@@ -178,7 +162,6 @@ function quantCols(N: i32, K: i32, b: usize, ldb: i32, bias: usize, Q: i32, qb: 
       v128.store(o, v128.shuffle<i16>(e, f, 0, 8, 1, 9, 2, 10, 3, 11));
       v128.store(o, v128.shuffle<i16>(e, f, 4, 12, 5, 13, 6, 14, 7, 15), 16);
     }
-    const cs = stats + (<usize>p << 3);
     const tc0 = f64x2.mul(v128.load(cs), f64x2.convert_low_i32x4_s(c0));
     const tc1 = f64x2.mul(v128.load(cs, 16), f64x2.convert_low_i32x4_s(v128.shuffle<i32>(c0, c0, 2, 3, 0, 1)));
     const tc2 = f64x2.mul(v128.load(cs, 32), f64x2.convert_low_i32x4_s(c1));
@@ -218,19 +201,16 @@ function quantRows(M: i32, i0: i32, mc: i32, K: i32, a: usize, lda: i32, Q: i32,
       mv = f32x4.max(mv, f32x4.abs(x));
       sv = sq4(x, sv);
     }
+    // wasm's max gives NaN when either operand is NaN: a NaN anywhere makes mx NaN, the row unusable.
     let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    // f32 max drops a NaN lane: a NaN anywhere must make the row unusable.
-    let nan = f32x4.extract_lane(mv, 0) != f32x4.extract_lane(mv, 0) || f32x4.extract_lane(mv, 1) != f32x4.extract_lane(mv, 1) ||
-      f32x4.extract_lane(mv, 2) != f32x4.extract_lane(mv, 2) || f32x4.extract_lane(mv, 3) != f32x4.extract_lane(mv, 3);
     let sq = f64x2.extract_lane(sv, 0) + f64x2.extract_lane(sv, 1);
     for (let k = k4; k < K; k++) {
       const x = load<f32>(src + (<usize>k << 2));
-      if (x != x) nan = true;
       mx = max(mx, abs(x));
       sq += <f64>x * <f64>x;
     }
-    const s = nan ? <f32>0 : stepOf(mx, Q);
-    const usable = s > 0 || (mx == 0 && !nan);
+    const s = stepOf(mx, Q);
+    const usable = s > 0 || mx == 0;
     const inv = f32x4.splat(s > 0 ? <f32>1 / s : 0);
     // Pairs of k as i32 lanes: 8 k per pass, four pairs stored 16 bytes apart.
     let aSum = i32x4.splat(0);
