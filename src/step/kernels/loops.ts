@@ -307,7 +307,6 @@ export function weightGradsRange(
   }
 }
 
-/** The reference implementation. */
 /**
  * The dense step's ReLU over a slice's pre-activations [rows, mk], in place: entries not > 0
  * become 0; count[c] and sum[c] (float32, rows added in order) the active entries of column c and
@@ -337,6 +336,7 @@ export function columnSums(f: Float32Array, rows: number, mk: number, out: Float
   }
 }
 
+/** The reference implementation. */
 export const jsLoops: LoopKernels = {
   name: 'js',
   scan: scanActive,
