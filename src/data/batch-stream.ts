@@ -21,7 +21,17 @@ export interface BatchStreamOptions {
   startBatch?: number;
   skipBadShards?: boolean;
   onWarning?: (message: string) => void;
+  /**
+   * Batches take their arrays from REUSED_STORES stores in turn instead of new ones: a batch's
+   * arrays are overwritten by the batch REUSED_STORES later, so a consumer holds at most
+   * REUSED_STORES - 1 batches at once, a prefetch's one ahead included (the trainer is done with
+   * each batch before it asks for the next). Saves a batchSize x d allocation per batch.
+   */
+  reuse?: boolean;
 }
+
+/** Output stores a reusing stream cycles through (BatchStreamOptions.reuse). */
+export const REUSED_STORES = 3;
 
 export interface StreamPosition {
   /** Epoch (0-based) in which the last completed batch ended. */
@@ -38,7 +48,7 @@ export interface StreamPosition {
  * Epoch e draws from Rng(seed, e): the same dataset, options and seed give the same batch
  * sequence, and startBatch = k reproduces batches k, k+1, ... exactly.
  * Batches run across epoch boundaries; the last partial batch of the last epoch is dropped.
- * Memory: the buffer and one batch, plus one decoded record batch.
+ * Memory: the buffer and one batch (REUSED_STORES with `reuse`), plus one decoded record batch.
  */
 export class BatchStream implements AsyncIterable<Batch> {
   private pos: StreamPosition = { epoch: 0, batch: 0, rowsConsumed: 0 };
@@ -62,7 +72,14 @@ export class BatchStream implements AsyncIterable<Batch> {
     const capacity = Math.floor(opts.shuffleBuffer);
     const buf = new RowStore(capacity, d);
     const start = opts.startBatch ?? 0;
-    let out = new RowStore(opts.batchSize, d);
+    // With reuse, each batch yielded takes the next of the stores in turn (skipped batches take none).
+    const stores: RowStore[] = [];
+    let handedOut = 0;
+    const nextStore = (): RowStore => {
+      if (!opts.reuse) return new RowStore(opts.batchSize, d);
+      return (stores[handedOut++ % REUSED_STORES] ??= new RowStore(opts.batchSize, d));
+    };
+    let out = nextStore();
     let fill = 0;
     let batchIndex = 0;
     let epoch = 0;
@@ -77,7 +94,7 @@ export class BatchStream implements AsyncIterable<Batch> {
       batchIndex++;
       fill = 0;
       this.pos = { epoch, batch: batchIndex, rowsConsumed: batchIndex * opts.batchSize };
-      if (done) out = new RowStore(opts.batchSize, d);
+      if (done) out = nextStore();
       return done;
     };
 
@@ -85,7 +102,8 @@ export class BatchStream implements AsyncIterable<Batch> {
       const rng = new Rng(`batch-stream:${opts.seed}:${epoch}`);
       let count = 0;
       let taken = 0;
-      const blocks = readBlocks(ds, this.cols, { skipBadShards: opts.skipBadShards, onWarning: opts.onWarning });
+      // Each block's rows are copied into the buffer before the next block is read: one read buffer serves them all.
+      const blocks = readBlocks(ds, this.cols, { skipBadShards: opts.skipBadShards, onWarning: opts.onWarning, reuseBuffer: true });
       outer: for await (const b of blocks) {
         buf.noteBlock(b.meta);
         for (let i = 0; i < b.rows; i++) {

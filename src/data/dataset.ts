@@ -42,6 +42,8 @@ export interface ReadBlocksOptions {
   onWarning?: (message: string) => void;
   /** Internal: false lets `inspect` see NaN/Inf rows instead of failing on them. */
   checkFinite?: boolean;
+  /** A block is valid only until the next is asked for (ReadShardOptions.reuseBuffer). */
+  reuseBuffer?: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function* readBlocks(ds: DatasetInfo, cols: ColumnOptions, opts: Re
   let first = 0;
   for (const shard of ds.shards) {
     try {
-      for await (const b of readShard(shard, cols, first, { checkFinite: opts.checkFinite ?? true, expectD: ds.d })) {
+      for await (const b of readShard(shard, cols, first, { checkFinite: opts.checkFinite ?? true, expectD: ds.d, reuseBuffer: opts.reuseBuffer === true })) {
         yield { x: b.x, rows: b.rows, d: b.d, rowIds: b.rowIds, meta: b.meta };
       }
     } catch (err) {

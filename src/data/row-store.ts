@@ -45,14 +45,18 @@ export class RowStore {
     if (m.token) this.token[slot] = m.token[i]!;
   }
 
-  /** Copy `slot` of this store into `dstSlot` of `dst` (may be this store). */
+  /**
+   * Copy `slot` of this store into `dstSlot` of `dst` (may be this store): x, the row id and the
+   * metadata fields this store has (the others hold nothing a batch carries).
+   */
   copyTo(slot: number, dst: RowStore, dstSlot: number): void {
     copyRow(this.x, slot * this.d, dst.x, dstSlot * this.d, this.d);
     dst.rowIds[dstSlot] = this.rowIds[slot]!;
-    dst.tokenId[dstSlot] = this.tokenId[slot]!;
-    dst.docId[dstSlot] = this.docId[slot]!;
-    dst.pos[dstSlot] = this.pos[slot]!;
-    dst.token[dstSlot] = this.token[slot]!;
+    const has = this.has;
+    if (has.tokenId) dst.tokenId[dstSlot] = this.tokenId[slot]!;
+    if (has.docId) dst.docId[dstSlot] = this.docId[slot]!;
+    if (has.pos) dst.pos[dstSlot] = this.pos[slot]!;
+    if (has.token) dst.token[dstSlot] = this.token[slot]!;
   }
 
   /** The first `rows` slots as a Batch (views when full, copies otherwise); `has` picks metadata. */

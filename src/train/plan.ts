@@ -83,6 +83,8 @@ export function trainingStream(cfg: Config, plan: RunPlan, startBatch = 0, onWar
     startBatch,
     skipBadShards: cfg.data.skipBadShards,
     ...(onWarning ? { onWarning } : {}),
+    // The loop is done with each batch (its tensor disposed) before it asks for the next (loop.ts).
+    reuse: true,
   });
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchStream, type BatchStreamOptions } from '../../src/data/batch-stream.js';
+import { BatchStream, REUSED_STORES, type BatchStreamOptions } from '../../src/data/batch-stream.js';
 import { SET_COPY_MIN_WIDTH } from '../../src/data/row-store.js';
 import { scanDataset } from '../../src/data/dataset.js';
 import { readHeldOut } from '../../src/data/held-out.js';
@@ -68,6 +68,21 @@ describe('BatchStream', () => {
       rows.push(Array.from(b.rowIds));
     }
     expect(rows).toEqual(await ids({}));
+  });
+
+  it(`reuse: the same batches, their arrays taken from ${REUSED_STORES} stores in turn, from any startBatch`, async () => {
+    for (const startBatch of [0, 1, 2]) {
+      const xs: Float32Array[] = [];
+      const rows: number[][] = [];
+      for await (const b of new BatchStream(ds, COLS, { ...base, startBatch, reuse: true })) {
+        checkRows(b);
+        rows.push(Array.from(b.rowIds));
+        xs.push(b.x);
+      }
+      expect(rows).toEqual(await ids({ startBatch }));
+      expect(new Set(xs).size).toBe(REUSED_STORES);
+      xs.forEach((x, k) => expect(x).toBe(xs[k % REUSED_STORES]));
+    }
   });
 
   it('shuffleBuffer 1 keeps file order', async () => {

@@ -122,9 +122,13 @@ export class IpcFile {
     }
   }
 
-  /** The whole message (prefix, metadata, body) as one fresh, 8-byte-aligned buffer. */
-  async readMessage(m: MessageRef): Promise<Uint8Array> {
-    return readAt(this.handle, m.offset, m.metaSpan + m.bodyLength, this.path);
+  /**
+   * The whole message (prefix, metadata, body) as one 8-byte-aligned buffer: a fresh one, or the
+   * start of `into` when it is large enough (then overwritten by the next read into it).
+   */
+  async readMessage(m: MessageRef, into?: Uint8Array): Promise<Uint8Array> {
+    const length = m.metaSpan + m.bodyLength;
+    return readAt(this.handle, m.offset, length, this.path, into && into.length >= length ? into.subarray(0, length) : undefined);
   }
 }
 
@@ -244,8 +248,8 @@ function looksLikeMessage(head: Uint8Array, size: number): boolean {
   return first > 0 && first <= size - 4;
 }
 
-async function readAt(handle: fs.FileHandle, offset: number, length: number, path = 'input'): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+async function readAt(handle: fs.FileHandle, offset: number, length: number, path = 'input', into?: Uint8Array): Promise<Uint8Array> {
+  const out = into ?? new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, length - done, offset + done);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Dictionary, Field, Int32, makeData, RecordBatch, Schema, Struct, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../../src/errors.js';
 import { readBlocks, scanDataset } from '../../../src/data/dataset.js';
@@ -79,6 +80,58 @@ describe('reading activations', () => {
     expect(Array.from(blocks[0]!.meta.docId!)).toEqual([100, 100, 101, 101, 101]);
     expect(blocks[1]!.x[1]).toBeCloseTo(value(5, 1), 6);
     expect(Array.from(blocks[1]!.rowIds)).toEqual([5]);
+  });
+});
+
+/** A block's rows, ids and metadata, copied out (a reused buffer's blocks are valid only until the next). */
+function snapshot(b: Batch): unknown {
+  return { x: Array.from(b.x), rowIds: Array.from(b.rowIds), tokenId: Array.from(b.meta.tokenId ?? []), token: [...(b.meta.token ?? [])], docId: Array.from(b.meta.docId ?? []) };
+}
+
+describe('reading into one reused buffer (reuseBuffer: the training stream)', () => {
+  it('gives the same rows and metadata block by block, every record batch read into the one buffer, in both formats', async () => {
+    for (const format of ['file', 'stream'] as const) {
+      const file = writeRows(p(`reuse-${format}.arrow`), 100, 3, 32, format);
+      const ds = await scanDataset([file], COLS);
+      const fresh: unknown[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      for await (const b of readBlocks(ds, COLS)) {
+        fresh.push(snapshot(b));
+        buffers.add(b.x.buffer);
+      }
+      expect(buffers.size).toBe(4);
+      const reused: unknown[] = [];
+      buffers.clear();
+      for await (const b of readBlocks(ds, COLS, { reuseBuffer: true })) {
+        reused.push(snapshot(b));
+        buffers.add(b.x.buffer);
+      }
+      expect(reused).toEqual(fresh);
+      // 32, 32, 32 and 4 rows: the first message sizes the buffer, the rest fit in it.
+      expect(buffers.size).toBe(1);
+    }
+  });
+
+  it('keeps dictionaries in buffers of their own: dictionary-encoded tokens read the same', async () => {
+    const rows = 40;
+    // A dictionary larger than any record batch: read into the reused buffer, the next batch would overwrite it.
+    const tokens = Array.from({ length: rows }, (_, r) => `w${r % 5}`.padEnd(400, '-'));
+    const dict = vectorFromArray(tokens, new Dictionary(new Utf8(), new Int32())).data[0]!;
+    const batches = [0, 16, 32].map((first) => {
+      const n = Math.min(16, rows - first);
+      const base = rowsBatch(first, n, 3, { meta: false });
+      const act = base.getChildAt(0)!.data[0]!;
+      const fields = [base.schema.fields[0]!, new Field('token', dict.type, false)];
+      const struct = makeData({ type: new Struct(fields), length: n, nullCount: 0, children: [act, dict.slice(first, n)] });
+      return new RecordBatch(new Schema(fields), struct);
+    });
+    for (const format of ['file', 'stream'] as const) {
+      const file = writeIpc(p(`dict-${format}.arrow`), batches, format);
+      const ds = await scanDataset([file], COLS);
+      const read: string[] = [];
+      for await (const b of readBlocks(ds, COLS, { reuseBuffer: true })) read.push(...b.meta.token!);
+      expect(read).toEqual(tokens);
+    }
   });
 });
 
