@@ -42,7 +42,7 @@ export interface ReadBlocksOptions {
   onWarning?: (message: string) => void;
   /** Internal: false lets `inspect` see NaN/Inf rows instead of failing on them. */
   checkFinite?: boolean;
-  /** A block is valid only until the next is asked for (ReadShardOptions.reuseBuffer). */
+  /** Read into one buffer for all shards: a block is valid only until the next is asked for (ReadShardOptions.readBuffer). */
   reuseBuffer?: boolean;
 }
 
@@ -53,9 +53,10 @@ export interface ReadBlocksOptions {
  */
 export async function* readBlocks(ds: DatasetInfo, cols: ColumnOptions, opts: ReadBlocksOptions = {}): AsyncGenerator<Batch> {
   let first = 0;
+  const readBuffer = opts.reuseBuffer ? { bytes: null } : undefined;
   for (const shard of ds.shards) {
     try {
-      for await (const b of readShard(shard, cols, first, { checkFinite: opts.checkFinite ?? true, expectD: ds.d, reuseBuffer: opts.reuseBuffer === true })) {
+      for await (const b of readShard(shard, cols, first, { checkFinite: opts.checkFinite ?? true, expectD: ds.d, ...(readBuffer ? { readBuffer } : {}) })) {
         yield { x: b.x, rows: b.rows, d: b.d, rowIds: b.rowIds, meta: b.meta };
       }
     } catch (err) {

@@ -116,13 +116,19 @@ export interface ReadShardOptions {
   /** Stop after this many record batches (internal: width probing). */
   stopAfter?: number;
   /**
-   * Read every record batch into one buffer, reused: a block's arrays may be views of it, valid
-   * only until the consumer asks for the next block. Without it each record batch is read into a
+   * Read every record batch into this buffer, reused (and grown as needed; one may serve several
+   * shards in turn): a block's arrays may be views of it, valid only until the consumer asks for
+   * the next block. Without it each record batch is read into a
    * fresh buffer: at ~2 MB per record batch those allocations set off most of a training run's
    * full collections (2,000 batches of the stories260k training stream, measured 2026-12-01:
    * 126-158 mark-compacts with fresh buffers, 19 with this one and BatchStream's reused stores).
    */
-  reuseBuffer?: boolean;
+  readBuffer?: ReadBuffer;
+}
+
+/** A read buffer reused across record batches (ReadShardOptions.readBuffer). */
+export interface ReadBuffer {
+  bytes: Uint8Array | null;
 }
 
 /** A reused read buffer grows to the largest message read, plus this share, so growth is rare. */
@@ -132,13 +138,13 @@ async function* blocksOf(o: Opened, file: string, cols: ColumnOptions, firstRowI
   const dictionaries: Uint8Array[] = [];
   let k = 0;
   let rowId = firstRowId;
-  let scratch: Uint8Array | undefined;
+  const shared = opts.readBuffer;
   for await (const m of o.ipc.messages()) {
     // Dictionaries are kept for the batches after them: always a buffer of their own.
-    const reuse = opts.reuseBuffer === true && m.meta.headerType === HEADER_RECORD_BATCH;
+    const reuse = shared !== undefined && m.meta.headerType === HEADER_RECORD_BATCH;
     const size = m.metaSpan + m.bodyLength;
-    if (reuse && (!scratch || scratch.length < size)) scratch = new Uint8Array(Math.ceil(size * READ_BUFFER_HEADROOM));
-    const bytes = await o.ipc.readMessage(m, reuse ? scratch : undefined);
+    if (reuse && (!shared.bytes || shared.bytes.length < size)) shared.bytes = new Uint8Array(Math.ceil(size * READ_BUFFER_HEADROOM));
+    const bytes = await o.ipc.readMessage(m, reuse ? shared.bytes! : undefined);
     if (m.meta.headerType !== HEADER_RECORD_BATCH) {
       dictionaries.push(bytes);
       continue;
