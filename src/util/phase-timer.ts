@@ -22,6 +22,21 @@ export class PhaseTimer {
     this.last = now;
   }
 
+  /**
+   * Charge the time since the previous lap to phases measured elsewhere (another thread's clock):
+   * each of `parts` its own milliseconds, and what they leave over (or lack) to `rest`.
+   */
+  split(parts: Partial<Record<Phase, number>>, rest: Phase): void {
+    const now = performance.now();
+    let left = now - this.last;
+    for (const [p, ms] of Object.entries(parts) as [Phase, number][]) {
+      this.ms[p] += ms;
+      left -= ms;
+    }
+    this.ms[rest] += left;
+    this.last = now;
+  }
+
   /** Per-phase totals, then zeroed. */
   take(): Record<Phase, number> {
     const out = { ...this.ms };

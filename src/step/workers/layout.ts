@@ -25,8 +25,9 @@ export const STATE_ARRAYS = [
   'W_enc', 'b_enc', 'W_dec', 'b_dec',
   'mW_enc', 'mb_enc', 'mW_dec', 'mb_dec',
   'vW_enc', 'vb_enc', 'vW_dec', 'vb_dec',
-  'gW_enc', 'gb_enc', 'gW_dec', 'gb_dec',
-  'x', 'xc', 'G', 'fired', 'spars', 'decay', 'mean',
+  // b_dec's gradient is each worker's own (slice-step.ts).
+  'gW_enc', 'gb_enc', 'gW_dec',
+  'x', 'xc', 'G', 'fired', 'spars', 'decay',
   // jumprelu (slice-jumprelu.ts): the thresholds' parameter, moments, gradient, and exp of it this step.
   'log_threshold', 'mlog_threshold', 'vlog_threshold', 'glog_threshold', 'theta',
 ] as const;
@@ -58,10 +59,8 @@ export interface StateViews {
   W_enc: Float32Array; b_enc: Float32Array; W_dec: Float32Array; b_dec: Float32Array;
   mW_enc: Float32Array; mb_enc: Float32Array; mW_dec: Float32Array; mb_dec: Float32Array;
   vW_enc: Float32Array; vb_enc: Float32Array; vW_dec: Float32Array; vb_dec: Float32Array;
-  gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array; gb_dec: Float32Array;
+  gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array;
   x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
-  /** The batch's column means (for its total variance). */
-  mean: Float64Array;
   /** jumprelu's log_threshold [m], its Adam moments and gradient; theta = exp(log_threshold) of the current step. */
   log_threshold: Float32Array; mlog_threshold: Float32Array; vlog_threshold: Float32Array; glog_threshold: Float32Array; theta: Float32Array;
 }
@@ -166,9 +165,8 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     W_enc: [d * m, 'f32'], b_enc: [m, 'f32'], W_dec: [m * d, 'f32'], b_dec: [d, 'f32'],
     mW_enc: [d * m, 'f32'], mb_enc: [m, 'f32'], mW_dec: [m * d, 'f32'], mb_dec: [d, 'f32'],
     vW_enc: [d * m, 'f32'], vb_enc: [m, 'f32'], vW_dec: [m * d, 'f32'], vb_dec: [d, 'f32'],
-    gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'], gb_dec: [d, 'f32'],
+    gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'],
     x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
-    mean: [d, 'f64'],
     log_threshold: [m, 'f32'], mlog_threshold: [m, 'f32'], vlog_threshold: [m, 'f32'], glog_threshold: [m, 'f32'], theta: [m, 'f32'],
   };
   const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);

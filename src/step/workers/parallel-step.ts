@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { adamConsts, adamRun, type AdamState, type TrainedName } from '../adam.js';
-import { clipScale, sumSquares } from '../clip.js';
+import type { AdamState, TrainedName } from '../adam.js';
 import type { StepStats } from '../../sae/gradients.js';
 import { PARAM_NAMES, paramShape, type SaeParams } from '../../sae/params.js';
 import { InternalError } from '../../errors.js';
@@ -10,7 +9,8 @@ import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
-import { addParts } from './row-reduce.js';
+import type { SliceStepRequest } from './slice-step.js';
+import { StepSync } from './step-sync.js';
 import { stepMemoryRowScorer, workersRowScorer, type PoolScoreOptions, type WorkersRowScorer } from './pool-score.js';
 import { fits, planSelection, view, type SelectionLayout, type WorkerSelection } from './selection.js';
 
@@ -31,13 +31,15 @@ export interface ParallelStepOptions {
 /**
  * The training step (sparse or dense) on worker threads, each owning a contiguous slice of the features (its
  * columns of W_enc, entries of b_enc, rows of W_dec and their Adam moments). Features interact
- * only through the reconstruction and b_dec, so a step is five phases, the main thread adding
- * k vectors of length d in between: centre (each worker: its rows of x - b_dec), encode (its
+ * only through the reconstruction and b_dec, so a step is five phases, every worker adding k
+ * vectors of length d in between: centre (each worker: its rows of x - b_dec), encode (its
  * features: encoder product, scan, partial reconstruction), residual (its rows: G from all the
- * partials in worker order), backward (its features' gradients), update (main: b_dec's gradient
- * and Adam, the clipping norm; workers: Adam on their slice). TopK / BatchTopK split encode in
- * three (candidates, thresholds, scan: selection.ts), and AuxK adds its error of the residual to
- * the residual phase and its gradients to the backward one (slice-auxk.ts). The state lives in one shared
+ * partials in worker order), backward (its features' gradients), update (b_dec's gradient and
+ * the clipping norm, computed alike by every worker; Adam on each slice, and worker 0 on b_dec).
+ * TopK / BatchTopK split encode in three (candidates, thresholds, scan: selection.ts), and AuxK
+ * adds its error of the residual to the residual phase and its gradients to the backward one
+ * (slice-auxk.ts). The main thread sends one message per step: the workers meet at a shared
+ * barrier between phases (slice-step.ts, step-sync.ts), so it is free meanwhile (the next batch). The state lives in one shared
  * memory and stays there between steps: params and adam are written only by sync(), which
  * whoever reads them between steps calls first; whoever writes them calls invalidate(). Deterministic for a fixed worker count;
  * equal to the one-thread sparse step up to float32 summation order.
@@ -52,7 +54,6 @@ export class ParallelStep {
   /** Milliseconds spent in sync() copying the state into the tfjs variables. */
   syncMs = 0;
   private readonly s: StateViews;
-  private readonly slices: SliceViews[];
   /** The TopK / BatchTopK selection buffer the workers share (selection.ts), once one ran. */
   private selection: { layout: SelectionLayout; rowThreshold: Float32Array } | null = null;
 
@@ -61,17 +62,19 @@ export class ParallelStep {
     private readonly layout: SharedLayout,
     memory: WebAssembly.Memory,
     readonly loops: string,
+    private readonly stepSync: StepSync,
   ) {
     this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
-    this.slices = layout.slices.map((sl) => viewsOf(memory, sl.arrays) as unknown as SliceViews);
   }
 
   static async create(o: ParallelStepOptions): Promise<ParallelStep> {
     const { layout, arena } = planLayout(o.batchSize, o.d, o.m, o.workers, o.capacityFraction ?? DEFAULT_SPARSE_CAPACITY);
-    const pool = new WorkerPool(o.workers);
+    const stepSync = StepSync.create(o.workers);
+    // A worker that dies mid-step must not leave the others at the barrier.
+    const pool = new WorkerPool(o.workers, () => stepSync.abort());
     try {
-      const replies = await pool.all((k) => ({ kind: 'init', memory: arena.memory, layout, slice: k, backend: o.backend, simd: o.simd }));
-      return new ParallelStep(pool, layout, arena.memory, replies[0]!.loops);
+      const replies = await pool.all((k) => ({ kind: 'init', memory: arena.memory, layout, slice: k, backend: o.backend, simd: o.simd, stepSync: stepSync.buffer }));
+      return new ParallelStep(pool, layout, arena.memory, replies[0]!.loops, stepSync);
     } catch (e) {
       await pool.dispose();
       throw e;
@@ -100,7 +103,7 @@ export class ParallelStep {
    * the workers take the thresholds from all of them (selection.ts), then scan.
    */
   async step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer, dense = false): Promise<StepStats | null> {
-    const { d, m } = this.layout;
+    const { m } = this.layout;
     const rows = x.shape[0];
     if (rows > this.layout.B) return null;
     const select = workerSelection(cfg);
@@ -116,83 +119,42 @@ export class ParallelStep {
     if (this.stale) this.download(params, adam);
     this.owner = { params, adam };
     if (select) await this.ensureSelection(select);
-    let t = performance.now();
-    const serial = () => {
-      const now = performance.now();
-      this.serialMs += now - t;
-      return now;
-    };
+    const t0 = performance.now();
     s.x.set(hostView(x));
-    serial();
-    await this.pool.all(() => ({ kind: 'centre', rows }));
-    t = performance.now();
-    addParts(this.slices.map((v) => v.xSum), d, s.mean);
-    for (let j = 0; j < d; j++) s.mean[j]! /= rows;
-    serial();
-
-    const jumprelu = jr ? { halfBandwidth: jr.bandwidth / 2 } : undefined;
-    let enc = await this.pool.all(() => ({ kind: 'encode', rows, dense, ...(select ? { select } : {}), ...(jumprelu ? { jumprelu } : {}) }));
-    if (select) {
-      await this.pool.all(() => ({ kind: 'select', rows }));
-      enc = (await this.pool.all(() => ({ kind: 'scan', rows }))).map((r) => ({ ...r, kind: 'encode' as const }));
-    }
-    timer?.lap('encode');
-    if (enc.some((r) => r.nnz < 0)) return null;
-    const nnz = enc.reduce((a, r) => a + r.nnz, 0);
-    const aux = select?.auxK !== undefined;
-    const res = await this.pool.all(() => ({ kind: 'residual', rows, aux }));
-    t = performance.now();
-    const sse = res.reduce((a, r) => a + r.sse, 0);
-    const totalVariance = res.reduce((a, r) => a + r.totalVariance, 0);
-    addParts(this.slices.map((v) => v.gSum), d, s.gb_dec);
-    // AuxK (sae/auxk.ts): L_aux = c ||e_hat - e||^2 / total variance of e; e's column sums are -(rows/2) gb_dec.
-    let auxLoss = 0;
-    let auxScale: number | undefined;
-    if (select?.auxK) {
-      let meanSq = 0;
-      for (let j = 0; j < d; j++) meanSq += (s.gb_dec[j]! * rows) ** 2 / 4;
-      const tv = Math.max(res.reduce((a, r) => a + r.residualSq, 0) - meanSq / rows, 1e-12);
-      auxLoss = (select.auxK.coefficient * res.reduce((a, r) => a + r.auxSse, 0)) / tv;
-      auxScale = (2 * select.auxK.coefficient) / tv;
-    }
-    serial();
-    timer?.lap('decode');
-
-    const penalty = cfg.recipe.sparsityPenalty;
-    const project = cfg.recipe.decoderConstraint === 'unit-norm';
-    const jrBackward = jr ? { ...jr, l0: nnz / rows } : undefined;
-    const back = await this.pool.all(() => ({
-      kind: 'backward',
+    this.stepSync.reset();
+    const req: SliceStepRequest = {
       rows,
+      dense,
+      ...(select ? { select } : {}),
+      ...(jr ? { jumprelu: jr } : {}),
       l1Coefficient: cfg.l1Coefficient,
-      penalty,
-      project,
-      ...(auxScale !== undefined ? { auxScale } : {}),
-      ...(jrBackward ? { jumprelu: jrBackward } : {}),
-    }));
-    t = performance.now();
-    for (const v of this.slices) for (let j = 0; j < d; j++) s.gb_dec[j]! += v.bdecPart[j]!;
-    timer?.lap('backward');
-
-    const clip = cfg.recipe.gradClip;
-    const gradScale = clip === null ? 1 : clipScale(sumSquares(s.gb_dec, 0, d, back.reduce((a, r) => a + r.sumSquares, 0)), clip);
+      penalty: cfg.recipe.sparsityPenalty,
+      project: cfg.recipe.decoderConstraint === 'unit-norm',
+      clip: cfg.recipe.gradClip,
+      adam: { t: adam.t + 1, lr: cfg.lr, hyper: cfg.adam },
+    };
+    const t1 = performance.now();
+    const out = await this.pool.every(() => ({ kind: 'step', ...req }));
+    const t2 = performance.now();
+    if (out.some((r) => r.declined)) {
+      this.serialMs += t1 - t0 + performance.now() - t2;
+      return null;
+    }
     adam.tick();
-    const consts = adamConsts(adam.t, cfg.lr, cfg.adam, gradScale);
-    const updated = this.pool.all(() => ({ kind: 'update', consts, renorm: project, thresholds: jr !== undefined }));
-    adamRun(s.b_dec, s.gb_dec, s.mb_dec, s.vb_dec, 0, d, consts);
-    serial();
-    await updated;
     // The state stays here (the workers own it); params and adam catch up at sync().
     this.unsynced = true;
-    timer?.lap('optimizer');
+    // Worker 0's clock splits the wait; what it did not see (the messages, writing x) counts to encode.
+    timer?.split(out[0]!.ms, 'encode');
 
-    t = performance.now();
-    const l1Sum = back.reduce((a, r) => a + r.l1Sum, 0);
+    const nnz = out.reduce((a, r) => a + r.nnz, 0);
+    const sse = out.reduce((a, r) => a + r.sse, 0);
+    const totalVariance = out.reduce((a, r) => a + r.totalVariance, 0);
+    const l1Sum = out.reduce((a, r) => a + r.l1Sum, 0);
     // jumprelu: `l1` holds its sparsity term S, weighted by lambda (sae/jumprelu.ts).
     const l1 = jr ? jumpReluSparsity(jr, nnz / rows, l1Sum, rows) : l1Sum / rows;
     const mse = sse / rows;
     const stats: StepStats = {
-      loss: tf.scalar(mse + (jr ? jr.coefficient : cfg.l1Coefficient) * l1 + auxLoss),
+      loss: tf.scalar(mse + (jr ? jr.coefficient : cfg.l1Coefficient) * l1 + out[0]!.auxLoss),
       mse: tf.scalar(mse),
       l1: tf.scalar(l1),
       l0: tf.scalar(nnz / rows),
@@ -201,7 +163,7 @@ export class ParallelStep {
       firedCounts: tensorFromHost<tf.Rank.R1>(s.fired.subarray(0, m), [m]),
       ...(select?.kind === 'batchtopk' ? { threshold: tf.scalar(this.selection!.rowThreshold[0]!) } : {}),
     };
-    serial();
+    this.serialMs += t1 - t0 + performance.now() - t2;
     timer?.lap('bookkeeping');
     return stats;
   }

@@ -27,7 +27,11 @@ export class WorkerPool {
   private readonly pending: (Pending | null)[];
   private failure: Error | null = null;
 
-  constructor(size: number) {
+  /**
+   * `onFailure`: called when a worker fails or exits (before its pending request rejects), e.g. to
+   * release the others from a barrier they share with it.
+   */
+  constructor(size: number, onFailure?: () => void) {
     const script = workerScript();
     this.workers = Array.from({ length: size }, () => new Worker(script));
     this.pending = this.workers.map(() => null);
@@ -45,6 +49,7 @@ export class WorkerPool {
       });
       const fail = (e: Error) => {
         this.failure ??= e;
+        onFailure?.();
         const p = this.pending[k];
         this.pending[k] = null;
         p?.reject(e);
@@ -69,6 +74,18 @@ export class WorkerPool {
   /** Send req(k) to every worker k; replies in worker order. */
   all<K extends WorkerReply['kind']>(req: (k: number) => WorkerRequest & { kind: K }): Promise<Extract<WorkerReply, { kind: K }>[]> {
     return Promise.all(this.workers.map((_, k) => this.call(k, req(k)))) as Promise<Extract<WorkerReply, { kind: K }>[]>;
+  }
+
+  /**
+   * As `all`, but settles only when every worker has answered, then rejects with the first error in
+   * worker order if any: for requests whose workers wait on each other (no worker is still
+   * running when the caller learns of a failure).
+   */
+  async every<K extends WorkerReply['kind']>(req: (k: number) => WorkerRequest & { kind: K }): Promise<Extract<WorkerReply, { kind: K }>[]> {
+    const settled = await Promise.allSettled(this.workers.map((_, k) => this.call(k, req(k))));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<WorkerReply>).value) as Extract<WorkerReply, { kind: K }>[];
   }
 
   async dispose(): Promise<void> {

@@ -83,12 +83,13 @@ export class SliceCompute {
 
   /**
    * G over this worker's rows from all partial reconstructions (after every encode), G's column
-   * sums into gSum; `aux`: AuxK's error of the residual (row-reduce.ts).
+   * sums into gSum; `aux`: AuxK's error of the residual (row-reduce.ts). `mean`: the batch's
+   * column means (each worker's own copy, slice-step.ts).
    */
-  residual(rows: number, aux: boolean): { sse: number; totalVariance: number; auxSse: number; residualSq: number } {
+  residual(rows: number, aux: boolean, mean: Float64Array): { sse: number; totalVariance: number; auxSse: number; residualSq: number } {
     const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
     const a = aux ? { partials: this.select.v.auxPartial, error: this.select.v.auxError } : undefined;
-    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, this.s.mean, this.s.G, this.v.gSum, a);
+    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, mean, this.s.G, this.v.gSum, a);
   }
 
   /**

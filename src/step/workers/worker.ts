@@ -13,8 +13,11 @@ import { PoolScoreRows } from './pool-score-rows.js';
 import { PoolScoreSlice } from './pool-score-slice.js';
 import type { SharedLayout } from './layout.js';
 import type { LoopKernels } from '../kernels/loops.js';
+import { SliceStep } from './slice-step.js';
+import { StepSync } from './step-sync.js';
 
 let compute: SliceCompute | null = null;
+let step: SliceStep | null = null;
 /** The resampling event being scored, if any. */
 let scoring: PoolScoreRows | null = null;
 let slice = 0;
@@ -33,31 +36,20 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       await initBackend(req.backend as BackendChoice);
       const { loops, note } = loadLoops(req.memory, req.simd);
       compute = new SliceCompute(req.memory, req.layout, req.slice, loops);
+      step = new SliceStep(req.memory, req.layout, req.slice, compute, new StepSync(req.stepSync, req.layout.slices.length));
       slice = req.slice;
       workers = req.layout.slices.length;
       shared = { memory: req.memory, layout: req.layout, loops };
       return { kind: 'init', loops: note };
     }
+    case 'step':
+      return { kind: 'step', ...step!.run(req) };
     case 'centre':
       compute!.centre(req.rows);
       return { kind: 'centre' };
     case 'selection':
       compute!.installSelection(req.buffer, req.layout);
       return { kind: 'selection' };
-    case 'residual':
-      return { kind: 'residual', ...compute!.residual(req.rows, req.aux) };
-    case 'encode':
-      return { kind: 'encode', ...compute!.encode(req.rows, req.dense, req.select, req.jumprelu) };
-    case 'select':
-      compute!.thresholds(req.rows);
-      return { kind: 'select' };
-    case 'scan':
-      return { kind: 'scan', ...compute!.scan(req.rows) };
-    case 'backward':
-      return { kind: 'backward', ...compute!.backward(req.rows, req.l1Coefficient, req.penalty, req.project, req.auxScale, req.jumprelu) };
-    case 'update':
-      compute!.update(req.consts, req.renorm, req.thresholds);
-      return { kind: 'update' };
     case 'tensors':
       return { kind: 'tensors', count: tf.memory().numTensors };
     case 'score-load':

@@ -6,7 +6,7 @@ describe('WorkerPool', () => {
     const pool = new WorkerPool(1);
     try {
       // A step before 'init' fails inside the worker.
-      const err = await pool.call(0, { kind: 'encode', rows: 1, dense: false }).then(
+      const err = await pool.call(0, { kind: 'centre', rows: 1 }).then(
         () => null,
         (e: Error) => e,
       );
@@ -14,7 +14,7 @@ describe('WorkerPool', () => {
       expect(err!.message).toMatch(/^worker 0: /);
       expect(err!.message).not.toContain('\n');
       expect(err!.stack).toContain('worker.js');
-      await expect(pool.call(0, { kind: 'update', consts: { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1, sqrtBc2: 1, gradScale: 1 }, renorm: false })).rejects.toThrow(/^worker 0: /);
+      await expect(pool.call(0, { kind: 'score', rows: 1 })).rejects.toThrow(/^worker 0: /);
     } finally {
       await pool.dispose();
     }
@@ -23,6 +23,6 @@ describe('WorkerPool', () => {
   it('rejects pending and later calls once disposed', async () => {
     const pool = new WorkerPool(2);
     await pool.dispose();
-    await expect(pool.call(1, { kind: 'encode', rows: 1, dense: false })).rejects.toThrow(/disposed|exited/);
+    await expect(pool.call(1, { kind: 'centre', rows: 1 })).rejects.toThrow(/disposed|exited/);
   });
 });
