@@ -1,7 +1,11 @@
 /**
  * The items of `source`, with the next one's production started as soon as the current one is
- * handed out: while the consumer awaits something else (the training step on worker threads),
- * the next batch is read and decoded. Same items, same order; one item ahead at most.
+ * handed out. An async generator's next() runs its body at once, up to its first await, so what
+ * overlaps with the consumer's own awaits (the training step on worker threads, on the GPU) is
+ * the production after the source's first read from disk; the rest is done before the current
+ * item is handed out. Deferring all of it into the step measured worse on 2 cores with 2 workers
+ * (BENCHMARKS.md, thirteenth session): a third busy thread slows both workers by more than it
+ * saves. Same items, same order; one item ahead at most.
  */
 export async function* prefetch<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();

@@ -32,6 +32,27 @@ export interface LoopKernels {
    * the tiles of 4 x 8 it computed in float32, or -1 when it did not run (use product then).
    */
   screenedProduct?(p: ScreenArgs): number;
+  /**
+   * workers/row-reduce.ts centreRows to the bit (wasm/rows.ts). Only the SIMD kernels have it;
+   * false when it did not run (arrays outside their memory, or too short): use centreRows then.
+   */
+  centre?(r0: number, r1: number, d: number, x: Float32Array, b_dec: Float32Array, xc: Float32Array, xSum: Float64Array): boolean;
+  /**
+   * workers/row-reduce.ts residualRows without AuxK's part (wasm/rows.ts): G and gSum to the bit,
+   * the squared error and total variance summed in another order. `at`: the partials' byte offsets
+   * (i32) and two float64s of room, in the kernels' memory. Only the SIMD kernels have it; null
+   * when it did not run: use residualRows then.
+   */
+  residual?(
+    r0: number, r1: number, rows: number, d: number, partials: Float32Array[], b_dec: Float32Array, x: Float32Array, mean: Float64Array,
+    G: Float32Array, gSum: Float64Array, at: RowScratch,
+  ): { sse: number; totalVariance: number } | null;
+}
+
+/** LoopKernels.residual's room in the kernels' memory: the partials' byte offsets, and its two sums. */
+export interface RowScratch {
+  table: Int32Array;
+  out: Float64Array;
 }
 
 /**

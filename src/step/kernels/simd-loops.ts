@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { adamRun, type AdamStepConsts } from '../adam.js';
-import { columnSums, decodeActive, gradPreActive, productPackFloats, reluColumns, scanActive, weightGradsRange, type LoopKernels, type ProductArgs, type ScreenArgs } from './loops.js';
+import { columnSums, decodeActive, gradPreActive, productPackFloats, reluColumns, scanActive, weightGradsRange, type LoopKernels, type ProductArgs, type RowScratch, type ScreenArgs } from './loops.js';
 
 /** The module's exports (wasm/loops.ts); arrays are byte addresses, i32 arguments counts/indices. */
 interface LoopsExports {
@@ -41,6 +41,11 @@ interface LoopsExports {
   reluColumns(f: number, rows: number, mk: number, count: number, sum: number): void;
   columnSums(f: number, rows: number, mk: number, out: number): void;
   screenStatsBytes(N: number): number;
+  centreRows(r0: number, r1: number, d: number, x: number, b_dec: number, xc: number, xSum: number): void;
+  residualRows(
+    r0: number, r1: number, rows: number, d: number, partials: number, nParts: number, b_dec: number, x: number, mean: number,
+    G: number, gSum: number, out: number,
+  ): void;
 }
 
 export interface SimdLoopsResult {
@@ -196,6 +201,27 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
         p.ldc, kcMax, p.mask ? 1 : 0, p.packA.byteOffset, p.packB.byteOffset,
       );
       return true;
+    },
+    centre(r0, r1, d, x, b_dec, xc, xSum) {
+      const fits = r0 >= 0 && r1 >= r0 && x.length >= r1 * d && xc.length >= r1 * d && b_dec.length >= d && xSum.length >= d;
+      if (!(fits && [x, b_dec, xc, xSum].every(inMem))) return false;
+      use(true);
+      ex.centreRows(r0, r1, d, x.byteOffset, b_dec.byteOffset, xc.byteOffset, xSum.byteOffset);
+      return true;
+    },
+    residual(r0, r1, rows, d, partials, b_dec, x, mean, G, gSum, at: RowScratch) {
+      const n = r1 * d;
+      const fits =
+        partials.length > 0 && r0 >= 0 && r1 >= r0 && rows > 0 && at.table.length >= partials.length && at.out.length >= 2 &&
+        x.length >= n && G.length >= n && b_dec.length >= d && mean.length >= d && gSum.length >= d && partials.every((p) => p.length >= n);
+      if (!(fits && [b_dec, x, mean, G, gSum, at.table, at.out, ...partials].every(inMem))) return null;
+      use(true);
+      partials.forEach((p, k) => (at.table[k] = p.byteOffset));
+      ex.residualRows(
+        r0, r1, rows, d, at.table.byteOffset, partials.length, b_dec.byteOffset, x.byteOffset, mean.byteOffset, G.byteOffset,
+        gSum.byteOffset, at.out.byteOffset,
+      );
+      return { sse: at.out[0]!, totalVariance: at.out[1]! };
     },
     screenedProduct(p: ScreenArgs) {
       const { M, N, K, a, b, c, bias, packB, qPack, qStats } = p;

@@ -33,7 +33,7 @@ export const STATE_ARRAYS = [
 ] as const;
 export type StateArray = (typeof STATE_ARRAYS)[number];
 
-export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT', 'qPack', 'qStats', 'colStat'] as const;
+export const SLICE_ARRAYS = ['partial', 'rowPtr', 'col', 'val', 'gPre', 'cscPtr', 'cscNext', 'cscRow', 'cscEntry', 'accE', 'accD', 'bdecPart', 'fSum', 'decNorm', 'xSum', 'gSum', 'pre', 'wPack', 'aPack', 'gT', 'qPack', 'qStats', 'colStat', 'partialAt', 'rowSums', 'mean'] as const;
 export type SliceArray = (typeof SLICE_ARRAYS)[number];
 
 export interface SharedLayout {
@@ -97,6 +97,11 @@ export interface SliceViews {
   qStats: Float64Array;
   /** The dense step's per-column counts and sums [2, mk] (slice-dense-host.ts). */
   colStat: Float32Array;
+  /** The SIMD residual's room (LoopKernels.residual): every slice's partial's byte offset, and its two sums. */
+  partialAt: Int32Array;
+  rowSums: Float64Array;
+  /** The batch's column means, the worker's own copy (slice-step.ts). */
+  mean: Float64Array;
 }
 
 /** What a worker's slice reads and writes: the state, its own arrays, its features [i0, i1), and every slice's partial reconstruction in worker order. */
@@ -181,6 +186,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
       accE: [d, 'f32'], accD: [d, 'f32'], bdecPart: [d, 'f32'], fSum: [m, 'f64'], decNorm: [m, 'f64'],
       xSum: [d, 'f64'], gSum: [d, 'f64'], pre: [B * mk, 'f32'], wPack: [pack.packB, 'f32'], aPack: [pack.packA, 'f32'], gT: [mk * d, 'f32'],
       qPack: [screen.qPack, 'f32'], qStats: [screen.qStats, 'f64'], colStat: [2 * mk, 'f32'],
+      partialAt: [workers, 'i32'], rowSums: [2, 'f64'], mean: [d, 'f64'],
     };
     return { capacity, s };
   });

@@ -39,10 +39,11 @@ export interface ParallelStepOptions {
  * TopK / BatchTopK split encode in three (candidates, thresholds, scan: selection.ts), and AuxK
  * adds its error of the residual to the residual phase and its gradients to the backward one
  * (slice-auxk.ts). The main thread sends one message per step: the workers meet at a shared
- * barrier between phases (slice-step.ts, step-sync.ts), so it is free meanwhile (the next batch). The state lives in one shared
- * memory and stays there between steps: params and adam are written only by sync(), which
- * whoever reads them between steps calls first; whoever writes them calls invalidate(). Deterministic for a fixed worker count;
- * equal to the one-thread sparse step up to float32 summation order.
+ * barrier between phases (slice-step.ts, step-sync.ts), and it is free meanwhile. The state
+ * lives in one shared memory and stays there between steps: params and adam are written only by
+ * sync(), which whoever reads them between steps calls first; whoever writes them calls
+ * invalidate(). Deterministic for a fixed worker count; equal to the one-thread sparse step up
+ * to float32 summation order.
  */
 export class ParallelStep {
   private stale = true;

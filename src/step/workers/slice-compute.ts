@@ -78,7 +78,9 @@ export class SliceCompute {
   /** xc = x - b_dec over this worker's rows, and their column sums into xSum. */
   centre(rows: number): void {
     const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
-    centreRows(r0, r1, this.layout.d, this.s.x, this.s.b_dec, this.s.xc, this.v.xSum);
+    const { d } = this.layout;
+    const { s, v } = this;
+    if (!this.loops.centre?.(r0, r1, d, s.x, s.b_dec, s.xc, v.xSum)) centreRows(r0, r1, d, s.x, s.b_dec, s.xc, v.xSum);
   }
 
   /**
@@ -88,8 +90,14 @@ export class SliceCompute {
    */
   residual(rows: number, aux: boolean, mean: Float64Array): { sse: number; totalVariance: number; auxSse: number; residualSq: number } {
     const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
-    const a = aux ? { partials: this.select.v.auxPartial, error: this.select.v.auxError } : undefined;
-    return residualRows(r0, r1, rows, this.layout.d, this.partials, this.s.b_dec, this.s.x, mean, this.s.G, this.v.gSum, a);
+    const { d } = this.layout;
+    const { s, v } = this;
+    if (aux) {
+      const a = { partials: this.select.v.auxPartial, error: this.select.v.auxError };
+      return residualRows(r0, r1, rows, d, this.partials, s.b_dec, s.x, mean, s.G, v.gSum, a);
+    }
+    const simd = this.loops.residual?.(r0, r1, rows, d, this.partials, s.b_dec, s.x, mean, s.G, v.gSum, { table: v.partialAt, out: v.rowSums });
+    return simd ? { ...simd, auxSse: 0, residualSq: 0 } : residualRows(r0, r1, rows, d, this.partials, s.b_dec, s.x, mean, s.G, v.gSum);
   }
 
   /**

@@ -64,7 +64,8 @@ export class SliceStep {
   ) {
     this.others = layout.slices.map((sl) => viewsOf(memory, sl.arrays) as unknown as SliceViews);
     this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
-    this.mean = new Float64Array(layout.d);
+    // In the shared memory, where the SIMD residual reads it.
+    this.mean = this.others[slice]!.mean;
     this.gb_dec = new Float32Array(layout.d);
   }
 

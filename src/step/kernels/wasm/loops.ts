@@ -312,3 +312,4 @@ export { gemm } from './gemm';
 export { scanActive } from './scan';
 export { screen, screenPackBytes, screenStatsBytes } from './screen';
 export { columnSums, reluColumns } from './columns';
+export { centreRows, residualRows } from './rows';
