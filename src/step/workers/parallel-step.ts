@@ -7,7 +7,7 @@ import { jumpReluSparsity } from '../kernels/jumprelu-loops.js';
 import type { StepConfig } from '../dense.js';
 import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
-import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
+import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import type { SliceStepRequest } from './slice-step.js';
 import { StepSync } from './step-sync.js';

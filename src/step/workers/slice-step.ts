@@ -51,6 +51,9 @@ export interface SliceStepResult {
  */
 export class SliceStep {
   private readonly others: SliceViews[];
+  /** Every slice's column sums of x and of G over its rows, in worker order (made once, read every step). */
+  private readonly xSums: Float64Array[];
+  private readonly gSums: Float64Array[];
   private readonly s: StateViews;
   private readonly mean: Float64Array;
   private readonly gb_dec: Float32Array;
@@ -63,6 +66,8 @@ export class SliceStep {
     private readonly sync: StepSync,
   ) {
     this.others = layout.slices.map((sl) => viewsOf(memory, sl.arrays) as unknown as SliceViews);
+    this.xSums = this.others.map((v) => v.xSum);
+    this.gSums = this.others.map((v) => v.gSum);
     this.s = viewsOf(memory, layout.arrays) as unknown as StateViews;
     // In the shared memory, where the SIMD residual reads it.
     this.mean = this.others[slice]!.mean;
@@ -87,7 +92,7 @@ export class SliceStep {
     const t0 = performance.now();
     compute.centre(rows);
     sync.arrive();
-    addParts(this.others.map((v) => v.xSum), d, mean);
+    addParts(this.xSums, d, mean);
     for (let j = 0; j < d; j++) mean[j]! /= rows;
 
     const halfBandwidth = jumprelu ? { halfBandwidth: jumprelu.bandwidth / 2 } : undefined;
@@ -112,7 +117,7 @@ export class SliceStep {
     sync.set(slice, SLOT.residualSq, res.residualSq);
     sync.set(slice, SLOT.auxSse, res.auxSse);
     sync.arrive();
-    addParts(this.others.map((v) => v.gSum), d, gb_dec);
+    addParts(this.gSums, d, gb_dec);
     // AuxK (sae/auxk.ts): L_aux = c ||e_hat - e||^2 / total variance of e; e's column sums are -(rows/2) gb_dec.
     let auxScale: number | undefined;
     if (aux) {
