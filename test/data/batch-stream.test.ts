@@ -7,6 +7,7 @@ import { scanDataset } from '../../src/data/dataset.js';
 import { readHeldOut } from '../../src/data/held-out.js';
 import { sampleRows } from '../../src/data/sample.js';
 import { isHeldOut, rowHash, trainingRowCount } from '../../src/data/split.js';
+import { Rng } from '../../src/util/rng.js';
 import type { Batch, DatasetInfo } from '../../src/data/types.js';
 import { COLS, tempDir, value, writeRows } from './arrow-fixture.js';
 
@@ -82,6 +83,37 @@ describe('BatchStream', () => {
       expect(rows).toEqual(await ids({ startBatch }));
       expect(new Set(xs).size).toBe(REUSED_STORES);
       xs.forEach((x, k) => expect(x).toBe(xs[k % REUSED_STORES]));
+    }
+  });
+
+  it('emits in the order of the documented buffer shuffle, written out here row by row (with a buffer larger than the data too)', async () => {
+    // Each incoming row replaces a uniformly chosen buffered row, which is emitted; each epoch
+    // ends by draining the buffer in random order (rng.int(count), the last slot filling the gap).
+    const reference = (capacity: number, epochs: number): number[] => {
+      const order: number[] = [];
+      for (let e = 0; e < epochs; e++) {
+        const rng = new Rng(`batch-stream:${base.seed}:${e}`);
+        const slots: number[] = [];
+        for (let r = 0; r < ROWS; r++) {
+          if (slots.length < capacity) {
+            slots.push(r);
+            continue;
+          }
+          const j = rng.int(capacity);
+          order.push(slots[j]!);
+          slots[j] = r;
+        }
+        while (slots.length > 0) {
+          const j = rng.int(slots.length);
+          order.push(slots[j]!);
+          slots[j] = slots[slots.length - 1]!;
+          slots.pop();
+        }
+      }
+      return order.slice(0, Math.floor(order.length / base.batchSize) * base.batchSize);
+    };
+    for (const shuffleBuffer of [64, 100, 1000]) {
+      expect((await ids({ shuffleBuffer, epochs: 3 })).flat()).toEqual(reference(shuffleBuffer, 3));
     }
   });
 
