@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchStream } from '../data/batch-stream.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { StepConfig } from '../step/dense.js';
 import type { SaeParams } from '../sae/params.js';
 import type { AdamState } from '../step/adam.js';

@@ -26,7 +26,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { LOOPS_BENCH_SHAPES, runLoopsBench } from './loops-bench.js';
 import { defaultWorkers, type KernelKind } from '../step/engine.js';
 import { BENCH_ARCHITECTURES, GPU_CONFIGS, SHAPES, type BenchArchitecture, type BenchRegime, type BenchSpec } from './configs.js';

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { initBackend } from '../backend/select.js';
 import { evaluateWithModel } from '../eval/evaluate-model.js';
 import { writeArrowFile } from '../io/arrow-write.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { initBackend } from '../backend/select.js';
 import { encode } from '../sae/forward.js';
 import type { Batch } from '../data/types.js';

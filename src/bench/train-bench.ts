@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { checkTensorSize, initBackend } from '../backend/select.js';
 import { describeAdapter } from '../backend/webgpu.js';
 import { readStepStats } from '../train/read-stats.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /**
  * The backend's plain dense product a [rows, k] x b [k, n] in GFLOP/s (2 rows k n flops), the

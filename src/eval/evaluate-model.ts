@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { initBackend, type BackendChoice } from '../backend/select.js';
 import { DataError, ModelError } from '../errors.js';
 import { hookNameFrom } from '../io/saelens.js';

@@ -9,7 +9,7 @@
  * in pairs, which rounds differently).
  * It needs a host copy of both weight matrices, so it declines (null) above HOST_FORWARD_BYTES.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { Arena } from '../step/kernels/arena.js';
 import { productPackFloats, type LoopKernels } from '../step/kernels/loops.js';
 import { loadSimdLoops } from '../step/kernels/simd-loops.js';

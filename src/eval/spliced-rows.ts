@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { TokenWindow } from '../model/documents.js';
 import type { ForwardPool } from '../model/fast/pool.js';
 import { spliceScores, type SpliceScores } from '../model/fast/splice.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { SaeTensors } from '../sae/forward.js';
 import { hostProductsApply } from '../eval/host-forward.js';
 import { nearestUnitRowsHost } from './nearest-host.js';

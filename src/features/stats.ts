@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
 import { encode, type SaeTensors } from '../sae/forward.js';

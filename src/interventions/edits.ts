@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { ConfigError } from '../errors.js';
 import { encodeFeatures, type SaeTensors } from '../sae/forward.js';
 

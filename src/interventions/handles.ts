@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { BackendChoice } from '../backend/select.js';
 import { DataError } from '../errors.js';
 import { batchWindows, readHooks } from '../model/batches.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { Hooks } from '../model/hooks.js';
 import type { SaeTensors } from '../sae/forward.js';
 import { editActivation, type FeatureEdit } from './edits.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /**
  * KL(p || q) = sum_v p_v (log p_v - log q_v) per row, from log-probabilities (nats).

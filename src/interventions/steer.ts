@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { BackendChoice } from '../backend/select.js';
 import { ConfigError } from '../errors.js';
 import { decode } from '../model/generate.js';

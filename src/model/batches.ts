@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { TokenWindow } from './documents.js';
 import { hookOrder } from './hooks.js';
 import type { LlamaModel } from './llama.js';

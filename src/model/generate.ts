@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { KvCache } from './kv-cache.js';
 import type { ForwardOptions, LlamaModel } from './llama.js';
 

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../backend/tfjs.js';
 import { ModelError } from '../errors.js';
 
 /** Hook points per block, named as in TransformerLens / SAELens. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /**
  * Keys and values of the positions already processed, per block, [batch, kvHeads, past, headDim]

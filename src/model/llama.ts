@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { ModelError } from '../errors.js';
 import type { LlamaConfig } from './config.js';
 import { hookOrder, parseHook, type HookKind, type HookPoint, type Hooks } from './hooks.js';

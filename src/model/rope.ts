@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /**
  * Rotary embedding tables in llama.cpp's layout for GGUF `llama` models (rope type "normal"):

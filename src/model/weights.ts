@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { LlamaConfig } from './config.js';
 import { dequantize } from './gguf/dequantize.js';
 import { readTensorBytes, type GgufHeader } from './gguf/reader.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { ModelError } from '../errors.js';
 import type { LlamaModel } from '../model/llama.js';
 import type { SaeWeights } from '../sae/params.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { Batch } from '../data/types.js';
 import { InternalError } from '../errors.js';
 import type { SaeParams } from '../sae/params.js';

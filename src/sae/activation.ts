@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /**
  * The encoder's nonlinearity at inference, as a trained dictionary carries it:

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { activate, RELU, thresholdOf, type Activation } from './activation.js';
 
 /** Tensors of an SAE (variables or plain tensors) in the canonical layout. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { SaeTensors } from './forward.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import { thresholdOf, type StepActivation } from './activation.js';

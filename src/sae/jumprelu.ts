@@ -17,7 +17,7 @@
  * in SAELens' JumpReLU/Step functions and dictionary_learning's JumpReLUFunction/StepFunction.
  * The statistics' `l1` holds the sparsity term S. The trained parameter is log_threshold (SAELens; the paper's Gemma Scope code): dL/dlog = theta dL/dtheta.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { SaeTensors } from './forward.js';
 import type { JumpReluPenalty, ResolvedJumpRelu } from './jumprelu-config.js';
 import type { SaeGradients, StepStats } from './step-records.js';

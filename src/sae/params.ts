@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { RELU, type Activation } from './activation.js';
 
 /** Names of the SAE's parameters, in SAELens' spelling. */

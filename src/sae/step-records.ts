@@ -2,7 +2,7 @@
  * The records one training step produces, shared by every loss (gradients.ts, jumprelu.ts, auxk.ts)
  * and every step formulation (src/step/).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '../backend/tfjs.js';
 
 /** Gradients of the loss with respect to each parameter, canonical layout. */
 export interface SaeGradients {

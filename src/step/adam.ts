@@ -4,7 +4,7 @@
  * SIMD loops in kernels/wasm/loops.ts are its vectorised form). test/step/adam.test.ts checks
  * the two against each other.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { InternalError } from '../errors.js';
 import { PARAM_NAMES, paramShape, type ParamName } from '../sae/params.js';
 

@@ -4,7 +4,7 @@
  * every gradient by min(1, maxNorm / max(||g||, 1e-12)); test/step/clip.test.ts checks them
  * against each other.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { SaeGradients } from '../sae/gradients.js';
 import { PARAM_NAMES } from '../sae/params.js';
 

@@ -5,7 +5,7 @@
  * versions for the dense reference and the one-thread sparse step, host versions over a range of
  * rows for the worker threads; test/step/decoder-constraint.test.ts checks them against each other.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 
 /** gW_dec [m, d] minus, per row, its component along W_dec [m, d]'s (unit) row -> [m, d]. */
 export function projectDecoderGradient(gW_dec: tf.Tensor2D, W_dec: tf.Tensor2D): tf.Tensor2D {

@@ -5,7 +5,7 @@
  * algorithm here first. Note that with `train.workers: 'auto'` and more than one core, training
  * runs the worker formulation (workers/), not this file: see engine.ts.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { PhaseTimer } from '../util/phase-timer.js';
 import { InternalError } from '../errors.js';
 import { lossAndGradients, type SaeGradients, type StepArchitecture, type StepStats } from '../sae/gradients.js';

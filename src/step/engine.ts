@@ -18,7 +18,7 @@
  * `workers` (1: this thread). With workers > 1 (train.workers 'auto' on a multi-core machine)
  * the worker formulation runs, not the reference: pin `workers: 1, kind: 'dense'` to run dense.ts.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import os from 'node:os';
 import type { StepStats } from '../sae/gradients.js';
 import type { PhaseTimer } from '../util/phase-timer.js';

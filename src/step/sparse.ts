@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { AdamState } from './adam.js';
 import type { StepStats } from '../sae/gradients.js';
 import { hostView, tensorFromHost } from './kernels/host-io.js';

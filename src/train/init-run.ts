@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import type { Config } from '../config/schema.js';
 import { BatchStream } from '../data/batch-stream.js';
 import type { Batch } from '../data/types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { backendCapabilities } from '../backend/select.js';
 import type { Config } from '../config/schema.js';
 import { bernoulliRows } from '../data/sample.js';

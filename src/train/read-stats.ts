@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../backend/tfjs.js';
 import { checkBackendErrors } from '../backend/select.js';
 import type { StepStats } from '../sae/gradients.js';
 import type { StepValues } from './interval.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { describe, expect, it } from 'vitest';
 import { currentBackend, initBackend, webgpuAdapterHere } from '../../src/backend/select.js';
 import { ToolkitError } from '../../src/errors.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
 import { runDataBench } from '../../src/bench/data-bench.js';
 import { formatLoopsBench, runLoopsBench } from '../../src/bench/loops-bench.js';

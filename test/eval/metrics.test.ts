@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
 import { evaluateSae } from '../../src/eval/evaluate-sae.js';
 import { MetricsAccumulator, log10DensityHistogram } from '../../src/eval/metrics.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
 import { describeDistribution, measureSelectivity, quantileSorted, tokenEntropyBits, topTokenShare } from '../../src/eval/selectivity.js';
 import { SaeParams } from '../../src/sae/params.js';

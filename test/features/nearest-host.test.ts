@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
 import { nearestDecoderNeighbours } from '../../src/features/geometry.js';
 import { nearestUnitRowsHost } from '../../src/features/nearest-host.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
 import { computeFeatureStats } from '../../src/features/stats.js';
 import { computeRunFeatureStats, summaryPathFor } from '../../src/features/run.js';

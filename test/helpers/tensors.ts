@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { Rng } from '../../src/util/rng.js';
 import type { SaeWeights } from '../../src/sae/params.js';
 

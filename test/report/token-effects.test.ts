@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { describe, expect, it } from 'vitest';
 import { decoderTokenEffects } from '../../src/report/token-effects.js';
 

@@ -4,7 +4,7 @@
  * so a resampled encoder column has norm 0.2 x 2 = 0.4. b_enc = -100 keeps every feature off on
  * the pool, so x_hat = b_dec and each input's loss is ||x - b_dec||^2.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'vitest';
 import type { Batch } from '../../src/data/types.js';
 import { PARAM_NAMES, SaeParams, type SaeWeights } from '../../src/sae/params.js';

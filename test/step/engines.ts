@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/backend/tfjs.js';
 import { expect } from 'vitest';
 import type { StepArchitecture, StepStats } from '../../src/sae/gradients.js';
 import { PARAM_NAMES, SaeParams, type SaeWeights } from '../../src/sae/params.js';

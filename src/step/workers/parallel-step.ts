@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import type { AdamState, TrainedName } from '../adam.js';
 import type { StepStats } from '../../sae/gradients.js';
 import { PARAM_NAMES, paramShape, type SaeParams } from '../../sae/params.js';

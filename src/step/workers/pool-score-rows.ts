@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { scoreRowsGiven } from '../../sae/row-scores.js';
 import { encode } from '../../sae/forward.js';
 import { hostView } from '../kernels/host-io.js';

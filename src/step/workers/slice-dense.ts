@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { columnSums } from '../../sae/gradients.js';
 import { hostView } from '../kernels/host-io.js';
 import { scanKernelWindow, type KernelWindow } from '../kernels/jumprelu-loops.js';

@@ -2,7 +2,7 @@
  * Worker-thread entry of the parallel sparse step: owns one feature slice (SliceCompute) with its
  * own tfjs backend, and answers the step kernel's requests (protocol.ts) one at a time.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../backend/tfjs.js';
 import { parentPort } from 'node:worker_threads';
 import type { BackendChoice } from '../../backend/choices.js';
 import { initBackend } from '../../backend/select.js';
