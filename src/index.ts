@@ -5,6 +5,7 @@ export * from './util/rng.js';
 export * from './backend/choices.js';
 export * from './backend/select.js';
 export * from './backend/webgpu.js';
+export { releaseBackendIfLoaded } from './backend/release-hook.js';
 export * from './config/schema.js';
 export * from './config/load.js';
 export * from './data/types.js';

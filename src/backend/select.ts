@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BackendError, ToolkitError, describeError } from '../errors.js';
 import { describeAdapter, loadWebgpu, probeAdapter, releaseWebgpu, takeGpuError, type AdapterReport } from './webgpu.js';
+import { registerBackendRelease } from './release-hook.js';
 
 import type { BackendChoice, BackendName } from './choices.js';
 
@@ -159,6 +160,7 @@ export function releaseBackend(): void {
     current = null;
   }
 }
+registerBackendRelease(releaseBackend);
 
 /** For the auto test: does Dawn offer an adapter here, and is it software? null: none. */
 export async function webgpuAdapterHere(): Promise<AdapterReport | null> {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../index.js';
+import { ConfigError } from '../errors.js';
 
 /** camelCase option key -> its flag spelling (`evalRows` -> `--eval-rows`). */
 function flagName(key: PropertyKey): string {

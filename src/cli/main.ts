@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { printError } from './report.js';
-import { releaseBackend } from '../index.js';
+import { releaseBackendIfLoaded } from '../backend/release-hook.js';
 
 /** Build the commander program. Exported for tests. */
 export function buildProgram(): Command {
@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     return printError(err, debug);
   } finally {
     // A WebGPU device keeps the process alive; the other backends hold nothing.
-    releaseBackend();
+    releaseBackendIfLoaded();
   }
 }
 

@@ -1,4 +1,4 @@
-import { formatDuration, formatProgressLine, type TrainProgress } from '../index.js';
+import { formatDuration, formatProgressLine, type TrainProgress } from '../train/progress.js';
 
 export interface ProgressRenderer {
   update(p: TrainProgress): void;

@@ -1,4 +1,4 @@
-import { InternalError, ToolkitError } from '../index.js';
+import { InternalError, ToolkitError } from '../errors.js';
 
 /** Print an error for a person (stderr) and return the exit code. */
 export function printError(err: unknown, debug: boolean): number {

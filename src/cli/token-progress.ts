@@ -1,4 +1,4 @@
-import { formatDuration } from '../index.js';
+import { formatDuration } from '../train/progress.js';
 
 /**
  * Progress of a pass over tokens (harvest, model evaluation) on stderr: a bar redrawn in place

@@ -1,5 +1,6 @@
 import { RunError } from '../errors.js';
 import { readFeatureStats } from './table.js';
+import type { FeatureSortKey } from './sort-keys.js';
 import type { FeatureStats, TopExample } from './stats.js';
 
 /** The scalar statistics of one feature (JSON-friendly: NaN/-1 "none" values become null). */
@@ -24,8 +25,7 @@ export interface FeatureRow {
   topTokens: string[];
 }
 
-export const FEATURE_SORT_KEYS = ['index', 'frequency', 'density', 'max', 'mean', 'std', 'cos', 'resampled'] as const;
-export type FeatureSortKey = (typeof FEATURE_SORT_KEYS)[number];
+export { FEATURE_SORT_KEYS, type FeatureSortKey } from './sort-keys.js';
 
 export interface FeatureListing {
   run: string;

@@ -2,10 +2,9 @@ import * as tf from '../backend/tfjs.js';
 import type { Hooks } from '../model/hooks.js';
 import type { SaeTensors } from '../sae/forward.js';
 import { editActivation, type FeatureEdit } from './edits.js';
+import type { EditPositions } from './edit-positions.js';
 
-/** Where edits apply: every position, the prompt's, or the generated tokens'. */
-export const EDIT_POSITIONS = ['all', 'prompt', 'generated'] as const;
-export type EditPositions = (typeof EDIT_POSITIONS)[number];
+export { EDIT_POSITIONS, type EditPositions } from './edit-positions.js';
 
 /**
  * 1 where an edit applies, for the positions `start..start + ids.length - 1` holding `ids`.

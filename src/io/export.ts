@@ -17,11 +17,9 @@ import { openRun } from './run-dir.js';
 import { hookNameFrom, UNKNOWN_HOOK } from './saelens.js';
 import { readRunDictionary } from './run-weights.js';
 import { RUN_FILES, runFile } from './run-layout.js';
+import { DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, type ExportFormat } from './export-choices.js';
 
-export const EXPORT_FORMATS = ['saelens', 'safetensors', 'npy', 'arrow', 'json', 'sparsify'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export const DEFAULT_MAX_JSON_FEATURES = 4096;
+export { EXPORT_FORMATS, DEFAULT_MAX_JSON_FEATURES, type ExportFormat } from './export-choices.js';
 
 export interface ExportOptions {
   format: string;

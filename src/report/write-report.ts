@@ -12,12 +12,12 @@ import { runPageHtml } from './run-page.js';
 import { gatherSweepReport, isSweepDir } from './sweep-data.js';
 import { sweepPageHtml } from './sweep-page.js';
 import { dictionaryTokenEffects, type DictionaryTokenEffects } from './token-effects.js';
+import { DEFAULT_REPORT_EXAMPLES } from './report-defaults.js';
 
 /** The report file written into a run or sweep folder unless --out says otherwise. */
 export const REPORT_FILE = 'report.html';
 
-/** Top examples per feature kept in a page by default (of the run's output.topK). */
-export const DEFAULT_REPORT_EXAMPLES = 10;
+export { DEFAULT_REPORT_EXAMPLES } from './report-defaults.js';
 
 export interface ReportOptions {
   /** A run directory or a sweep folder. */

@@ -30,6 +30,39 @@ export function importGraph(root: string): ImportGraph {
   return graph;
 }
 
+const STATIC_RUNTIME_IMPORT = /^(?:import|export)\s+(?!type\b)[^'";]*?from\s*['"](\.[^'"]+)['"]|^import\s+['"](\.[^'"]+)['"]/gm;
+
+/**
+ * What loading each file loads at once: its static imports and re-exports that are not
+ * type-only (TypeScript erases those), without the dynamic `import()`s that run later.
+ */
+export function staticImportGraph(root: string): ImportGraph {
+  const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
+  const graph: ImportGraph = new Map();
+  for (const file of tsFiles(root)) {
+    const deps = new Set<string>();
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(STATIC_RUNTIME_IMPORT)) {
+      const target = path.resolve(path.dirname(file), (m[1] ?? m[2])!);
+      const found = [target.replace(/\.js$/, '.ts'), `${target}.ts`, path.join(target, 'index.ts')].find((c) => fs.existsSync(c));
+      if (found) deps.add(rel(found));
+    }
+    graph.set(rel(file), deps);
+  }
+  return graph;
+}
+
+/** Every file reachable from `start` in `graph` (start included). */
+export function reachable(graph: ImportGraph, start: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const d of graph.get(f) ?? []) visit(d);
+  };
+  visit(start);
+  return seen;
+}
+
 /** Strongly connected components with more than one member (Tarjan): each is an import cycle. */
 export function cycles(graph: ImportGraph): string[][] {
   let counter = 0;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, attribute, formatAttribution } from '../../index.js';
+import { BACKEND_CHOICES } from '../../backend/choices.js';
 
 const AttributeFlags = z.object({
   model: z.string().min(1),
@@ -30,6 +30,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const { attribute } = await import('../../interventions/attribute.js');
+      const { formatAttribution } = await import('../../interventions/attribute-format.js');
       const o = parseFlags(AttributeFlags, raw, 'attribute');
       const result = await attribute({ ...o, ...(o.hook ? { hook: o.hook } : {}), ...(o.target !== undefined ? { target: o.target } : {}) });
       if (o.json) printJson(result);

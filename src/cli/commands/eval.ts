@@ -4,7 +4,8 @@ import { parseFlags } from '../flag-issues.js';
 import { THREADS_HELP, ThreadsFlag } from '../threads-flag.js';
 import { tokenProgress } from '../token-progress.js';
 import { log, printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, ConfigError, compareHandles, evaluateRun, formatEvalReport, evaluateRunWithModel, formatHandles, formatModelEval } from '../../index.js';
+import { BACKEND_CHOICES } from '../../backend/choices.js';
+import { ConfigError } from '../../errors.js';
 
 const EvalFlags = z.object({
   data: z.array(z.string().min(1)).min(1),
@@ -55,6 +56,8 @@ export function register(program: Command): void {
       const o = parseFlags(EvalFlags, raw, 'eval');
       if (o.interventions && !o.model) throw new ConfigError('sae eval --interventions needs --model: the interventions run the language model.', `E.g. \`sae eval ${run} --model m.gguf --data held-out.arrow --interventions\`.`);
       if (o.model) {
+        const { evaluateRunWithModel, formatModelEval } = await import('../../eval/evaluate-model.js');
+        const { compareHandles, formatHandles } = await import('../../interventions/handles.js');
         const bar = tokenProgress('eval');
         const report = await evaluateRunWithModel(run, {
           model: o.model,
@@ -87,6 +90,8 @@ export function register(program: Command): void {
         else printText(handles ? `${formatModelEval(report)}\n${formatHandles(handles)}` : formatModelEval(report));
         return;
       }
+      const { evaluateRun } = await import('../../eval/evaluate.js');
+      const { formatEvalReport } = await import('../../eval/evaluate-format.js');
       const report = await evaluateRun({
         run,
         data: o.data,

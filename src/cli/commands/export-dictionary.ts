@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { log, printJson, printText } from '../report.js';
-import { ConfigError, DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS, exportDictionary } from '../../index.js';
+import { DEFAULT_MAX_JSON_FEATURES, EXPORT_FORMATS } from '../../io/export-choices.js';
+import { ConfigError } from '../../errors.js';
 
 const OptionsSchema = z.strictObject({
   format: z.string().min(1),
@@ -33,7 +34,8 @@ export function register(program: Command): void {
     .option('--max-json-features <n>', `largest json export without --force (default ${DEFAULT_MAX_JSON_FEATURES})`)
     .option('--hook-name <name>', "TransformerLens hook of the activations, e.g. blocks.3.hook_resid_post (default: from the data's metadata)")
     .option('--json', 'print the result as JSON on stdout')
-    .action((run: string, raw: Record<string, unknown>) => {
+    .action(async (run: string, raw: Record<string, unknown>) => {
+      const { exportDictionary } = await import('../../io/export.js');
       const parsed = OptionsSchema.safeParse(raw);
       if (!parsed.success) {
         const lines = parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message.replace(/^Invalid (input|option): /, '').replace(/, received .*$/, '')}, got '${String(raw[String(i.path[0])])}'`);

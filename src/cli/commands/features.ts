@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, ConfigError, formatFeatureCard, formatFeatureEffects, formatFeatureList, FEATURE_SORT_KEYS, describeFeature, featureOutputEffects, listFeatures } from '../../index.js';
+import { BACKEND_CHOICES } from '../../backend/choices.js';
+import { FEATURE_SORT_KEYS } from '../../features/sort-keys.js';
+import { ConfigError } from '../../errors.js';
 
 const intString = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 
@@ -36,12 +38,16 @@ export function register(program: Command): void {
     .option('--hook <name>', "with --model: the hook (default: the run's)")
     .option('--backend <name>', 'with --model: tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .action(async (run: string, index: string | undefined, raw: Record<string, unknown>) => {
+      const { formatFeatureCard, formatFeatureList } = await import('../../features/format.js');
+      const { describeFeature, listFeatures } = await import('../../features/view.js');
       const opts = parseFlags(FeaturesOptions, raw, 'features');
       if (index !== undefined) {
         if (!/^\d+$/.test(index)) {
           throw new ConfigError(`sae features: <index> must be a feature number (0, 1, ...), got '${index}'.`, 'See `sae features --help`.');
         }
         const card = describeFeature(run, Number(index));
+        // The model's modules only when asked: the card alone reads the run's files.
+        const { formatFeatureEffects, featureOutputEffects } = await import('../../interventions/feature-effects.js');
         const effects = opts.model
           ? await featureOutputEffects({
               run,

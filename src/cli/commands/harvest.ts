@@ -5,7 +5,7 @@ import { parseFlags } from '../flag-issues.js';
 import { log, printJson } from '../report.js';
 import { THREADS_HELP, ThreadsFlag } from '../threads-flag.js';
 import { tokenProgress } from '../token-progress.js';
-import { ConfigError, formatComparison, harvest } from '../../index.js';
+import { ConfigError } from '../../errors.js';
 
 const HarvestFlags = z.object({
   model: z.string().min(1),
@@ -45,6 +45,8 @@ export function register(program: Command): void {
     .option('--threads <n>', THREADS_HELP, 'auto')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const { formatComparison } = await import('../../model/compare-activations.js');
+      const { harvest } = await import('../../model/harvest.js');
       const o = parseFlags(HarvestFlags, raw, 'harvest');
       if ((o.text === undefined) === (o.tokens === undefined)) throw new ConfigError('sae harvest: pass exactly one of --text and --tokens.', 'See `sae harvest --help`.');
       const bar = tokenProgress('harvest');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { printJson, printText } from '../report.js';
-import { formatIssues, ConfigError, formatInspect, inspectData } from '../../index.js';
+import { ConfigError } from '../../errors.js';
 
 const InspectOptions = z.strictObject({
   column: z.string().min(1).default('activation'),
@@ -24,6 +24,9 @@ export function register(program: Command): void {
     .option('--pos-column <name>', 'position column', 'pos')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (inputs: string[], raw: Record<string, unknown>) => {
+      const { formatIssues } = await import('../../config/load.js');
+      const { formatInspect } = await import('../../data/inspect-format.js');
+      const { inspectData } = await import('../../data/inspect.js');
       const parsed = InspectOptions.safeParse(raw);
       if (!parsed.success) throw new ConfigError(`sae inspect: ${formatIssues(parsed.error.issues, raw).join('; ')}`, 'See `sae inspect --help`.');
       const o = parsed.data;

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { formatModelInspection, inspectModel } from '../../index.js';
 
 const InspectFlags = z.object({ json: z.boolean().default(false), allTensors: z.boolean().default(false) });
 
@@ -13,7 +12,8 @@ export function register(program: Command): void {
     .description('Show a GGUF model: architecture, dimensions, heads, context, tokenizer, tensors and their types, and what sae supports of it.')
     .option('--all-tensors', 'list every tensor (default: the first block and the rest)')
     .option('--json', 'print the report as JSON on stdout')
-    .action((file: string, raw: Record<string, unknown>) => {
+    .action(async (file: string, raw: Record<string, unknown>) => {
+      const { formatModelInspection, inspectModel } = await import('../../model/inspect.js');
       const o = parseFlags(InspectFlags, raw, 'model inspect');
       const report = inspectModel(file);
       if (o.json) printJson(report);

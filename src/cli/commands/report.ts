@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_REPORT_EXAMPLES, formatReportResult, openPage, writeReport } from '../../index.js';
+import { DEFAULT_REPORT_EXAMPLES } from '../../report/report-defaults.js';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
 
@@ -23,6 +23,9 @@ export function register(program: Command): void {
     .option('--open', 'open the page in the default browser (xdg-open, open or start)')
     .option('--json', 'print what was written as JSON on stdout')
     .action(async (dir: string, raw: Record<string, unknown>) => {
+      const { formatReportResult } = await import('../../report/report-format.js');
+      const { openPage } = await import('../../report/open-page.js');
+      const { writeReport } = await import('../../report/write-report.js');
       const o = parseFlags(ReportFlags, raw, 'report');
       const result = await writeReport({
         target: dir,

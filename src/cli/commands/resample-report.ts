@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { printJson, printText } from '../report.js';
-import { formatReport, buildResampleReport } from '../../index.js';
 
 export function register(program: Command): void {
   program
@@ -9,7 +8,9 @@ export function register(program: Command): void {
     .argument('<run>', 'run directory (finished, interrupted or still training)')
     .option('--json', 'print the report as JSON on stdout')
     .addOption(new Option('--format <format>', 'text for a terminal, md for Markdown').choices(['text', 'md']).default('text'))
-    .action((run: string, opts: { json?: boolean; format: 'text' | 'md' }) => {
+    .action(async (run: string, opts: { json?: boolean; format: 'text' | 'md' }) => {
+      const { formatReport } = await import('../../resample/report-format.js');
+      const { buildResampleReport } = await import('../../resample/report.js');
       const report = buildResampleReport(run);
       if (opts.json) printJson(report);
       else printText(formatReport(report, opts.format));

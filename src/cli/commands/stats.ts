@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, formatStatsSummary, computeRunFeatureStats } from '../../index.js';
+import { BACKEND_CHOICES } from '../../backend/choices.js';
 
 const int = z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number);
 const fraction = z.string().regex(/^[0-9.eE+-]+$/, 'expected a number').transform(Number).pipe(z.number().min(0).max(1));
@@ -38,6 +38,8 @@ export function register(program: Command): void {
     .option('--force', "without --out: replace the run's features.arrow/features.json")
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (run: string, raw: Record<string, unknown>) => {
+      const { formatStatsSummary } = await import('../../features/format.js');
+      const { computeRunFeatureStats } = await import('../../features/run.js');
       const o = parseFlags(StatsOptions, raw, 'stats');
       let lastLog = Date.now();
       const result = await computeRunFeatureStats({

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { printJson, printText } from '../report.js';
-import { BACKEND_CHOICES, EDIT_POSITIONS, formatSteer, parseEdits, steer } from '../../index.js';
+import { BACKEND_CHOICES } from '../../backend/choices.js';
+import { EDIT_POSITIONS } from '../../interventions/edit-positions.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -46,6 +47,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const { formatSteer, steer } = await import('../../interventions/steer.js');
+      const { parseEdits } = await import('../../interventions/edits.js');
       const o = parseFlags(SteerFlags, raw, 'steer');
       const result = await steer({ ...o, edits: parseEdits(o), ...(o.hook ? { hook: o.hook } : {}) });
       if (o.json) printJson(result);

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
-import { runSweep, formatSweepTable } from '../../index.js';
 
 const SweepFlags = z.object({
   config: z.string().min(1),
@@ -30,6 +29,8 @@ export function register(program: Command): void {
     .option('--ground-truth <file>', 'ground truth from `sae synth`: adds MMCS to the table')
     .option('--json', 'print the table as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const { runSweep } = await import('../../sweep/run-sweep.js');
+      const { formatSweepTable } = await import('../../sweep/table.js');
       const o = parseFlags(SweepFlags, raw, 'sweep');
       const result = await runSweep({
         config: o.config,

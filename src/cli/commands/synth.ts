@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseFlags } from '../flag-issues.js';
 import { log, printJson, printText } from '../report.js';
-import { SYNTH_DEFAULTS, writeSynthetic } from '../../index.js';
+import { SYNTH_DEFAULTS } from '../../data/synth/synth.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const SynthFlags = z.object({
@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .option('--force', 'replace existing output files')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const { writeSynthetic } = await import('../../data/synth/write.js');
       const { json, ...o } = parseFlags(SynthFlags, raw, 'synth');
       let lastPct = -1;
       const report = await writeSynthetic({

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { progressRenderer } from '../progress-bar.js';
 import { log, printJson } from '../report.js';
 import { stopOnSignals } from '../signals.js';
-import { BACKEND_CHOICES, type BackendChoice, loadConfig, ConfigError, formatDuration, formatProgressLine, train, parseByteSize, trainSummary } from '../../index.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.js';
+import { ConfigError } from '../../errors.js';
+import { formatDuration, formatProgressLine } from '../../train/progress.js';
 
 interface TrainOptions {
   config?: string;
@@ -33,6 +35,10 @@ export function register(program: Command): void {
     .option('--json', 'print the final summary as JSON on stdout (progress stays on stderr)')
     .option('--max-memory <size>', 'memory budget for the run, e.g. 8G or 512M (default: the free memory; checked before allocating)')
     .action(async (opts: TrainOptions) => {
+      const { loadConfig } = await import('../../config/load.js');
+      const { train } = await import('../../train/trainer.js');
+      const { parseByteSize } = await import('../../train/memory-estimate.js');
+      const { trainSummary } = await import('../../train/summary.js');
       const backend = opts.backend;
       if (backend !== undefined && !BACKEND_CHOICES.includes(backend)) {
         throw new ConfigError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got '${backend}'`);
