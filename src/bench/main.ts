@@ -21,6 +21,8 @@
  * `--whole-run --backend webgpu --no-peer` trains the whole runs on the GPU (the data path included).
  * `--resample-scoring [--configs B] [--workers 2] [--rows 65536] [--json]`: one resampling event's
  * pool scoring with tfjs on one thread and on the step's workers (resample-score.ts).
+ * `--startup [--repeats 5] [--json]`: the CLI's start-up per command, the workers' start, and
+ * tfjs loaded by import and by require (startup.ts).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -41,6 +43,7 @@ import { findPeerScript, findTorchPython, parsePeerFigures } from './whole-run/t
 import { runStepPeer } from './step-peer.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
 import { formatResampleScore, runResampleScoreBench } from './resample-score.js';
+import { formatStartup, runStartupBench } from './startup.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
   const items = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -107,10 +110,13 @@ async function main(): Promise<number> {
       rounds: { type: 'string', default: '1' },
       'resample-scoring': { type: 'boolean', default: false },
       rows: { type: 'string', default: '65536' },
+      startup: { type: 'boolean', default: false },
+      repeats: { type: 'string', default: '5' },
     },
   });
   if (values['whole-run']) return wholeRunMain(values);
   if (values['resample-scoring']) return resampleScoringMain(values);
+  if (values.startup) return startupMain(values);
   if (values.child) {
     const result = await runTrainBench(JSON.parse(values.child) as BenchSpec);
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -228,6 +234,13 @@ async function resampleScoringMain(values: { configs?: string | undefined; worke
     results.push(r);
   }
   if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), resampleScoring: results }, null, 2) + '\n');
+  return 0;
+}
+
+async function startupMain(values: { repeats: string; json: boolean }): Promise<number> {
+  const r = await runStartupBench(counts(values.repeats, 'repeats')[0]!, (s) => process.stderr.write(s + '\n'));
+  process.stderr.write(formatStartup(r) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), startup: r }, null, 2) + '\n');
   return 0;
 }
 
