@@ -59,6 +59,7 @@ export async function runStartupBench(repeats: number, log: (line: string) => vo
       ['train (10 steps of 256, 2 workers)', ['train', '--config', config, '--force']],
       ['resample-report <run>', ['resample-report', run]],
       ['features <run>', ['features', run, '--limit', '5']],
+      ['features <run> 0', ['features', run, '0']],
       ['export-dictionary <run> --format npy', ['export-dictionary', run, '--format', 'npy', '--out', path.join(dir, 'npy'), '--force']],
     ];
     const times = commands.map(() => [] as number[]);

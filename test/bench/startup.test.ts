@@ -13,6 +13,7 @@ describe('the start-up bench (npm run bench -- --startup)', () => {
       'train (10 steps of 256, 2 workers)',
       'resample-report <run>',
       'features <run>',
+      'features <run> 0',
       'export-dictionary <run> --format npy',
     ]);
     for (const v of [...r.commands.map((c) => c.ms), r.workerPoolMs, r.tfjsImportMs, r.tfjsRequireMs]) expect(v).toBeGreaterThan(0);

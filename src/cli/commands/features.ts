@@ -46,22 +46,25 @@ export function register(program: Command): void {
           throw new ConfigError(`sae features: <index> must be a feature number (0, 1, ...), got '${index}'.`, 'See `sae features --help`.');
         }
         const card = describeFeature(run, Number(index));
+        if (!opts.model) {
+          if (opts.json) printJson(card);
+          else printText(formatFeatureCard(card));
+          return;
+        }
         // The model's modules only when asked: the card alone reads the run's files.
         const { formatFeatureEffects, featureOutputEffects } = await import('../../interventions/feature-effects.js');
-        const effects = opts.model
-          ? await featureOutputEffects({
-              run,
-              model: opts.model,
-              feature: Number(index),
-              context: opts.context,
-              maxTokens: opts.maxTokens,
-              backend: opts.backend,
-              ...(opts.data ? { data: opts.data } : {}),
-              ...(opts.hook ? { hook: opts.hook } : {}),
-            })
-          : null;
-        if (opts.json) printJson(effects ? { ...card, outputEffects: effects } : card);
-        else printText(effects ? `${formatFeatureCard(card)}\n${formatFeatureEffects(effects)}` : formatFeatureCard(card));
+        const effects = await featureOutputEffects({
+          run,
+          model: opts.model,
+          feature: Number(index),
+          context: opts.context,
+          maxTokens: opts.maxTokens,
+          backend: opts.backend,
+          ...(opts.data ? { data: opts.data } : {}),
+          ...(opts.hook ? { hook: opts.hook } : {}),
+        });
+        if (opts.json) printJson({ ...card, outputEffects: effects });
+        else printText(`${formatFeatureCard(card)}\n${formatFeatureEffects(effects)}`);
         return;
       }
       if (opts.model) throw new ConfigError('sae features: --model needs a feature <index>: output effects are shown on one feature\'s card.', `E.g. \`sae features ${run} 42 --model m.gguf\`.`);
