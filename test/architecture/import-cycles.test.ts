@@ -73,4 +73,14 @@ describe('the cycle checker', () => {
     expect(cycles(g)).toEqual([['a/one.ts', 'a/two.ts']]);
     expect(cycles(folderGraph(g))).toEqual([['a', 'b']]);
   });
+
+  it('leaves type-only and dynamic imports out of what loading a file loads at once', () => {
+    const dir = tmpDir('sae-import-graph-');
+    const write = (f: string, text: string) => fs.writeFileSync(path.join(dir, f), text);
+    write('main.ts', "import type { T } from './types.js';\nimport { a } from './a.js';\nexport * from './b.js';\nconst later = () => import('./heavy.js');\n");
+    for (const f of ['types.ts', 'a.ts', 'b.ts', 'heavy.ts']) write(f, 'export const x = 1;\n');
+    expect([...staticImportGraph(dir).get('main.ts')!].sort()).toEqual(['a.ts', 'b.ts']);
+    expect([...importGraph(dir).get('main.ts')!].sort()).toEqual(['a.ts', 'b.ts', 'heavy.ts', 'types.ts']);
+    expect([...reachable(staticImportGraph(dir), 'main.ts')].sort()).toEqual(['a.ts', 'b.ts', 'main.ts']);
+  });
 });

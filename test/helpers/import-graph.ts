@@ -16,18 +16,7 @@ function tsFiles(dir: string): string[] {
 
 /** The import graph of the TypeScript files under `root`, keyed by paths relative to it ('/'-separated). */
 export function importGraph(root: string): ImportGraph {
-  const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
-  const graph: ImportGraph = new Map();
-  for (const file of tsFiles(root)) {
-    const deps = new Set<string>();
-    for (const m of fs.readFileSync(file, 'utf8').matchAll(IMPORT)) {
-      const target = path.resolve(path.dirname(file), (m[1] ?? m[2] ?? m[3])!);
-      const found = [target.replace(/\.js$/, '.ts'), `${target}.ts`, path.join(target, 'index.ts')].find((c) => fs.existsSync(c));
-      if (found) deps.add(rel(found));
-    }
-    graph.set(rel(file), deps);
-  }
-  return graph;
+  return graphOf(root, IMPORT);
 }
 
 const STATIC_RUNTIME_IMPORT = /^(?:import|export)\s+(?!type\b)[^'";]*?from\s*['"](\.[^'"]+)['"]|^import\s+['"](\.[^'"]+)['"]/gm;
@@ -37,12 +26,17 @@ const STATIC_RUNTIME_IMPORT = /^(?:import|export)\s+(?!type\b)[^'";]*?from\s*['"
  * type-only (TypeScript erases those), without the dynamic `import()`s that run later.
  */
 export function staticImportGraph(root: string): ImportGraph {
+  return graphOf(root, STATIC_RUNTIME_IMPORT);
+}
+
+/** file -> the files under `root` that `pattern`'s matches (the first capturing group that matched) name. */
+function graphOf(root: string, pattern: RegExp): ImportGraph {
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
   const graph: ImportGraph = new Map();
   for (const file of tsFiles(root)) {
     const deps = new Set<string>();
-    for (const m of fs.readFileSync(file, 'utf8').matchAll(STATIC_RUNTIME_IMPORT)) {
-      const target = path.resolve(path.dirname(file), (m[1] ?? m[2])!);
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(pattern)) {
+      const target = path.resolve(path.dirname(file), m.slice(1).find((g) => g !== undefined)!);
       const found = [target.replace(/\.js$/, '.ts'), `${target}.ts`, path.join(target, 'index.ts')].find((c) => fs.existsSync(c));
       if (found) deps.add(rel(found));
     }
