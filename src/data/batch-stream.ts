@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { readBlocks } from './dataset.js';
+import { withPooledRows } from './pooled-rows.js';
 import { RowStore } from './row-store.js';
 import { isHeldOut } from './split.js';
 import type { Batch, ColumnOptions, DatasetInfo, SplitSpec } from './types.js';
@@ -28,6 +29,14 @@ export interface BatchStreamOptions {
    * each batch before it asks for the next). Saves a batchSize x d allocation per batch.
    */
   reuse?: boolean;
+  /**
+   * Rows stay in the shuffle buffer's pool instead of being copied into each batch (implies
+   * `reuse`): a batch carries `pooled` (PooledRows) and gathers x only if x is read. The pool holds
+   * the buffer's rows and REUSED_STORES batches' (on a SharedArrayBuffer, so that the training
+   * step's worker threads copy their own rows); an emitted row's pool row goes to the batch and
+   * the incoming row takes the pool row the batch REUSED_STORES before held. Same rows, same order.
+   */
+  pooled?: boolean;
 }
 
 /** Output stores a reusing stream cycles through (BatchStreamOptions.reuse). */
@@ -48,7 +57,8 @@ export interface StreamPosition {
  * Epoch e draws from Rng(seed, e): the same dataset, options and seed give the same batch
  * sequence, and startBatch = k reproduces batches k, k+1, ... exactly.
  * Batches run across epoch boundaries; the last partial batch of the last epoch is dropped.
- * Memory: the buffer and one batch (REUSED_STORES with `reuse`), plus one decoded record batch.
+ * Memory: the buffer and one batch (REUSED_STORES with `reuse`; with `pooled` the buffer holds
+ * theirs, and a batch's x only once read), plus one decoded record batch.
  */
 export class BatchStream implements AsyncIterable<Batch> {
   private pos: StreamPosition = { epoch: 0, batch: 0, rowsConsumed: 0 };
@@ -70,14 +80,27 @@ export class BatchStream implements AsyncIterable<Batch> {
     const { ds, opts } = this;
     const d = ds.d;
     const capacity = Math.floor(opts.shuffleBuffer);
-    const buf = new RowStore(capacity, d);
+    const B = opts.batchSize;
+    const pooled = opts.pooled === true;
+    const buf = pooled ? new RowStore(capacity + REUSED_STORES * B, d, 'shared') : new RowStore(capacity, d);
+    // pooled: the pool row each buffer slot holds; each store's pool rows (at first the spare ones).
+    const slotRow = pooled ? Int32Array.from({ length: capacity }, (_, i) => i) : new Int32Array(0);
+    const indexes: Int32Array[] = [];
+    const gathered: Float32Array[] = [];
     const start = opts.startBatch ?? 0;
     // With reuse, each batch yielded takes the next of the stores in turn (skipped batches take none).
     const stores: RowStore[] = [];
     let handedOut = 0;
+    let outNo = 0;
     const nextStore = (): RowStore => {
-      if (!opts.reuse) return new RowStore(opts.batchSize, d);
-      return (stores[handedOut++ % REUSED_STORES] ??= new RowStore(opts.batchSize, d));
+      if (!opts.reuse && !pooled) return new RowStore(B, d);
+      outNo = handedOut++ % REUSED_STORES;
+      indexes[outNo] ??= Int32Array.from({ length: B }, (_, i) => capacity + outNo * B + i);
+      return (stores[outNo] ??= new RowStore(B, d, pooled ? 'none' : 'own'));
+    };
+    const pooledBatch = (store: RowStore, no: number): Batch => {
+      const base = store.toBatch(B, buf.has);
+      return withPooledRows(base, { pool: buf.x, index: indexes[no]! }, () => (gathered[no] ??= new Float32Array(B * d)));
     };
     let out = nextStore();
     let fill = 0;
@@ -87,13 +110,20 @@ export class BatchStream implements AsyncIterable<Batch> {
 
     // Emit buffer slot j into the current batch; returns the batch when it is complete.
     const emit = (j: number): Batch | null => {
-      if (batchIndex >= start) buf.copyTo(j, out, fill);
+      if (pooled) {
+        // The batch takes slot j's pool row; the slot takes the one this batch's store held.
+        const index = indexes[outNo]!;
+        const r = slotRow[j]!;
+        slotRow[j] = index[fill]!;
+        index[fill] = r;
+        if (batchIndex >= start) buf.copyIdsTo(r, out, fill);
+      } else if (batchIndex >= start) buf.copyTo(j, out, fill);
       fill++;
-      if (fill < opts.batchSize) return null;
-      const done = batchIndex >= start ? out.toBatch(opts.batchSize, buf.has) : null;
+      if (fill < B) return null;
+      const done = batchIndex >= start ? (pooled ? pooledBatch(out, outNo) : out.toBatch(B, buf.has)) : null;
       batchIndex++;
       fill = 0;
-      this.pos = { epoch, batch: batchIndex, rowsConsumed: batchIndex * opts.batchSize };
+      this.pos = { epoch, batch: batchIndex, rowsConsumed: batchIndex * B };
       if (done) out = nextStore();
       return done;
     };
@@ -111,12 +141,13 @@ export class BatchStream implements AsyncIterable<Batch> {
           if (opts.maxRows !== undefined && taken >= opts.maxRows) break outer;
           taken++;
           if (count < capacity) {
-            buf.put(count++, b, i);
+            buf.put(pooled ? slotRow[count]! : count, b, i);
+            count++;
             continue;
           }
           const j = rng.int(capacity);
           const ready = emit(j);
-          buf.put(j, b, i);
+          buf.put(pooled ? slotRow[j]! : j, b, i);
           if (ready) yield ready;
         }
       }
@@ -127,7 +158,11 @@ export class BatchStream implements AsyncIterable<Batch> {
         const j = rng.int(count);
         const ready = emit(j);
         count--;
-        buf.copyTo(count, buf, j);
+        if (pooled) {
+          const r = slotRow[j]!;
+          slotRow[j] = slotRow[count]!;
+          slotRow[count] = r;
+        } else buf.copyTo(count, buf, j);
         if (ready) yield ready;
       }
     }

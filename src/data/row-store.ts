@@ -1,3 +1,4 @@
+import { copyRow } from '../util/copy-row.js';
 import type { Batch, RowMeta } from './types.js';
 
 /**
@@ -14,11 +15,17 @@ export class RowStore {
   readonly token: string[];
   has = { tokenId: true, docId: true, pos: true, token: true };
 
+  /**
+   * `rows`: 'own' (default), 'shared' (x on a SharedArrayBuffer, for worker threads to read) or
+   * 'none' (ids and metadata only; x empty: a batch whose rows stay in a pool).
+   */
   constructor(
     readonly capacity: number,
     readonly d: number,
+    rows: 'own' | 'shared' | 'none' = 'own',
   ) {
-    this.x = new Float32Array(capacity * d);
+    const n = rows === 'none' ? 0 : capacity * d;
+    this.x = rows === 'shared' ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
     this.rowIds = new Float64Array(capacity);
     this.tokenId = new Int32Array(capacity);
     this.docId = new Int32Array(capacity);
@@ -51,6 +58,11 @@ export class RowStore {
    */
   copyTo(slot: number, dst: RowStore, dstSlot: number): void {
     copyRow(this.x, slot * this.d, dst.x, dstSlot * this.d, this.d);
+    this.copyIdsTo(slot, dst, dstSlot);
+  }
+
+  /** copyTo without x: the row id and metadata only. */
+  copyIdsTo(slot: number, dst: RowStore, dstSlot: number): void {
     dst.rowIds[dstSlot] = this.rowIds[slot]!;
     const has = this.has;
     if (has.tokenId) dst.tokenId[dstSlot] = this.tokenId[slot]!;
@@ -70,28 +82,4 @@ export class RowStore {
     if (has.token) meta.token = full ? this.token : this.token.slice(0, rows);
     return { x: cut(this.x, rows * this.d), rows, d: this.d, rowIds: cut(this.rowIds, rows), meta };
   }
-}
-
-/** Rows at least this wide are copied with TypedArray.set (a memcpy); narrower ones element by element. */
-export const SET_COPY_MIN_WIDTH = 96;
-
-/**
- * Copy one row of d floats. set() needs a subarray view, an allocation per row: at d = 64 the
- * views were ~40% of everything a stories260k run allocated (428 MB in 400 steps) and drove its
- * main thread's collections, while a loop unrolled by four copies as fast. From ~96 floats the
- * memcpy wins (d = 128: 2x the loop, measured 2026-12-01).
- */
-function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, d: number): void {
-  if (d >= SET_COPY_MIN_WIDTH) {
-    dst.set(src.subarray(from, from + d), to);
-    return;
-  }
-  let k = 0;
-  for (; k + 4 <= d; k += 4) {
-    dst[to + k] = src[from + k]!;
-    dst[to + k + 1] = src[from + k + 1]!;
-    dst[to + k + 2] = src[from + k + 2]!;
-    dst[to + k + 3] = src[from + k + 3]!;
-  }
-  for (; k < d; k++) dst[to + k] = src[from + k]!;
 }

@@ -11,15 +11,29 @@ export interface RowMeta {
   token?: string[];
 }
 
+/**
+ * Rows that stay where a shuffle buffer keeps them (BatchStreamOptions.pooled): row r of the batch
+ * is row index[r] of the pool. The pool is on a SharedArrayBuffer, so worker threads can copy the
+ * rows themselves.
+ */
+export interface PooledRows {
+  /** [pool rows, d], row-major float32. */
+  pool: Float32Array;
+  /** [rows]: each batch row's row of the pool. */
+  index: Int32Array;
+}
+
 /** A block of activation rows. */
 export interface Batch {
-  /** x [rows, d], row-major float32. */
+  /** x [rows, d], row-major float32 (with `pooled`: copied from the pool at its first read). */
   x: Float32Array;
   rows: number;
   d: number;
   /** Global row id of each row: its index in the dataset in file order across shards. */
   rowIds: Float64Array;
   meta: RowMeta;
+  /** Where the rows are, when x has not been copied out of a pool (read x for them in order). */
+  pooled?: PooledRows;
 }
 
 /** What the data layer learned about one input file. */

@@ -31,6 +31,7 @@ import { DEFAULT_SPARSE_CAPACITY } from './workers/layout.js';
 import { ParallelStep } from './workers/parallel-step.js';
 import type { PoolScoreOptions, WorkersRowScorer } from './workers/pool-score.js';
 import type { StepArchitecture } from '../sae/gradients.js';
+import { stepTensor, type StepX } from './step-input.js';
 
 export type { KernelKind } from './choose.js';
 
@@ -114,8 +115,12 @@ export interface KernelChoice {
  * after writing them, and dispose() at the end (which does not sync).
  */
 export interface StepEngine {
-  /** One optimizer step on x [B, d]: updates params and adam in place, returns the step's statistics (the caller disposes them). */
-  step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats>;
+  /**
+   * One optimizer step on x [B, d] (a tensor, or the loop's batch as a StepInput, whose tensor is
+   * made only if a formulation on this thread needs it): updates params and adam in place,
+   * returns the step's statistics (the caller disposes them).
+   */
+  step(params: SaeParams, adam: AdamState, x: StepX, cfg: StepConfig, timer?: PhaseTimer): Promise<StepStats>;
   /** Bring params and adam up to date with the state the worker threads hold (a no-op when none is held). */
   sync(): Promise<void>;
   /** params or adam were written outside a step (resampling, a restore): reload them before the next. */
@@ -183,7 +188,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   const syncWorkers = async (): Promise<void> => settled?.sync();
   const denseStep: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
     await syncWorkers();
-    const stats = denseTrainStep(params, adam, x, cfg, timer);
+    const stats = denseTrainStep(params, adam, stepTensor(x), cfg, timer);
     // A scalar read; the trainer reads the same statistics right after, so this adds no wait.
     lastL0 = stats.l0.dataSync()[0]!;
     last = 'dense';
@@ -192,7 +197,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   };
   const oneThreadSparse: StepEngine['step'] = async (params, adam, x, cfg, timer) => {
     await syncWorkers();
-    const stats = sparse(params, adam, x, cfg, timer);
+    const stats = sparse(params, adam, stepTensor(x), cfg, timer);
     lastL0 = sparse.lastL0();
     last = 'sparse';
     reload = true;
@@ -209,7 +214,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         if (act.kind !== 'relu') lastL0 = act.k;
         else if (!Number.isFinite(lastL0)) {
           await syncWorkers();
-          lastL0 = probeL0(params, x);
+          lastL0 = probeL0(params, stepTensor(x));
         }
         const onWorkers = threads > 1 && workersServe;
         const selection = WORKERS_SELECTION_SHARE * (o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY);
@@ -277,7 +282,7 @@ function workersSelect(arch: StepArchitecture | undefined): boolean {
  */
 function denseOnlyEngine(o: StepEngineOptions): StepEngine {
   return {
-    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, x, cfg, timer),
+    step: async (params, adam, x, cfg, timer) => denseTrainStep(params, adam, stepTensor(x), cfg, timer),
     sync: async () => {},
     invalidate() {},
     mainThreadMs: () => ({ serial: 0, sync: 0 }),

@@ -18,6 +18,7 @@ import type { AdamState } from '../step/adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
 import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
+import { StepInput } from '../step/step-input.js';
 import { readStepStats } from './read-stats.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
@@ -217,10 +218,8 @@ async function steps(
     const stepCfg: StepConfig = { recipe: ctx.recipe, lr, l1Coefficient: l1c, adam: adamHyper, ...stepArchitecture(ctx.architecture, state, step) };
     // The metrics' sparsity coefficient: L1's, or jumprelu's L0 lambda (its `l1` column holds the L0 penalty term).
     const sparsityCoefficient = stepCfg.arch?.jumprelu?.coefficient ?? l1c;
-    const x = tf.tidy(() => {
-      const t = tf.tensor2d(batch.x, [batch.rows, plan.d]);
-      return scale === 1 ? t : (tf.mul(t, scale) as tf.Tensor2D);
-    });
+    // The worker threads copy and scale the batch's rows from the stream's pool themselves; the tensor is made only if a step here needs it.
+    const x = new StepInput(batch, scale);
     const stats = await engine.step(params, adam, x, stepCfg);
     const ran = engine.describe();
     if (ran !== lastRan) log(`step ${step}: kernel ${ran}${pipelined ? ' (statistics read while the next step runs)' : ''}`);

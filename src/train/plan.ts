@@ -83,8 +83,9 @@ export function trainingStream(cfg: Config, plan: RunPlan, startBatch = 0, onWar
     startBatch,
     skipBadShards: cfg.data.skipBadShards,
     ...(onWarning ? { onWarning } : {}),
-    // The loop is done with each batch (its tensor disposed) before it asks for the next (loop.ts).
-    reuse: true,
+    // The loop is done with each batch (its tensor disposed) before it asks for the next (loop.ts);
+    // the rows stay in the stream's pool, where the step's worker threads copy them (StepInput).
+    pooled: true,
   });
 }
 

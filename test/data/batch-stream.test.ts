@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStream, REUSED_STORES, type BatchStreamOptions } from '../../src/data/batch-stream.js';
-import { SET_COPY_MIN_WIDTH } from '../../src/data/row-store.js';
+import { SET_COPY_MIN_WIDTH } from '../../src/util/copy-row.js';
 import { scanDataset } from '../../src/data/dataset.js';
 import { readHeldOut } from '../../src/data/held-out.js';
 import { sampleRows } from '../../src/data/sample.js';
@@ -83,6 +83,35 @@ describe('BatchStream', () => {
       expect(rows).toEqual(await ids({ startBatch }));
       expect(new Set(xs).size).toBe(REUSED_STORES);
       xs.forEach((x, k) => expect(x).toBe(xs[k % REUSED_STORES]));
+    }
+  });
+
+  it('pooled: the same batches and values, the rows read from the pool by index, each batch intact while the next two are made', async () => {
+    for (const [startBatch, shuffleBuffer, epochs] of [[0, 64, 3], [2, 64, 2], [0, 1000, 2], [5, 1, 2]] as const) {
+      const opts = { ...base, startBatch, shuffleBuffer, epochs };
+      const expected = await ids(opts);
+      const held: { pooled: NonNullable<Batch['pooled']>; rowIds: number[] }[] = [];
+      const rows: number[][] = [];
+      let pool: Float32Array | null = null;
+      for await (const b of new BatchStream(ds, COLS, { ...opts, pooled: true })) {
+        const p = b.pooled!;
+        expect(p.pool.buffer).toBeInstanceOf(SharedArrayBuffer);
+        expect(p.pool.length).toBe((shuffleBuffer + REUSED_STORES * base.batchSize) * D);
+        pool ??= p.pool;
+        expect(p.pool).toBe(pool);
+        expect(p.index.length).toBe(b.rows);
+        // The consumer may hold REUSED_STORES - 1 batches (one prefetched): the oldest's pool rows are untouched.
+        held.push({ pooled: p, rowIds: Array.from(b.rowIds) });
+        if (held.length > REUSED_STORES - 1) held.shift();
+        for (const h of held) {
+          h.rowIds.forEach((r, i) => expect(h.pooled.pool[h.pooled.index[i]! * D + 1]).toBe(Math.fround(value(r, 1))));
+        }
+        rows.push(Array.from(b.rowIds));
+        // x, gathered at its first read, and its metadata.
+        checkRows(b);
+        expect(b.x).toBe(b.x);
+      }
+      expect(rows).toEqual(expected);
     }
   });
 

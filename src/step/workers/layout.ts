@@ -28,6 +28,8 @@ export const STATE_ARRAYS = [
   // b_dec's gradient is each worker's own (slice-step.ts).
   'gW_enc', 'gb_enc', 'gW_dec',
   'x', 'xc', 'G', 'fired', 'spars', 'decay',
+  // The step's rows in the shuffle buffer's pool, when the workers copy them (row-reduce.ts loadRows).
+  'rowIndex',
   // jumprelu (slice-jumprelu.ts): the thresholds' parameter, moments, gradient, and exp of it this step.
   'log_threshold', 'mlog_threshold', 'vlog_threshold', 'glog_threshold', 'theta',
 ] as const;
@@ -61,6 +63,7 @@ export interface StateViews {
   vW_enc: Float32Array; vb_enc: Float32Array; vW_dec: Float32Array; vb_dec: Float32Array;
   gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array;
   x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
+  rowIndex: Int32Array;
   /** jumprelu's log_threshold [m], its Adam moments and gradient; theta = exp(log_threshold) of the current step. */
   log_threshold: Float32Array; mlog_threshold: Float32Array; vlog_threshold: Float32Array; glog_threshold: Float32Array; theta: Float32Array;
 }
@@ -172,6 +175,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     vW_enc: [d * m, 'f32'], vb_enc: [m, 'f32'], vW_dec: [m * d, 'f32'], vb_dec: [d, 'f32'],
     gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'],
     x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
+    rowIndex: [B, 'i32'],
     log_threshold: [m, 'f32'], mlog_threshold: [m, 'f32'], vlog_threshold: [m, 'f32'], glog_threshold: [m, 'f32'], theta: [m, 'f32'],
   };
   const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);

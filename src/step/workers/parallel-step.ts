@@ -7,6 +7,7 @@ import { jumpReluSparsity } from '../kernels/jumprelu-loops.js';
 import type { StepConfig } from '../dense.js';
 import { hostView, tensorFromHost } from '../kernels/host-io.js';
 import type { PhaseTimer } from '../../util/phase-timer.js';
+import { StepInput, stepRows, type StepX } from '../step-input.js';
 import { DEFAULT_SPARSE_CAPACITY, planLayout, viewsOf, type SharedLayout, type StateViews } from './layout.js';
 import { WorkerPool } from './pool.js';
 import type { SliceStepRequest } from './slice-step.js';
@@ -55,6 +56,8 @@ export class ParallelStep {
   /** Milliseconds spent in sync() copying the state into the tfjs variables. */
   syncMs = 0;
   private readonly s: StateViews;
+  /** The pool the workers copy pooled batches' rows from (Batch.pooled), once one was sent. */
+  private rowPool: Float32Array | null = null;
   /** The TopK / BatchTopK selection buffer the workers share (selection.ts), once one ran. */
   private selection: { layout: SelectionLayout; rowThreshold: Float32Array } | null = null;
 
@@ -103,9 +106,9 @@ export class ParallelStep {
    * TopK / BatchTopK (cfg.arch) and AuxK run sparse: each worker writes its slice's candidates,
    * the workers take the thresholds from all of them (selection.ts), then scan.
    */
-  async step(params: SaeParams, adam: AdamState, x: tf.Tensor2D, cfg: StepConfig, timer?: PhaseTimer, dense = false): Promise<StepStats | null> {
+  async step(params: SaeParams, adam: AdamState, x: StepX, cfg: StepConfig, timer?: PhaseTimer, dense = false): Promise<StepStats | null> {
     const { m } = this.layout;
-    const rows = x.shape[0];
+    const rows = stepRows(x);
     if (rows > this.layout.B) return null;
     const select = workerSelection(cfg);
     if (select === null || (select && dense)) return null;
@@ -120,11 +123,14 @@ export class ParallelStep {
     if (this.stale) this.download(params, adam);
     this.owner = { params, adam };
     if (select) await this.ensureSelection(select);
+    const pooled = x instanceof StepInput ? x.batch.pooled : undefined;
+    if (pooled) await this.ensureRowPool(pooled.pool);
     const t0 = performance.now();
-    s.x.set(hostView(x));
+    const input = this.writeInput(x, pooled);
     this.stepSync.reset();
     const req: SliceStepRequest = {
       rows,
+      input,
       dense,
       ...(select ? { select } : {}),
       ...(jr ? { jumprelu: jr } : {}),
@@ -167,6 +173,29 @@ export class ParallelStep {
     this.serialMs += t1 - t0 + performance.now() - t2;
     timer?.lap('bookkeeping');
     return stats;
+  }
+
+  /**
+   * What the workers need of x: a tensor (already scaled) or a batch's contiguous rows written
+   * into x; a pooled batch's rows named in rowIndex, for each worker to copy its own (in the
+   * step, beside the others', not on this thread).
+   */
+  private writeInput(x: StepX, pooled: StepInput['batch']['pooled']): SliceStepRequest['input'] {
+    const s = this.s;
+    if (!(x instanceof StepInput)) {
+      s.x.set(hostView(x));
+      return { pooled: false, scale: 1 };
+    }
+    if (pooled) s.rowIndex.set(pooled.index.subarray(0, x.rows));
+    else s.x.set(x.batch.x);
+    return { pooled: pooled !== undefined, scale: x.scale };
+  }
+
+  /** Send the workers the pool of rows pooled batches name, unless they have it. */
+  private async ensureRowPool(pool: Float32Array): Promise<void> {
+    if (this.rowPool === pool) return;
+    await this.pool.all(() => ({ kind: 'row-pool', pool }));
+    this.rowPool = pool;
   }
 
   /** A selection buffer that holds this step's candidates, shared with the workers (grown when k is larger than any before). */

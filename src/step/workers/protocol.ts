@@ -12,6 +12,8 @@ export type WorkerRequest =
   | ({ kind: 'step' } & SliceStepRequest)
   /** The worker's row range of the batch: xc = x - b_dec and x's column sums (row-reduce.ts). */
   | { kind: 'centre'; rows: number }
+  /** The training stream's pool of rows (Batch.pooled: a view of its SharedArrayBuffer), for steps whose x the workers copy. */
+  | { kind: 'row-pool'; pool: Float32Array }
   /** The selection buffer (selection.ts), new or grown. */
   | { kind: 'selection'; buffer: SharedArrayBuffer; layout: SelectionLayout }
   /** The worker's live tensor count (tests: nothing leaks from step to step). */
@@ -36,6 +38,7 @@ export type WorkerReply =
   | { kind: 'init'; loops: string }
   | ({ kind: 'step' } & SliceStepResult)
   | { kind: 'centre' }
+  | { kind: 'row-pool' }
   | { kind: 'selection' }
   | { kind: 'tensors'; count: number }
   | { kind: 'score-load' }

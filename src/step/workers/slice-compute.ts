@@ -1,4 +1,5 @@
 import type { SparsityPenalty } from '../../sae/gradients.js';
+import { InternalError } from '../../errors.js';
 import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import { sumSquares } from '../clip.js';
@@ -9,7 +10,7 @@ import { ScreenChoice } from './screen-choice.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
 import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
-import { centreRows, residualRows, rowRange } from './row-reduce.js';
+import { centreRows, loadRows, residualRows, rowRange } from './row-reduce.js';
 import { SliceSelect } from './slice-select.js';
 import { addAuxGradients, AuxRows } from './slice-auxk.js';
 import type { SelectionLayout, WorkerSelection } from './selection.js';
@@ -45,6 +46,8 @@ export class SliceCompute {
   private readonly jumprelu: SliceJumpRelu;
   /** Whether ReLU's next encoder product is screened (screen-choice.ts). */
   private readonly screen = new ScreenChoice();
+  /** The training stream's pool of rows (Batch.pooled), once the main thread has sent it. */
+  private rowPool: Float32Array | null = null;
 
   constructor(
     memory: WebAssembly.Memory,
@@ -73,6 +76,22 @@ export class SliceCompute {
   /** Whether the current step has AuxK. */
   private get auxOn(): boolean {
     return !this.denseStep && this.select.selection?.auxK !== undefined;
+  }
+
+  /** The pool the steps' rows come from (a view of the training stream's SharedArrayBuffer). */
+  installRowPool(pool: Float32Array): void {
+    this.rowPool = pool;
+  }
+
+  /**
+   * This worker's rows of x: copied from the pool (rowIndex names them) when `pooled`, then
+   * multiplied by `scale` unless it is 1 (row-reduce.ts loadRows).
+   */
+  load(rows: number, pooled: boolean, scale: number): void {
+    if (!pooled && scale === 1) return;
+    if (pooled && !this.rowPool) throw new InternalError('a step from pooled rows before the pool was sent');
+    const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
+    loadRows(r0, r1, this.layout.d, this.s.x, scale, pooled ? this.rowPool : null, this.s.rowIndex);
   }
 
   /** xc = x - b_dec over this worker's rows, and their column sums into xSum. */

@@ -11,6 +11,11 @@ import { SLOT, StepAborted, type StepSync } from './step-sync.js';
 /** A whole training step, as the one message every worker gets (parallel-step.ts documents the phases). */
 export interface SliceStepRequest {
   rows: number;
+  /**
+   * Where x comes from: the pool (the step's rowIndex names its rows; see ParallelStep.step), or
+   * x as written; each value times `scale` unless it is 1 (row-reduce.ts loadRows).
+   */
+  input: { pooled: boolean; scale: number };
   /** The dense formulation on each slice (ReLU and JumpReLU). */
   dense: boolean;
   /** TopK / BatchTopK (and AuxK): the selection's phases run between encode and the residual. */
@@ -90,6 +95,7 @@ export class SliceStep {
     const { rows, select, jumprelu } = req;
     const { compute, sync, slice, s, mean, gb_dec } = this;
     const t0 = performance.now();
+    compute.load(rows, req.input.pooled, req.input.scale);
     compute.centre(rows);
     sync.arrive();
     addParts(this.xSums, d, mean);

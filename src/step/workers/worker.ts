@@ -47,6 +47,9 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'centre':
       compute!.centre(req.rows);
       return { kind: 'centre' };
+    case 'row-pool':
+      compute!.installRowPool(req.pool);
+      return { kind: 'row-pool' };
     case 'selection':
       compute!.installSelection(req.buffer, req.layout);
       return { kind: 'selection' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { centre, hostColumnSums, residual } from '../../../src/step/sparse-gradients.js';
-import { addParts, centreRows, residualRows, rowRange, scoreRowsOfPartials } from '../../../src/step/workers/row-reduce.js';
+import { addParts, centreRows, loadRows, residualRows, rowRange, scoreRowsOfPartials } from '../../../src/step/workers/row-reduce.js';
 import { maxAbsDiff, randomData } from '../../helpers/tensors.js';
 
 describe('row-range reductions (the workers share of centring and the residual)', () => {
@@ -14,6 +14,29 @@ describe('row-range reductions (the workers share of centring and the residual)'
         expect(r1 - r0).toBeGreaterThanOrEqual(Math.floor(rows / k));
         expect(r1 - r0).toBeLessThanOrEqual(Math.ceil(rows / k));
       });
+    }
+  });
+
+  it('loads a range of rows from the pool by index, or scales x in place, as float32 products with the float32 scale', () => {
+    for (const d of [3, 100]) {
+      const [B, poolRows, r0, r1] = [9, 23, 2, 7];
+      const pool = randomData(poolRows, d, 5);
+      const index = Int32Array.from({ length: B }, (_, r) => (r * 7 + 4) % poolRows);
+      for (const scale of [1, 0.7]) {
+        const s = Math.fround(scale);
+        const x = new Float32Array(B * d).fill(-9);
+        loadRows(r0, r1, d, x, scale, pool, index);
+        const y = randomData(B, d, 6);
+        const yBefore = y.slice();
+        loadRows(r0, r1, d, y, scale, null, index);
+        for (let r = 0; r < B; r++) {
+          for (let j = 0; j < d; j++) {
+            const inRange = r >= r0 && r < r1;
+            expect(x[r * d + j]).toBe(inRange ? Math.fround(pool[index[r]! * d + j]! * s) : -9);
+            expect(y[r * d + j]).toBe(inRange ? Math.fround(yBefore[r * d + j]! * s) : yBefore[r * d + j]);
+          }
+        }
+      }
     }
   });
 

@@ -30,6 +30,7 @@ describe('SliceStep on worker threads', () => {
       await pool.call(0, { kind: 'selection', buffer: new SharedArrayBuffer(sel.bytes), layout: sel });
       const req: SliceStepRequest = {
         rows: B,
+        input: { pooled: false, scale: 1 },
         dense: false,
         select: { kind: 'topk', k: 2 },
         l1Coefficient: 0,
