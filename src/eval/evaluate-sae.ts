@@ -16,6 +16,12 @@ export interface EvaluateOptions {
   maxRows?: number;
   /** Ground-truth dictionary [features, d] (row-major) for MMCS and matching. */
   groundTruth?: { directions: Float32Array; features: number };
+  /**
+   * Called with each chunk's activations f [rows, m] (a view, valid during the call), its rows'
+   * ids and the batch they came from, in row order: another pass over the same rows (the feature
+   * statistics at the end of a run) without encoding them again.
+   */
+  onActivations?: (f: Float32Array, rows: number, rowIds: Float64Array, batch: Batch) => void;
 }
 
 /**
@@ -23,17 +29,20 @@ export interface EvaluateOptions {
  * per-feature firing counts and activation sums. With `host` (the wasm backend) f and x_hat come
  * from its SIMD products, the same bits as tfjs' forward, and only the reductions run in tfjs.
  */
-export async function batchStats(sae: SaeTensors, x: Float32Array, n: number, d: number, host?: HostForward | null): Promise<BatchStats> {
-  if (host) return hostBatchStats(host, x, n, d);
+export async function batchStats(
+  sae: SaeTensors, x: Float32Array, n: number, d: number, host?: HostForward | null, onF?: (f: Float32Array) => void,
+): Promise<BatchStats> {
+  if (host) return hostBatchStats(host, x, n, d, onF);
   const outs = tf.tidy(() => {
     const xt = tf.tensor2d(x, [n, d]);
     const { f, xHat } = forward(sae, xt);
     const fire = tf.sum(tf.cast(tf.greater(f, 0), 'float32'), 0);
     const fSum = tf.sum(f, 0);
-    return [...rowReductions(xt, xHat), fire, fSum];
+    return [...rowReductions(xt, xHat), fire, fSum, ...(onF ? [f] : [])];
   });
   try {
-    const [err, xNorm, xHatNorm, fire, fSum] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    const [err, xNorm, xHatNorm, fire, fSum, f] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    if (onF) onF(f!);
     return withTotals(n, x, err!, xNorm!, xHatNorm!, fire!, fSum!);
   } finally {
     tf.dispose(outs);
@@ -53,9 +62,10 @@ function rowReductions(xt: tf.Tensor2D, xHat: tf.Tensor2D): tf.Tensor[] {
  * the host (float32, rows in order, as tfjs' column sums add them), the per-row reductions over
  * [n, d] in tfjs. The same numbers as the tfjs path, without moving [n, m] activations into tfjs.
  */
-async function hostBatchStats(host: HostForward, x: Float32Array, n: number, d: number): Promise<BatchStats> {
+async function hostBatchStats(host: HostForward, x: Float32Array, n: number, d: number, onF?: (f: Float32Array) => void): Promise<BatchStats> {
   const m = host.m;
   const f = host.encode(x, n);
+  onF?.(f);
   const fire = new Float32Array(m);
   const fSum = new Float32Array(m);
   for (let r = 0; r < n; r++) {
@@ -110,7 +120,9 @@ export async function evaluateSae(
     if (b.d !== d) throw new InternalError(`evaluateSae: batch width ${b.d} != SAE width ${d}`);
     for (let s = 0; s < b.rows && seen < maxRows; s += chunk) {
       const n = Math.min(chunk, b.rows - s, maxRows - seen);
-      acc.add(await batchStats(sae, b.x.subarray(s * d, (s + n) * d), n, d, host));
+      const hook = opts.onActivations;
+      const onF = hook ? (f: Float32Array) => hook(f, n, b.rowIds.subarray(s, s + n), b) : undefined;
+      acc.add(await batchStats(sae, b.x.subarray(s * d, (s + n) * d), n, d, host, onF));
       seen += n;
     }
     if (seen >= maxRows) break;

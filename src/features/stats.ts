@@ -94,7 +94,7 @@ function toTensors(w: SaeWeights): SaeTensors {
 }
 
 /**
- * Encode x [rows, d] chunk by chunk and feed the activations to the accumulators; with `host` (the
+ * Encode x [rows, d] chunk by chunk and feed the activations to the pass; with `host` (the
  * wasm backend) on its SIMD products, the same bits as tfjs' encode.
  */
 async function accumulateBatch(
@@ -103,21 +103,89 @@ async function accumulateBatch(
   rows: number,
   rowIds: Float64Array,
   chunkRows: number,
-  moments: FeatureMoments,
-  topK: FeatureTopK | null,
+  pass: FeatureStatsPass,
   host: HostForward | null,
 ): Promise<void> {
   const d = sae.W_enc.shape[0];
   for (let start = 0; start < rows; start += chunkRows) {
     const n = Math.min(chunkRows, rows - start);
     if (host) {
-      moments.add(host.encode(x.subarray(start * d, (start + n) * d), n), n, rowIds.subarray(start, start + n), topK);
+      pass.add(host.encode(x.subarray(start * d, (start + n) * d), n), n, rowIds.subarray(start, start + n));
       continue;
     }
     const f = tf.tidy(() => encode(sae, tf.tensor2d(x.subarray(start * d, (start + n) * d), [n, d])));
     const fHost = (await f.data()) as Float32Array;
     f.dispose();
-    moments.add(fHost, n, rowIds.subarray(start, start + n), topK);
+    pass.add(fHost, n, rowIds.subarray(start, start + n));
+  }
+}
+
+/**
+ * The statistics' pass over held-out activations, fed chunk by chunk in row order by whoever
+ * encodes the rows: computeFeatureStats, or the held-out evaluation at the end of a run
+ * (train/finish.ts: one encode for both). Takes the first `maxRows` rows it is offered; result()
+ * adds the dictionary's geometry and the top examples' token context.
+ */
+export class FeatureStatsPass {
+  readonly settings: FeatureStatsSettings;
+  private readonly moments: FeatureMoments;
+  private readonly topK: FeatureTopK | null;
+  private readonly maxRows: number;
+  private withMeta = false;
+
+  constructor(
+    readonly d: number,
+    readonly m: number,
+    private readonly opts: FeatureStatsOptions,
+  ) {
+    this.settings = { topK: opts.topK, contextTokens: opts.contextTokens, denseThreshold: opts.denseThreshold, deadThreshold: opts.deadThreshold ?? 0 };
+    this.moments = new FeatureMoments(m);
+    this.topK = opts.topK > 0 ? new FeatureTopK(m, opts.topK) : null;
+    this.maxRows = opts.maxRows ?? Infinity;
+  }
+
+  /** Rows seen so far. */
+  get rows(): number {
+    return this.moments.rows;
+  }
+
+  /** Rows it still takes (Infinity without maxRows). */
+  remaining(): number {
+    return this.maxRows - this.moments.rows;
+  }
+
+  /** A block of the source (before its rows are added): its width is checked and its metadata noted. */
+  noteBatch(batch: Batch): void {
+    if (batch.d !== this.d) {
+      throw new DataError(
+        `activation rows have width ${batch.d}, but the dictionary's input width is ${this.d}.`,
+        'Compute statistics on activations from the model, layer and hook the SAE was trained on.',
+      );
+    }
+    this.withMeta ||= hasRowMeta(batch.meta);
+  }
+
+  /** Activations f [rows, m] of the rows rowIds (the next ones in order); beyond maxRows they are ignored. */
+  add(f: Float32Array, rows: number, rowIds: Float64Array): void {
+    const n = Math.min(rows, this.remaining());
+    if (n > 0) this.moments.add(f, n, rowIds, this.topK);
+  }
+
+  /** The statistics, with the geometry of `sae` and the contexts read from `source` (or opts.contextSource). */
+  async result(sae: SaeTensors, source: () => AsyncIterable<Batch>): Promise<FeatureStats> {
+    const { moments, topK, settings } = this;
+    if (moments.rows === 0) {
+      throw new DataError(
+        'no activation rows to compute feature statistics on.',
+        'Give held-out data with at least one row (check the paths, data.evalFraction or output.statsRows).',
+      );
+    }
+    const geometry = await dictionaryGeometry(sae);
+    const contexts =
+      topK && this.withMeta
+        ? await collectContexts((this.opts.contextSource ?? source)(), topK.rowIds(), settings.contextTokens)
+        : new Map<number, TokenContext>();
+    return assemble(this.d, this.m, settings, moments, topK, contexts, geometry, this.opts.resampleHistory);
   }
 }
 
@@ -135,45 +203,16 @@ export async function computeFeatureStats(
   const t = owned ?? (sae as SaeTensors);
   try {
     const [d, m] = t.W_enc.shape;
-    const settings: FeatureStatsSettings = {
-      topK: opts.topK,
-      contextTokens: opts.contextTokens,
-      denseThreshold: opts.denseThreshold,
-      deadThreshold: opts.deadThreshold ?? 0,
-    };
     const chunkRows = opts.chunkRows ?? Math.max(1, Math.floor((1 << 21) / m));
-    const maxRows = opts.maxRows ?? Infinity;
-    const moments = new FeatureMoments(m);
-    const topK = settings.topK > 0 ? new FeatureTopK(m, settings.topK) : null;
-    let withMeta = false;
+    const pass = new FeatureStatsPass(d, m, opts);
     const host = await HostForward.create(t, chunkRows);
-
     for await (const batch of source()) {
-      if (batch.d !== d) {
-        throw new DataError(
-          `activation rows have width ${batch.d}, but the dictionary's input width is ${d}.`,
-          'Compute statistics on activations from the model, layer and hook the SAE was trained on.',
-        );
-      }
-      const rows = Math.min(batch.rows, maxRows - moments.rows);
-      withMeta ||= hasRowMeta(batch.meta);
-      await accumulateBatch(t, batch.x, rows, batch.rowIds, chunkRows, moments, topK, host);
-      opts.onProgress?.(moments.rows);
-      if (moments.rows >= maxRows) break;
+      pass.noteBatch(batch);
+      await accumulateBatch(t, batch.x, Math.min(batch.rows, pass.remaining()), batch.rowIds, chunkRows, pass, host);
+      opts.onProgress?.(pass.rows);
+      if (pass.remaining() <= 0) break;
     }
-    if (moments.rows === 0) {
-      throw new DataError(
-        'no activation rows to compute feature statistics on.',
-        'Give held-out data with at least one row (check the paths, data.evalFraction or output.statsRows).',
-      );
-    }
-
-    const geometry = await dictionaryGeometry(t);
-    const contexts =
-      topK && withMeta
-        ? await collectContexts((opts.contextSource ?? source)(), topK.rowIds(), settings.contextTokens)
-        : new Map<number, TokenContext>();
-    return assemble(d, m, settings, moments, topK, contexts, geometry, opts.resampleHistory);
+    return await pass.result(t, source);
   } finally {
     if (owned) tf.dispose([owned.W_enc, owned.b_enc, owned.W_dec, owned.b_dec]);
   }

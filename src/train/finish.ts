@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { evaluateSae, type EvalMetrics } from '../eval/evaluate-sae.js';
-import { computeFeatureStats } from '../features/stats.js';
+import { FeatureStatsPass } from '../features/stats.js';
 import { writeFeatureStats } from '../features/table.js';
 import { readResampleHistory } from '../features/resample-history.js';
 import type { RunWriter } from '../io/run-writer.js';
@@ -43,7 +43,8 @@ async function downstreamEval(cfg: Config, plan: RunPlan, weights: SaeWeights): 
 
 /**
  * After the loop: per-feature statistics and the held-out evaluation (both over held-out data, in
- * raw-activation units), then the dictionary in SAELens' layout with its log10 densities.
+ * raw-activation units, from one encode of its rows: the evaluation hands its activations to the
+ * statistics' pass), then the dictionary in SAELens' layout with its log10 densities.
  */
 export async function finishRun(
   cfg: Config,
@@ -54,7 +55,7 @@ export async function finishRun(
   const source = heldOutSource(plan);
   const sae = new SaeParams(weights);
   try {
-    const stats = await computeFeatureStats(sae, source, {
+    const pass = new FeatureStatsPass(weights.d, weights.m, {
       topK: cfg.output.topK,
       contextTokens: cfg.output.contextTokens,
       denseThreshold: cfg.output.denseThreshold,
@@ -63,9 +64,16 @@ export async function finishRun(
       // Held-out rows chosen by hash are scattered: take the context tokens from the whole file.
       ...(plan.split ? { contextSource: () => readBlocks(plan.train, plan.cols) } : {}),
     });
+    const evalMetrics = await evaluateSae(sae, source(), {
+      denseThreshold: cfg.output.denseThreshold,
+      onActivations: (f, rows, rowIds, batch) => {
+        pass.noteBatch(batch);
+        pass.add(f, rows, rowIds);
+      },
+    });
+    const stats = await pass.result(sae, source);
     writeFeatureStats(out.dir, stats);
     out.dictionary(weights, { dataMetadata: plan.metadata, log10Density: stats.log10Density });
-    const evalMetrics = await evaluateSae(sae, source(), { denseThreshold: cfg.output.denseThreshold });
     const downstream = cfg.eval.model ? await downstreamEval(cfg, plan, weights) : undefined;
     out.evaluation(downstream ? { ...evalMetrics, downstream } : evalMetrics);
     return evalMetrics;

@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '../../src/backend/tfjs.js';
 import { initBackend } from '../../src/backend/select.js';
-import { computeFeatureStats } from '../../src/features/stats.js';
+import { computeFeatureStats, FeatureStatsPass } from '../../src/features/stats.js';
+import { evaluateSae } from '../../src/eval/evaluate-sae.js';
+import { SaeParams } from '../../src/sae/params.js';
 import { nearestDecoderNeighbours } from '../../src/features/geometry.js';
 import type { Batch } from '../../src/data/types.js';
 import type { SaeWeights } from '../../src/sae/params.js';
@@ -204,6 +206,35 @@ describe('computeFeatureStats', () => {
       if (rows[e.rowId]!.pos > 0 && rows[e.rowId + 1]?.doc === rows[e.rowId]!.doc) expect(e.context.length).toBe(3);
     }
     tf.dispose(Object.values(sae));
+  });
+
+  it.each(['wasm', 'cpu'] as const)('fed by the evaluation (one encode for both, as a run ends): the same statistics to the bit, the same metrics (%s)', async (backend) => {
+    await initBackend(backend);
+    const w = weights();
+    const x = randomData(n, d, 7);
+    const rows = layout(n);
+    const sae = new SaeParams(w);
+    try {
+      for (const maxRows of [undefined, 150]) {
+        const opts = { topK: 4, contextTokens: 2, denseThreshold: 0.5, ...(maxRows ? { maxRows } : {}) };
+        const alone = await computeFeatureStats(sae, source(x, rows, [37, 64, 1]), opts);
+        const evalAlone = await evaluateSae(sae, source(x, rows, [64])(), { chunkRows: 48 });
+        const pass = new FeatureStatsPass(d, m, opts);
+        const evalShared = await evaluateSae(sae, source(x, rows, [64])(), {
+          chunkRows: 48,
+          onActivations: (f, k, rowIds, batch) => {
+            pass.noteBatch(batch);
+            pass.add(f, k, rowIds);
+          },
+        });
+        const shared = await pass.result(sae, source(x, rows, [64]));
+        expect(shared).toEqual(alone);
+        expect(shared.rows).toBe(maxRows ?? n);
+        expect(evalShared).toEqual(evalAlone);
+      }
+    } finally {
+      sae.dispose();
+    }
   });
 
   it('refuses data of the wrong width and empty data with a DataError', async () => {
