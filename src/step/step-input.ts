@@ -1,5 +1,16 @@
 import * as tf from '../backend/tfjs.js';
-import type { Batch } from '../data/types.js';
+
+/**
+ * The rows a step trains on, as the data layer's Batch has them (step/ does not import data/):
+ * x [rows, d], or where `pooled` is set, row r is row index[r] of the shared pool (reading x
+ * gathers them).
+ */
+export interface StepBatch {
+  readonly x: Float32Array;
+  rows: number;
+  d: number;
+  pooled?: { pool: Float32Array; index: Int32Array };
+}
 
 /**
  * A training batch as the step engine gets it from the loop: the host's rows (contiguous, or left
@@ -11,7 +22,7 @@ export class StepInput {
   private t: tf.Tensor2D | null = null;
 
   constructor(
-    readonly batch: Batch,
+    readonly batch: StepBatch,
     /** Every value of x is multiplied by this (sae.normalize's input scale; 1: none). */
     readonly scale = 1,
   ) {}
