@@ -71,6 +71,7 @@ export * from './data/throughput.js';
 export * from './sae/recipe.js';
 export * from './sae/init.js';
 export * from './step/engine.js';
+export * from './step/step-input.js';
 export * from './step/dense.js';
 export * from './train/schedules.js';
 export * from './train/progress.js';
