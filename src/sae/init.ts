@@ -48,6 +48,17 @@ export function expectedNormScale(x: Float32Array, n: number, d: number): number
   return norm > 0 ? Math.sqrt(d) / norm : 1;
 }
 
+/**
+ * x times the input scale into `out` (default: in place), as the training step multiplies its
+ * batches (tf.mul(x, scale), and the worker threads' copy of their rows): float32 products with
+ * the scale rounded to float32. The init sample and resampling's pool take the same values.
+ */
+export function scaleInput(x: Float32Array, scale: number, out: Float32Array = x): Float32Array {
+  const s = Math.fround(scale);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! * s;
+  return out;
+}
+
 /** Mean L2 norm of the n rows of x [n, d]. */
 export function meanNorm(x: Float32Array, n: number, d: number): number {
   let total = 0;

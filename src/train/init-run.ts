@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { BatchStream } from '../data/batch-stream.js';
 import type { Batch } from '../data/types.js';
 import { DataError } from '../errors.js';
-import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights } from '../sae/init.js';
+import { columnMean, expectedNormScale, meanNorm, geometricMedian, initWeights, scaleInput } from '../sae/init.js';
 import { SaeParams, type SaeWeights } from '../sae/params.js';
 import type { ResolvedRecipe } from '../sae/recipe.js';
 import { initialLogThreshold, type ResolvedArchitecture } from '../sae/architecture.js';
@@ -42,7 +42,7 @@ export async function initialise(
 ): Promise<{ params: SaeParams; scale: number; /** Mean norm of the sample in training units (after the scale). */ meanNorm: number }> {
   const sample = await initSample(cfg, plan, log);
   const scale = cfg.sae.normalize === 'expected-norm' ? expectedNormScale(sample.x, sample.rows, plan.d) : 1;
-  if (scale !== 1) for (let i = 0; i < sample.x.length; i++) sample.x[i]! *= scale;
+  if (scale !== 1) scaleInput(sample.x, scale);
   const bDec =
     cfg.sae.bDecInit === 'zeros'
       ? new Float32Array(plan.d)

@@ -19,6 +19,7 @@ import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
 import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
 import { StepInput } from '../step/step-input.js';
+import { scaleInput } from '../sae/init.js';
 import { readStepStats } from './read-stats.js';
 import { trainingStream, type RunPlan } from './plan.js';
 import type { TrainHooks } from './progress.js';
@@ -312,6 +313,6 @@ function divergence(step: number, v: StepValues, lr: number, baseLr: number): Di
 async function* scaled(source: AsyncIterable<Batch>, scale: number): AsyncGenerator<Batch> {
   for await (const b of source) {
     if (scale === 1) yield b;
-    else yield { ...b, x: Float32Array.from(b.x, (v) => v * scale) };
+    else yield { ...b, x: scaleInput(b.x, scale, new Float32Array(b.x.length)) };
   }
 }
