@@ -116,11 +116,11 @@ export async function evaluateSae(
   const maxRows = opts.maxRows ?? Infinity;
   let seen = 0;
   const host = await HostForward.create(sae, chunk);
+  const hook = opts.onActivations;
   for await (const b of batches) {
     if (b.d !== d) throw new InternalError(`evaluateSae: batch width ${b.d} != SAE width ${d}`);
     for (let s = 0; s < b.rows && seen < maxRows; s += chunk) {
       const n = Math.min(chunk, b.rows - s, maxRows - seen);
-      const hook = opts.onActivations;
       const onF = hook ? (f: Float32Array) => hook(f, n, b.rowIds.subarray(s, s + n), b) : undefined;
       acc.add(await batchStats(sae, b.x.subarray(s * d, (s + n) * d), n, d, host, onF));
       seen += n;

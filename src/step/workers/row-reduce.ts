@@ -4,24 +4,17 @@
  * and the residual that sums the workers' partial reconstructions. The one-thread formulation of
  * the same arithmetic is centre / residual / hostColumnSums in sparse-gradients.ts.
  */
+import { scaleInput } from '../../sae/init.js';
 import { copyRow } from '../../util/copy-row.js';
 
 /**
  * Rows [r0, r1) of the step's x [B, d]: with `pool`, row r is pool row index[r] (the shuffle
- * buffer's, Batch.pooled); otherwise x holds the rows already. Unless scale is 1, each value is
- * multiplied by it as float32 (tf.mul's rounding of x * scale).
+ * buffer's, Batch.pooled); otherwise x holds the rows already. Unless scale is 1, the rows are
+ * then multiplied by it as every other user of the input scale does (sae/init.ts scaleInput).
  */
 export function loadRows(r0: number, r1: number, d: number, x: Float32Array, scale: number, pool: Float32Array | null, index: Int32Array): void {
-  const s = Math.fround(scale);
-  if (pool && s === 1) {
-    for (let r = r0; r < r1; r++) copyRow(pool, index[r]! * d, x, r * d, d);
-    return;
-  }
-  for (let r = r0; r < r1; r++) {
-    const from = pool ? index[r]! * d : r * d;
-    const src = pool ?? x;
-    for (let j = 0, q = r * d; j < d; j++, q++) x[q] = Math.fround(src[from + j]! * s);
-  }
+  if (pool) for (let r = r0; r < r1; r++) copyRow(pool, index[r]! * d, x, r * d, d);
+  if (scale !== 1) scaleInput(x.subarray(r0 * d, r1 * d), scale);
 }
 
 /** Rows [r0, r1) of worker k of `workers` for a batch of `rows` (contiguous, in order, sizes differing by at most one). */
