@@ -1,3 +1,4 @@
+import { screenRowsFloats } from '../step/kernels/loops.js';
 import { DEFAULT_SPARSE_CAPACITY } from '../step/workers/layout.js';
 
 /** The shape of a run, as far as its memory goes. */
@@ -42,7 +43,7 @@ export const WASM_HEAP_LIMIT = 4 * 2 ** 30 - 2 ** 16;
  * weights, moments, gradients, 8 d m; the [batch, m] gradient; the sparse-entry buffers, about six
  * 4-byte arrays per active entry at DEFAULT_SPARSE_CAPACITY of batch x m; the pre-activations
  * [batch, m], the products' packed weights and the dense step's transposed gW_enc, 2 d m; the
- * screened product's quantized weights, d m / 2) and their runtimes.
+ * screened product's quantized weights, d m / 2, and its prepared rows, about 1.5 batch d) and their runtimes.
  * Checked against `npm run bench:memory` (BENCHMARKS.md): d 256, m 1024, batch 4096, buffer 65,536,
  * two workers estimates 576 MB against 531-562 MiB measured.
  */
@@ -61,8 +62,8 @@ export function estimateRunMemory(s: MemoryShape): MemoryEstimate {
   ];
   if (s.workers > 1) {
     // + the pre-activations [batch, width], the products' packed weights and the dense step's transposed gW_enc (2 d x width),
-    // the screened product's quantized weights (d x width / 2).
-    const shared = 8 * dm * f32 + bm * f32 + Math.ceil(DEFAULT_SPARSE_CAPACITY * bm) * 6 * f32 + (bm + 2.5 * dm) * f32;
+    // the screened product's quantized weights (d x width / 2) and prepared rows (loops.ts screenRowsFloats).
+    const shared = 8 * dm * f32 + bm * f32 + Math.ceil(DEFAULT_SPARSE_CAPACITY * bm) * 6 * f32 + (bm + 2.5 * dm) * f32 + screenRowsFloats(s.batchSize, s.d) * f32;
     items.push({ what: `${s.workers} worker threads`, bytes: shared + s.workers * WORKER_BYTES, lower: 'train.workers, sae.width or train.batchSize' });
   }
   items.push({ what: 'runtime', bytes: RUNTIME_BYTES, lower: '' });

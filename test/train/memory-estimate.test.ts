@@ -18,7 +18,8 @@ describe('estimateRunMemory', () => {
   it('adds the workers\' shared memory and runtimes', () => {
     const e = estimateRunMemory({ d: 2, m: 4, batchSize: 4, shuffleRows: 0, workers: 2 });
     const w = e.items.find((i) => i.what === '2 worker threads')!;
-    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 20) * 4 + 2 * WORKER_BYTES);
+    // ... + the screened product's prepared rows: 4 rows of 1 pair, 2 floats and 4 float64 bounds.
+    expect(w.bytes).toBe(8 * 8 * 4 + 16 * 4 + 4 * 6 * 4 + (16 + 20) * 4 + (4 + 8 + 32) * 4 + 2 * WORKER_BYTES);
   });
 
   it('bounds the measured peak of the memory bench from above, by less than 40% (d 256, m 1024, batch 4096, 65,536 rows, 2 workers: 433 MiB on 2026-11-30)', () => {

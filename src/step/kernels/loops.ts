@@ -33,6 +33,14 @@ export interface LoopKernels {
    */
   screenedProduct?(p: ScreenArgs): number;
   /**
+   * Rows [r0, r1) of the screened product's left operand (r0 a multiple of 4, r1 one too or M)
+   * quantized, packed and bounded into `rows` (screenRowsFloats(M, K) floats) once, for every
+   * screenedProduct given ScreenArgs.rows over the same M rows (wasm/screen.ts screenRows):
+   * workers that each screen their slice of the features prepare a share of the rows each instead
+   * of all of them. Disjoint ranges may be written concurrently. false when it did not run.
+   */
+  screenRows?(M: number, r0: number, r1: number, K: number, a: Float32Array, lda: number, rows: Float32Array): boolean;
+  /**
    * workers/row-reduce.ts centreRows to the bit (wasm/rows.ts). Only the SIMD kernels have it;
    * false when it did not run (arrays outside their memory, or too short): use centreRows then.
    */
@@ -74,6 +82,8 @@ export interface ScreenArgs {
   packB: Float32Array;
   qPack: Float32Array;
   qStats: Float64Array;
+  /** A's rows as screenRows prepared them, all M (then a and lda are not read): the same C to the bit. */
+  rows?: Float32Array;
 }
 
 /** Rows per block of the screened product (MC in wasm/screen.ts). */
@@ -84,6 +94,18 @@ export function screenScratch(K: number, N: number): { qPack: number; qStats: nu
   const kp = Math.ceil(K / 2);
   const panels = Math.ceil(N / 8);
   return { qPack: kp * 8 * panels + SCREEN_MC * kp + SCREEN_MC * K, qStats: 4 * 8 * panels + 4 * SCREEN_MC };
+}
+
+/** Floats of screenRows' output for M rows of K (wasm/screen.ts screenRowsBytes / 4). */
+export function screenRowsFloats(M: number, K: number): number {
+  const mp = 4 * Math.ceil(M / 4);
+  return mp * Math.ceil(K / 2) + mp * K + mp * 8;
+}
+
+/** Rows [r0, r1) of worker k of `workers` for screenRows: whole groups of 4 rows (the last range ends at M). */
+export function screenRowRange(M: number, workers: number, k: number): [number, number] {
+  const groups = Math.ceil(M / 4);
+  return [4 * Math.floor((k * groups) / workers), Math.min(M, 4 * Math.floor(((k + 1) * groups) / workers))];
 }
 
 /** The encoder product of a slice as ScreenArgs (without its scratch); see encoderProductArgs. */

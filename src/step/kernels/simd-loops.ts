@@ -38,6 +38,12 @@ interface LoopsExports {
     packB: number, qPack: number, qStats: number,
   ): number;
   screenPackBytes(K: number, N: number): number;
+  screenRows(M: number, r0: number, r1: number, K: number, a: number, lda: number, rows: number): void;
+  screenRowsBytes(M: number, K: number): number;
+  screenRowsProduct(
+    M: number, N: number, K: number, b: number, ldb: number, bias: number, c: number, ldc: number, packB: number, qPack: number,
+    qStats: number, rows: number,
+  ): number;
   reluColumns(f: number, rows: number, mk: number, count: number, sum: number): void;
   columnSums(f: number, rows: number, mk: number, out: number): void;
   screenStatsBytes(N: number): number;
@@ -224,18 +230,33 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       return { sse: at.out[0]!, totalVariance: at.out[1]! };
     },
     screenedProduct(p: ScreenArgs) {
-      const { M, N, K, a, b, c, bias, packB, qPack, qStats } = p;
-      if (![a, b, c, bias, packB, qPack, qStats].every(inMem)) return -1;
+      const { M, N, K, a, b, c, bias, packB, qPack, qStats, rows } = p;
+      if (![a, b, c, bias, packB, qPack, qStats].every(inMem) || (rows && !inMem(rows))) return -1;
       const fits =
         M > 0 && N > 0 && K > 0 && p.lda >= K && p.ldb >= N && p.ldc >= N && bias.length >= N &&
         (M - 1) * p.lda + K <= a.length && (K - 1) * p.ldb + N <= b.length && (M - 1) * p.ldc + N <= c.length &&
-        packB.length >= K * 8 * Math.ceil(N / 8) && qPack.byteLength >= ex.screenPackBytes(K, N) && qStats.byteLength >= ex.screenStatsBytes(N);
+        packB.length >= K * 8 * Math.ceil(N / 8) && qPack.byteLength >= ex.screenPackBytes(K, N) && qStats.byteLength >= ex.screenStatsBytes(N) &&
+        (!rows || rows.byteLength >= ex.screenRowsBytes(M, K));
       if (!fits) return -1;
       use(true);
+      if (rows) {
+        return ex.screenRowsProduct(
+          M, N, K, b.byteOffset, p.ldb, bias.byteOffset, c.byteOffset, p.ldc, packB.byteOffset, qPack.byteOffset, qStats.byteOffset, rows.byteOffset,
+        );
+      }
       return ex.screen(
         M, N, K, a.byteOffset, p.lda, b.byteOffset, p.ldb, bias.byteOffset, c.byteOffset, p.ldc, packB.byteOffset, qPack.byteOffset,
         qStats.byteOffset,
       );
+    },
+    screenRows(M, r0, r1, K, a, lda, rows) {
+      const fits =
+        M > 0 && K > 0 && lda >= K && r0 >= 0 && r0 % 4 === 0 && r1 <= M && (r1 % 4 === 0 || r1 === M) &&
+        (r1 <= r0 || (r1 - 1) * lda + K <= a.length) && rows.byteLength >= ex.screenRowsBytes(M, K);
+      if (!(fits && inMem(a) && inMem(rows))) return false;
+      use(true);
+      ex.screenRows(M, r0, r1, K, a.byteOffset, lda, rows.byteOffset);
+      return true;
     },
   };
   return { kernels, reason: '', calls };

@@ -1,5 +1,5 @@
 import { Arena } from '../kernels/arena.js';
-import { productPackFloats, screenScratch } from '../kernels/loops.js';
+import { productPackFloats, screenRowsFloats, screenScratch } from '../kernels/loops.js';
 
 /** Active entries each worker's sparse buffers hold, as a fraction of batch x its slice's width. */
 export const DEFAULT_SPARSE_CAPACITY = 0.25;
@@ -30,6 +30,8 @@ export const STATE_ARRAYS = [
   'x', 'xc', 'G', 'fired', 'spars', 'decay',
   // The step's rows in the shuffle buffer's pool, when the workers copy them (row-reduce.ts loadRows).
   'rowIndex',
+  // xc's rows quantized and packed for the screened encoder product, once for all slices (slice-compute.ts prepareScreen).
+  'screenRows',
   // jumprelu (slice-jumprelu.ts): the thresholds' parameter, moments, gradient, and exp of it this step.
   'log_threshold', 'mlog_threshold', 'vlog_threshold', 'glog_threshold', 'theta',
 ] as const;
@@ -64,6 +66,8 @@ export interface StateViews {
   gW_enc: Float32Array; gb_enc: Float32Array; gW_dec: Float32Array;
   x: Float32Array; xc: Float32Array; G: Float32Array; fired: Float32Array; spars: Float32Array; decay: Float32Array;
   rowIndex: Int32Array;
+  /** xc's rows for the screened encoder product (loops.ts screenRowsFloats(B, d) floats; slice-compute.ts prepareScreen). */
+  screenRows: Float32Array;
   /** jumprelu's log_threshold [m], its Adam moments and gradient; theta = exp(log_threshold) of the current step. */
   log_threshold: Float32Array; mlog_threshold: Float32Array; vlog_threshold: Float32Array; glog_threshold: Float32Array; theta: Float32Array;
 }
@@ -176,6 +180,7 @@ function sizes(B: number, d: number, m: number, workers: number, capacityFractio
     gW_enc: [d * m, 'f32'], gb_enc: [m, 'f32'], gW_dec: [m * d, 'f32'],
     x: [B * d, 'f32'], xc: [B * d, 'f32'], G: [B * d, 'f32'], fired: [m, 'f32'], spars: [m, 'f32'], decay: [m, 'f32'],
     rowIndex: [B, 'i32'],
+    screenRows: [screenRowsFloats(B, d), 'f32'],
     log_threshold: [m, 'f32'], mlog_threshold: [m, 'f32'], vlog_threshold: [m, 'f32'], glog_threshold: [m, 'f32'], theta: [m, 'f32'],
   };
   const ranges = Array.from({ length: workers }, (_, k) => [Math.floor((k * m) / workers), Math.floor(((k + 1) * m) / workers)] as const);

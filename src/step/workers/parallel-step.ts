@@ -55,6 +55,10 @@ export class ParallelStep {
   serialMs = 0;
   /** Milliseconds spent in sync() copying the state into the tfjs variables. */
   syncMs = 0;
+  /** Whether ReLU's sparse encoder product may be screened (slice-step.ts; false: always the plain product, the same entries). */
+  screening = true;
+  /** Steps whose encoder product was screened (benchmarks, tests). */
+  screenedSteps = 0;
   private readonly s: StateViews;
   /** The pool the workers copy pooled batches' rows from (Batch.pooled), once one was sent. */
   private rowPool: Float32Array | null = null;
@@ -139,6 +143,7 @@ export class ParallelStep {
       project: cfg.recipe.decoderConstraint === 'unit-norm',
       clip: cfg.recipe.gradClip,
       adam: { t: adam.t + 1, lr: cfg.lr, hyper: cfg.adam },
+      screen: this.screening,
     };
     const t1 = performance.now();
     const out = await this.pool.every(() => ({ kind: 'step', ...req }));
@@ -148,6 +153,7 @@ export class ParallelStep {
       return null;
     }
     adam.tick();
+    if (out[0]!.screened) this.screenedSteps++;
     // The state stays here (the workers own it); params and adam catch up at sync().
     this.unsynced = true;
     // Worker 0's clock splits the wait; what it did not see (the messages, writing x) counts to encode.

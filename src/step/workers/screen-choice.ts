@@ -1,5 +1,7 @@
 /**
- * Whether a slice's next encoder product is screened (wasm/screen.ts) or plain (wasm/gemm.ts).
+ * Whether the next encoder product is screened (wasm/screen.ts) or plain (wasm/gemm.ts): the
+ * training step's, chosen alike by every worker from the whole batch (slice-step.ts), or a
+ * resampling pool's per slice (pool-score-slice.ts).
  * Both give the same active entries to the bit; the screen is the faster one when few entries are
  * active: its integer pass costs ~0.6 of the float product and every 4 x 8 tile with a candidate
  * costs one float tile more. At [4096, 512] x [512, 4096] on one thread (BENCHMARKS.md): 0.59x of
@@ -7,7 +9,7 @@
  * computed), 1.7x at 8%.
  */
 
-/** Share of a slice's entries active in its last encode below which the next product is screened. */
+/** Share of the entries active in the last encode below which the next product is screened. */
 export const SCREEN_MAX_DENSITY = 0.005;
 
 export class ScreenChoice {

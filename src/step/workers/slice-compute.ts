@@ -4,9 +4,8 @@ import { encoderTermOfBDec, sparsityTerms } from '../sparse-gradients.js';
 import type { AdamStepConsts } from '../adam.js';
 import { sumSquares } from '../clip.js';
 import { projectRows, unitNormRows } from '../decoder-constraint.js';
-import { encoderProductArgs, encoderScreenArgs, transposeActive, type LoopKernels } from '../kernels/loops.js';
+import { encoderProductArgs, encoderScreenArgs, screenRowRange, transposeActive, type LoopKernels } from '../kernels/loops.js';
 import { withEncoderPre } from './encoder-product.js';
-import { ScreenChoice } from './screen-choice.js';
 import { HostDenseSlice } from './slice-dense-host.js';
 import { DenseSlice } from './slice-dense.js';
 import { sliceContext, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
@@ -15,6 +14,9 @@ import { SliceSelect } from './slice-select.js';
 import { addAuxGradients, AuxRows } from './slice-auxk.js';
 import type { SelectionLayout, WorkerSelection } from './selection.js';
 import { SliceJumpRelu, type JumpReluBackward } from './slice-jumprelu.js';
+
+/** How ReLU's sparse encoder product runs: plain, screened over rows it quantizes itself, or over the rows every worker prepared. */
+export type ScreenMode = 'no' | 'alone' | 'shared';
 
 /**
  * One worker's share of a training step (sparse, or dense via slice-dense.ts): the features [i0, i1) of the slice it owns. Reads and
@@ -44,8 +46,6 @@ export class SliceCompute {
   private readonly aux = new AuxRows();
   /** JumpReLU's scan and gradients (slice-jumprelu.ts). */
   private readonly jumprelu: SliceJumpRelu;
-  /** Whether ReLU's next encoder product is screened (screen-choice.ts). */
-  private readonly screen = new ScreenChoice();
   /** The training stream's pool of rows (Batch.pooled), once the main thread has sent it. */
   private rowPool: Float32Array | null = null;
 
@@ -94,6 +94,24 @@ export class SliceCompute {
     loadRows(r0, r1, this.layout.d, this.s.x, scale, pooled ? this.rowPool : null, this.s.rowIndex);
   }
 
+  /** Whether the kernels screen a product over rows that every worker prepared a share of (prepareScreen). */
+  get sharesScreen(): boolean {
+    return this.loops.screenRows !== undefined && this.loops.screenedProduct !== undefined;
+  }
+
+  /**
+   * This worker's share of xc's rows (whole groups of 4, loops.ts screenRowRange) quantized and
+   * packed for the screened encoder product (LoopKernels.screenRows), after every worker's
+   * centre: once the others have done theirs, every slice's encode with screen 'shared' reads them all.
+   */
+  prepareScreen(rows: number): void {
+    const { d } = this.layout;
+    const [r0, r1] = screenRowRange(rows, this.layout.slices.length, this.slice);
+    if (!this.loops.screenRows?.(rows, r0, r1, d, this.s.xc, d, this.s.screenRows)) {
+      throw new InternalError(`the screened product's rows could not be prepared (rows ${r0}-${r1} of ${rows})`);
+    }
+  }
+
   /** xc = x - b_dec over this worker's rows, and their column sums into xSum. */
   centre(rows: number): void {
     const [r0, r1] = rowRange(rows, this.layout.slices.length, this.slice);
@@ -125,9 +143,18 @@ export class SliceCompute {
    * slice's active entries exceed its capacity. `dense`: the dense formulation (slice-dense.ts).
    * `select` (TopK / BatchTopK, sparse only): the pre-activations are kept and the slice's
    * candidates written instead; thresholds() and scan() follow. `jumprelu` (sparse only): the
-   * scan is against the slice's learned thresholds (slice-jumprelu.ts).
+   * scan is against the slice's learned thresholds (slice-jumprelu.ts). `screen` (ReLU, sparse
+   * only; the caller decides, screen-choice.ts): the encoder product screened (wasm/screen.ts: the
+   * same entries above 0), quantizing xc's rows itself ('alone') or reading the rows every
+   * worker's prepareScreen wrote ('shared').
    */
-  encode(rows: number, dense: boolean, select?: WorkerSelection, jumprelu?: { halfBandwidth: number }): { nnz: number; ms: { encode: number; decode: number } } {
+  encode(
+    rows: number,
+    dense: boolean,
+    select?: WorkerSelection,
+    jumprelu?: { halfBandwidth: number },
+    screen: ScreenMode = 'no',
+  ): { nnz: number; ms: { encode: number; decode: number } } {
     const { d, m } = this.layout;
     const { i0, i1 } = this;
     const mk = i1 - i0;
@@ -152,9 +179,8 @@ export class SliceCompute {
         jumprelu
           ? this.jumprelu.scan(pre, rows, this.s, this.v, this.capacity, jumprelu.halfBandwidth)
           : this.loops.scan(pre, rows, mk, i0, this.v, this.s.fired, this.v.fSum, this.capacity),
-      !jumprelu && this.screen.use(),
+      jumprelu ? 'no' : screen,
     );
-    if (!jumprelu) this.screen.observe(nnz, rows * mk);
     const t1 = performance.now();
     if (nnz >= 0) this.loops.decode(rows, d, this.v.rowPtr, this.v.col, this.v.val, this.s.W_dec, this.v.partial);
     return { nnz, ms: { encode: t1 - t0, decode: performance.now() - t1 } };
@@ -190,15 +216,19 @@ export class SliceCompute {
    * product into the slice's `pre` in shared memory (wasm/gemm.ts), else tfjs' (encoder-product.ts);
    * the two are equal to the bit. `stable`: pre is the slice's own array, unchanged until the next encode.
    * `screened`: for a consumer of the entries above 0 only, the screened product where the kernels
-   * have it (wasm/screen.ts: those entries to the bit, every other one <= 0).
+   * have it (wasm/screen.ts: those entries to the bit, every other one <= 0), over xc's rows as
+   * prepareScreen left them with 'shared'.
    */
-  private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T, screened = false): T {
+  private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T, screen: ScreenMode = 'no'): T {
     const { d, m } = this.layout;
     const { i0, i1, s, v } = this;
     const mk = i1 - i0;
-    if (screened && this.loops.screenedProduct) {
-      const args = encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre);
-      if (this.loops.screenedProduct({ ...args, packB: v.wPack, qPack: v.qPack, qStats: v.qStats }) >= 0) return use(v.pre.subarray(0, rows * mk), true);
+    if (screen !== 'no' && this.loops.screenedProduct) {
+      const args = { ...encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packB: v.wPack, qPack: v.qPack, qStats: v.qStats };
+      const exact = this.loops.screenedProduct(screen === 'shared' ? { ...args, rows: s.screenRows } : args);
+      if (exact >= 0) return use(v.pre.subarray(0, rows * mk), true);
+      // Never with the shared rows: skipping them would leave nothing wrong, but their work wasted.
+      if (screen === 'shared') throw new InternalError('the screened product declined the rows prepared for it');
     }
     if (this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packA: v.aPack, packB: v.wPack })) {
       return use(v.pre.subarray(0, rows * mk), true);

@@ -5,7 +5,8 @@ import type { JumpReluStep } from '../../sae/jumprelu.js';
 import { viewsOf, type SharedLayout, type SliceViews, type StateViews } from './layout.js';
 import { addParts } from './row-reduce.js';
 import type { WorkerSelection } from './selection.js';
-import type { SliceCompute } from './slice-compute.js';
+import type { ScreenMode, SliceCompute } from './slice-compute.js';
+import { ScreenChoice } from './screen-choice.js';
 import { SLOT, StepAborted, type StepSync } from './step-sync.js';
 
 /** A whole training step, as the one message every worker gets (parallel-step.ts documents the phases). */
@@ -30,6 +31,8 @@ export interface SliceStepRequest {
   clip: number | null;
   /** Adam's update number (1-based) for this step, its learning rate and hyper-parameters. */
   adam: { t: number; lr: number; hyper: AdamHyper };
+  /** Whether ReLU's sparse encoder product may be screened when few entries were active in the last step (false: never; the same entries either way). */
+  screen: boolean;
 }
 
 /** What a worker's step gives back: its sums (the main thread adds them in worker order), and its own clock's phases. */
@@ -43,6 +46,8 @@ export interface SliceStepResult {
   l1Sum: number;
   /** AuxK's loss (every worker computes the same). */
   auxLoss: number;
+  /** Whether the encoder product was screened (every worker's, alike). */
+  screened: boolean;
   /** Milliseconds from the step's start to the barrier after each phase group. */
   ms: { encode: number; decode: number; backward: number; optimizer: number };
 }
@@ -62,6 +67,11 @@ export class SliceStep {
   private readonly s: StateViews;
   private readonly mean: Float64Array;
   private readonly gb_dec: Float32Array;
+  /**
+   * Whether ReLU's next sparse encoder product is screened, from the batch's active entries in
+   * the last step: every worker sees the same sums, so all choose alike and share the rows' preparation.
+   */
+  private readonly screen = new ScreenChoice();
 
   constructor(
     memory: WebAssembly.Memory,
@@ -84,7 +94,7 @@ export class SliceStep {
     try {
       return this.phases(req);
     } catch (e) {
-      if (e instanceof StepAborted) return { aborted: true, nnz: 0, sse: 0, totalVariance: 0, l1Sum: 0, auxLoss: 0, ms: { encode: 0, decode: 0, backward: 0, optimizer: 0 } };
+      if (e instanceof StepAborted) return { aborted: true, nnz: 0, sse: 0, totalVariance: 0, l1Sum: 0, auxLoss: 0, screened: false, ms: { encode: 0, decode: 0, backward: 0, optimizer: 0 } };
       this.sync.abort();
       throw e;
     }
@@ -101,8 +111,16 @@ export class SliceStep {
     addParts(this.xSums, d, mean);
     for (let j = 0; j < d; j++) mean[j]! /= rows;
 
+    let screen: ScreenMode = 'no';
+    if (req.screen && !req.dense && !select && !jumprelu && this.screen.use()) {
+      screen = compute.sharesScreen ? 'shared' : 'alone';
+      if (screen === 'shared') {
+        compute.prepareScreen(rows);
+        sync.arrive();
+      }
+    }
     const halfBandwidth = jumprelu ? { halfBandwidth: jumprelu.bandwidth / 2 } : undefined;
-    let enc = compute.encode(rows, req.dense, select, halfBandwidth);
+    let enc = compute.encode(rows, req.dense, select, halfBandwidth, screen);
     if (select) {
       sync.arrive();
       compute.thresholds(rows);
@@ -112,11 +130,15 @@ export class SliceStep {
     sync.set(slice, SLOT.nnz, enc.nnz);
     sync.arrive();
     const tEncode = performance.now();
-    const result = { nnz: enc.nnz, sse: 0, totalVariance: 0, l1Sum: 0, auxLoss: 0 };
+    const result = { nnz: enc.nnz, sse: 0, totalVariance: 0, l1Sum: 0, auxLoss: 0, screened: screen !== 'no' };
     for (let k = 0; k < sync.workers; k++) {
-      if (sync.get(k, SLOT.nnz) < 0) return { ...result, declined: true, ms: { encode: tEncode - t0, decode: 0, backward: 0, optimizer: 0 } };
+      if (sync.get(k, SLOT.nnz) < 0) {
+        this.screen.observe(-1, rows * this.layout.m);
+        return { ...result, declined: true, ms: { encode: tEncode - t0, decode: 0, backward: 0, optimizer: 0 } };
+      }
     }
     const nnz = sync.sum(SLOT.nnz);
+    this.screen.observe(nnz, rows * this.layout.m);
 
     const aux = select?.auxK;
     const res = compute.residual(rows, aux !== undefined, mean);

@@ -170,6 +170,51 @@ describe('training step on worker threads', () => {
     }
   });
 
+  it("screens ReLU's encoder product once few entries are active, each worker preparing a share of the rows: the plain product's bits", async () => {
+    const D = 24;
+    const M = 2048;
+    const rows = 61;
+    const { cfg } = setup('towards-monosemanticity', 0);
+    const run = async (screening: boolean) => {
+      const w = randomWeights(D, M, 9);
+      // About 0.2% of the entries active: below SCREEN_MAX_DENSITY (screen-choice.ts).
+      for (let i = 0; i < M; i++) w.b_enc[i]! -= 2.7;
+      const params = new SaeParams(w);
+      const adam = new AdamState(D, M);
+      const step = await ParallelStep.create({ batchSize: rows, d: D, m: M, workers: 3, backend: tf.getBackend(), simd: true });
+      step.screening = screening;
+      try {
+        const log: number[][] = [];
+        for (let k = 0; k < 4; k++) {
+          const x = tf.tensor2d(randomData(rows, D, 80 + k), [rows, D]);
+          const st = (await step.step(params, adam, x, cfg))!;
+          log.push([st.loss, st.mse, st.l0, st.totalVariance].map((t) => t.dataSync()[0]!));
+          disposeStats(st);
+          x.dispose();
+        }
+        step.sync();
+        const out = { log, weights: params.readSync(), v: PARAM_NAMES.map((n) => Array.from(adam.v[n].dataSync())), screened: step.screenedSteps };
+        params.dispose();
+        adam.dispose();
+        return out;
+      } finally {
+        await step.dispose();
+      }
+    };
+    const on = await run(true);
+    const off = await run(false);
+    // The first step has no density to go by; every later one is screened.
+    expect(on.screened).toBe(3);
+    expect(off.screened).toBe(0);
+    for (const [, , l0] of on.log) {
+      expect(l0).toBeGreaterThan(0.0005 * M);
+      expect(l0).toBeLessThan(0.005 * M);
+    }
+    expect(on.log).toEqual(off.log);
+    for (const n of PARAM_NAMES) expect(Array.from(on.weights[n])).toEqual(Array.from(off.weights[n]));
+    expect(on.v).toEqual(off.v);
+  });
+
   it('declines a batch with more active entries than a slice holds, leaving the state untouched', async () => {
     const { w, cfg } = setup('april-update', 0.5);
     const step = await ParallelStep.create({ batchSize: B, d, m, workers: 2, backend: tf.getBackend(), simd: true, capacityFraction: 0.001 });

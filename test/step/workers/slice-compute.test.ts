@@ -3,7 +3,7 @@ import { initBackend } from '../../../src/backend/select.js';
 import type { LoopKernels } from '../../../src/step/kernels/loops.js';
 import { loadSimdLoopsResult } from '../../../src/step/kernels/simd-loops.js';
 import { planLayout, viewsOf, type SliceViews, type StateViews } from '../../../src/step/workers/layout.js';
-import { SliceCompute } from '../../../src/step/workers/slice-compute.js';
+import { SliceCompute, type ScreenMode } from '../../../src/step/workers/slice-compute.js';
 import { Rng } from '../../../src/util/rng.js';
 
 beforeAll(async () => {
@@ -53,42 +53,49 @@ describe('SliceCompute sparse encode', () => {
 });
 
 describe('SliceCompute sparse encode, screened (few active entries)', () => {
-  const B = 64;
+  const B = 63;
   const d = 40;
   const m = 256;
-  const run = (kind: 'screen' | 'product' | 'tfjs') => {
-    const { layout, arena } = planLayout(B, d, m, 2, 0.5);
+  const run = (kind: ScreenMode | 'tfjs') => {
+    const { layout, arena } = planLayout(B, d, m, 3, 0.5);
     const s = viewsOf(arena.memory, layout.arrays) as unknown as StateViews;
     const rng = new Rng(5);
     for (const a of [s.xc, s.W_enc, s.W_dec]) for (let i = 0; i < a.length; i++) a[i] = rng.normal() * 0.3;
-    // About 0.2% of the entries active: below SCREEN_MAX_DENSITY, so the second encode screens.
+    // About 0.2% of the entries active, as where the step screens (screen-choice.ts).
     for (let i = 0; i < m; i++) s.b_enc[i] = -1.7 + 0.1 * rng.normal();
     const simd = loadSimdLoopsResult(arena.memory).kernels!;
-    const calls = { screened: 0, products: 0 };
+    const calls = { screened: 0, products: 0, prepared: 0 };
     const loops: LoopKernels = {
       ...simd,
       product: kind === 'tfjs' ? undefined : (p) => (calls.products++, simd.product!(p)),
-      screenedProduct: kind === 'screen' ? (p) => (calls.screened++, simd.screenedProduct!(p)) : undefined,
+      screenedProduct: (p) => (calls.screened++, simd.screenedProduct!(p)),
+      screenRows: (...a) => (calls.prepared++, simd.screenRows!(...a)),
     };
     const slices = layout.slices.map((_, k) => new SliceCompute(arena.memory, layout, k, loops));
-    const encodes = [0, 1, 2].map(() =>
-      slices.map((c, k) => {
-        const nnz = c.encode(B, false).nnz;
-        const v = viewsOf(arena.memory, layout.slices[k]!.arrays) as unknown as SliceViews;
-        return { nnz, partial: Array.from(v.partial), col: Array.from(v.col.subarray(0, nnz)), val: Array.from(v.val.subarray(0, nnz)) };
-      }),
-    );
+    // 'shared': every slice's share of the rows first, as the workers do before the barrier.
+    if (kind === 'shared') for (const c of slices) c.prepareScreen(B);
+    const mode = kind === 'tfjs' ? 'no' : kind;
+    const encodes = slices.map((c, k) => {
+      const nnz = c.encode(B, false, undefined, undefined, mode).nnz;
+      const v = viewsOf(arena.memory, layout.slices[k]!.arrays) as unknown as SliceViews;
+      return { nnz, partial: Array.from(v.partial), col: Array.from(v.col.subarray(0, nnz)), val: Array.from(v.val.subarray(0, nnz)) };
+    });
     return { encodes, calls };
   };
 
-  it('screens every encode after the first, with the entries and partial reconstructions of the plain product and of tfjs\'', () => {
-    const screened = run('screen');
-    expect(screened.calls).toEqual({ screened: 4, products: 2 });
-    const nnz = screened.encodes[0]!.reduce((a, e) => a + e.nnz, 0);
+  it("gives the plain product's and tfjs' entries and partial reconstructions, screened alone or over rows every slice prepared a share of", () => {
+    const plain = run('no');
+    const alone = run('alone');
+    const shared = run('shared');
+    expect(plain.calls).toEqual({ screened: 0, products: 3, prepared: 0 });
+    expect(alone.calls).toEqual({ screened: 3, products: 0, prepared: 0 });
+    expect(shared.calls).toEqual({ screened: 3, products: 0, prepared: 3 });
+    const nnz = plain.encodes.reduce((a, e) => a + e.nnz, 0);
     expect(nnz).toBeGreaterThan(0);
     expect(nnz / (B * m)).toBeLessThan(0.005);
-    expect(screened.encodes).toEqual(run('product').encodes);
-    expect(screened.encodes).toEqual(run('tfjs').encodes);
+    expect(alone.encodes).toEqual(plain.encodes);
+    expect(shared.encodes).toEqual(plain.encodes);
+    expect(run('tfjs').encodes).toEqual(plain.encodes);
   });
 });
 

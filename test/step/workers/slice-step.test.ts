@@ -38,6 +38,7 @@ describe('SliceStep on worker threads', () => {
         project: false,
         clip: null,
         adam: { t: 1, lr: 1e-3, hyper: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
+        screen: true,
       };
       sync.reset();
       const [r0, r1] = await Promise.allSettled([pool.call(0, { kind: 'step', ...req }), pool.call(1, { kind: 'step', ...req })]);

@@ -310,6 +310,6 @@ export function adamRun(
 // The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
 export { gemm } from './gemm';
 export { scanActive } from './scan';
-export { screen, screenPackBytes, screenStatsBytes } from './screen';
+export { screen, screenPackBytes, screenRows, screenRowsBytes, screenRowsProduct, screenStatsBytes } from './screen';
 export { columnSums, reluColumns } from './columns';
 export { centreRows, residualRows } from './rows';

@@ -175,12 +175,11 @@ function quantCols(N: i32, K: i32, b: usize, ldb: i32, bias: usize, Q: i32, qb: 
 
 /**
  * Quantize rows i0 .. i0 + mc of A into groups of 4 [ceil(mc / 4)][ceil(K / 2)][4][2] i16 (zero
- * past K and M), and each row's bounds into stats (SoA of MC float64: s (1 + slack)^2 (A / 2 +
+ * past K and M), and each row's bounds into stats (SoA, mb bytes apart, of float64: s (1 + slack)^2 (A / 2 +
  * K / 4), s (1 + slack)^2 / 2, the rounding term times |A_i|_2, s; an unusable row: +inf, 0, 0, 0).
  */
-function quantRows(M: i32, i0: i32, mc: i32, K: i32, a: usize, lda: i32, Q: i32, qa: usize, stats: usize): void {
+function quantRows(M: i32, i0: i32, mc: i32, K: i32, a: usize, lda: i32, Q: i32, qa: usize, stats: usize, mb: usize): void {
   const KP = (K + 1) >> 1;
-  const mb = <usize>MC << 3;
   const rt = roundingTerm(K);
   const qv = i32x4.splat(Q);
   const nq = i32x4.splat(-Q);
@@ -286,66 +285,135 @@ export function screen(
   const NP = ((N + 7) >> 3) << 3;
   const np = <usize>NP << 3;
   const mb = <usize>MC << 3;
-  const qb = qpack;
   const qa = qpack + <usize>KP * 32 * <usize>(NP >> 3);
   const fa = qa + <usize>MC * <usize>KP * 4;
   const rowStats = stats + 4 * np;
   packCols(N, 0, K, b, ldb, 1, packB);
-  quantCols(N, K, b, ldb, bias, Q, qb, stats);
-  const rc = <usize>ldc << 2;
-  const zero = f32x4.splat(0);
+  quantCols(N, K, b, ldb, bias, Q, qpack, stats);
   let exact = 0;
   for (let i0 = 0; i0 < M; i0 += MC) {
     const mc = min(MC, M - i0);
-    quantRows(M, i0, mc, K, a, lda, Q, qa, rowStats);
+    quantRows(M, i0, mc, K, a, lda, Q, qa, rowStats, mb);
     packRows(M, i0, mc, 0, K, a, lda, 1, fa);
-    for (let p = 0; p < N; p += 8) {
-      const panelQ = qb + <usize>p * <usize>KP * 4;
-      const cs = stats + (<usize>p << 3);
-      for (let g = 0; g < mc; g += 4) {
-        let x00 = i32x4.splat(0), x01 = i32x4.splat(0), x10 = i32x4.splat(0), x11 = i32x4.splat(0);
-        let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
-        let ap = qa + <usize>g * <usize>KP * 4;
-        let bp = panelQ;
-        const end = ap + (<usize>KP << 4);
-        while (ap < end) {
-          const w0 = v128.load(bp);
-          const w1 = v128.load(bp, 16);
-          let v = v128.load32_splat(ap);
-          x00 = i32x4.add(x00, i32x4.dot_i16x8_s(v, w0));
-          x01 = i32x4.add(x01, i32x4.dot_i16x8_s(v, w1));
-          v = v128.load32_splat(ap, 4);
-          x10 = i32x4.add(x10, i32x4.dot_i16x8_s(v, w0));
-          x11 = i32x4.add(x11, i32x4.dot_i16x8_s(v, w1));
-          v = v128.load32_splat(ap, 8);
-          x20 = i32x4.add(x20, i32x4.dot_i16x8_s(v, w0));
-          x21 = i32x4.add(x21, i32x4.dot_i16x8_s(v, w1));
-          v = v128.load32_splat(ap, 12);
-          x30 = i32x4.add(x30, i32x4.dot_i16x8_s(v, w0));
-          x31 = i32x4.add(x31, i32x4.dot_i16x8_s(v, w1));
-          ap += 16;
-          bp += 32;
-        }
-        const i = i0 + g;
-        const rows = min(4, M - i);
-        const rs = rowStats + (<usize>g << 3);
-        let below = belowRow(x00, x01, rs, mb, cs, np);
-        if (rows > 1) below = v128.and(below, belowRow(x10, x11, rs + 8, mb, cs, np));
-        if (rows > 2) below = v128.and(below, belowRow(x20, x21, rs + 16, mb, cs, np));
-        if (rows > 3) below = v128.and(below, belowRow(x30, x31, rs + 24, mb, cs, np));
-        if (!i64x2.all_true(below)) {
-          // gemm's own tile: from the bias, k = 0 .. K-1 in order.
-          tile(fa + <usize>g * <usize>K * 4, packB + <usize>p * <usize>K * 4, K, c + <usize>i * rc + (<usize>p << 2), rc, rows, N - p, true, true, biasLo(bias, p, N), biasLo(bias, p + 4, N), false);
-          exact++;
-          continue;
-        }
-        const c0 = c + <usize>i * rc + (<usize>p << 2);
-        const cnt = N - p;
-        storeRow(c0, zero, zero, cnt);
-        if (rows > 1) storeRow(c0 + rc, zero, zero, cnt);
-        if (rows > 2) storeRow(c0 + 2 * rc, zero, zero, cnt);
-        if (rows > 3) storeRow(c0 + 3 * rc, zero, zero, cnt);
+    exact += screenBlock(M, N, K, i0, mc, bias, c, ldc, packB, qpack, stats, qa, fa, rowStats, mb);
+  }
+  return exact;
+}
+
+/** Bytes of screenRows' output for M rows of K: the quantized rows, the packed float rows, and their bounds. */
+export function screenRowsBytes(M: i32, K: i32): i32 {
+  const mp = ((M + 3) >> 2) << 2;
+  return mp * ((K + 1) >> 1) * 4 + mp * K * 4 + mp * 4 * 8;
+}
+
+/**
+ * Rows r0 .. r1 of A (r0 a multiple of 4; r1 one too, or M) quantized, packed and bounded once
+ * for every screenRowsProduct over them: the same work screen does per block of rows, into
+ * `rows` (screenRowsBytes(M, K) bytes, one region for all M rows). Disjoint row ranges may be
+ * written concurrently.
+ */
+export function screenRows(M: i32, r0: i32, r1: i32, K: i32, a: usize, lda: i32, rows: usize): void {
+  if (r1 <= r0) return;
+  const qa = rows + <usize>(r0 >> 2) * <usize>((K + 1) >> 1) * 16;
+  quantRows(M, r0, r1 - r0, K, a, lda, quantLimit(K), qa, rowsStats(M, K, rows) + (<usize>r0 << 3), rowsMp(M) << 3);
+  packRows(M, r0, r1 - r0, 0, K, a, lda, 1, rowsFa(M, K, rows) + ((<usize>r0 * <usize>K) << 2));
+}
+
+/**
+ * screen over rows that screenRows prepared (all M of them, from the same A): the same C to the
+ * bit and the same count, without quantizing and packing A's rows again. qpack and stats as
+ * screen's (its rows' parts unused).
+ */
+export function screenRowsProduct(
+  M: i32, N: i32, K: i32, b: usize, ldb: i32, bias: usize, c: usize, ldc: i32, packB: usize, qpack: usize, stats: usize, rows: usize,
+): i32 {
+  packCols(N, 0, K, b, ldb, 1, packB);
+  quantCols(N, K, b, ldb, bias, quantLimit(K), qpack, stats);
+  const KP = (K + 1) >> 1;
+  let exact = 0;
+  for (let i0 = 0; i0 < M; i0 += MC) {
+    const mc = min(MC, M - i0);
+    const qa = rows + <usize>(i0 >> 2) * <usize>KP * 16;
+    const fa = rowsFa(M, K, rows) + ((<usize>i0 * <usize>K) << 2);
+    exact += screenBlock(M, N, K, i0, mc, bias, c, ldc, packB, qpack, stats, qa, fa, rowsStats(M, K, rows) + (<usize>i0 << 3), rowsMp(M) << 3);
+  }
+  return exact;
+}
+
+// screenRows' region for M rows of K: the quantized rows at its start (KP = ceil(K / 2) i32 pairs
+// per row), then the packed float rows (K floats per row), then the bounds (SoA, 4 float64 arrays of
+// mp = M rounded up to 4 rows, mp 8 bytes apart).
+@inline function rowsMp(M: i32): usize {
+  return <usize>(((M + 3) >> 2) << 2);
+}
+@inline function rowsFa(M: i32, K: i32, rows: usize): usize {
+  return rows + rowsMp(M) * <usize>((K + 1) >> 1) * 4;
+}
+@inline function rowsStats(M: i32, K: i32, rows: usize): usize {
+  return rowsFa(M, K, rows) + ((rowsMp(M) * <usize>K) << 2);
+}
+
+/**
+ * Rows i0 .. i0 + mc (a block) of screen's C: every tile of 4 x 8 whose bound is not below 0 by
+ * gemm's microkernel, every other one 0. qa, fa: the block's quantized and packed rows; rs: its
+ * rows' bounds, mb bytes apart; qb, stats: the columns' (quantCols). Returns the exact tiles.
+ */
+function screenBlock(
+  M: i32, N: i32, K: i32, i0: i32, mc: i32, bias: usize, c: usize, ldc: i32, packB: usize, qb: usize, stats: usize,
+  qa: usize, fa: usize, rowStats: usize, mb: usize,
+): i32 {
+  const KP = (K + 1) >> 1;
+  const NP = ((N + 7) >> 3) << 3;
+  const np = <usize>NP << 3;
+  const rc = <usize>ldc << 2;
+  const zero = f32x4.splat(0);
+  let exact = 0;
+  for (let p = 0; p < N; p += 8) {
+    const panelQ = qb + <usize>p * <usize>KP * 4;
+    const cs = stats + (<usize>p << 3);
+    for (let g = 0; g < mc; g += 4) {
+      let x00 = i32x4.splat(0), x01 = i32x4.splat(0), x10 = i32x4.splat(0), x11 = i32x4.splat(0);
+      let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
+      let ap = qa + <usize>g * <usize>KP * 4;
+      let bp = panelQ;
+      const end = ap + (<usize>KP << 4);
+      while (ap < end) {
+        const w0 = v128.load(bp);
+        const w1 = v128.load(bp, 16);
+        let v = v128.load32_splat(ap);
+        x00 = i32x4.add(x00, i32x4.dot_i16x8_s(v, w0));
+        x01 = i32x4.add(x01, i32x4.dot_i16x8_s(v, w1));
+        v = v128.load32_splat(ap, 4);
+        x10 = i32x4.add(x10, i32x4.dot_i16x8_s(v, w0));
+        x11 = i32x4.add(x11, i32x4.dot_i16x8_s(v, w1));
+        v = v128.load32_splat(ap, 8);
+        x20 = i32x4.add(x20, i32x4.dot_i16x8_s(v, w0));
+        x21 = i32x4.add(x21, i32x4.dot_i16x8_s(v, w1));
+        v = v128.load32_splat(ap, 12);
+        x30 = i32x4.add(x30, i32x4.dot_i16x8_s(v, w0));
+        x31 = i32x4.add(x31, i32x4.dot_i16x8_s(v, w1));
+        ap += 16;
+        bp += 32;
       }
+      const i = i0 + g;
+      const rows = min(4, M - i);
+      const rs = rowStats + (<usize>g << 3);
+      let below = belowRow(x00, x01, rs, mb, cs, np);
+      if (rows > 1) below = v128.and(below, belowRow(x10, x11, rs + 8, mb, cs, np));
+      if (rows > 2) below = v128.and(below, belowRow(x20, x21, rs + 16, mb, cs, np));
+      if (rows > 3) below = v128.and(below, belowRow(x30, x31, rs + 24, mb, cs, np));
+      if (!i64x2.all_true(below)) {
+        // gemm's own tile: from the bias, k = 0 .. K-1 in order.
+        tile(fa + <usize>g * <usize>K * 4, packB + <usize>p * <usize>K * 4, K, c + <usize>i * rc + (<usize>p << 2), rc, rows, N - p, true, true, biasLo(bias, p, N), biasLo(bias, p + 4, N), false);
+        exact++;
+        continue;
+      }
+      const c0 = c + <usize>i * rc + (<usize>p << 2);
+      const cnt = N - p;
+      storeRow(c0, zero, zero, cnt);
+      if (rows > 1) storeRow(c0 + rc, zero, zero, cnt);
+      if (rows > 2) storeRow(c0 + 2 * rc, zero, zero, cnt);
+      if (rows > 3) storeRow(c0 + 3 * rc, zero, zero, cnt);
     }
   }
   return exact;

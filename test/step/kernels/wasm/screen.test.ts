@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../../../../src/step/kernels/arena.js';
-import { encoderProductArgs, encoderScreenArgs, jsLoops, productPackFloats, screenScratch } from '../../../../src/step/kernels/loops.js';
+import { encoderProductArgs, encoderScreenArgs, jsLoops, productPackFloats, screenRowRange, screenRowsFloats, screenScratch } from '../../../../src/step/kernels/loops.js';
 import { loadSimdLoopsResult } from '../../../../src/step/kernels/simd-loops.js';
 import { Rng } from '../../../../src/util/rng.js';
 
@@ -21,7 +21,8 @@ function setup(s: Shape, fill: (rng: Rng) => number, bias: (rng: Rng, j: number)
   const rng = new Rng(seed);
   const { packA, packB } = productPackFloats(s.d, s.mk, s.d);
   const q = screenScratch(s.d, s.mk);
-  const arena = new Arena(4 * (s.rows * s.d + s.d * s.m + s.m + packA + packB + 2 * s.rows * s.mk + q.qPack + 2 * q.qStats) + 4096);
+  const prepared = screenRowsFloats(s.rows, s.d);
+  const arena = new Arena(4 * (s.rows * s.d + s.d * s.m + s.m + packA + packB + 3 * s.rows * s.mk + q.qPack + 2 * q.qStats + prepared) + 8192);
   const f32 = (n: number, v: (i: number) => number) => {
     const a = arena.f32(n);
     for (let i = 0; i < n; i++) a[i] = v(i);
@@ -35,6 +36,7 @@ function setup(s: Shape, fill: (rng: Rng) => number, bias: (rng: Rng, j: number)
     packA: arena.f32(packA), packB: arena.f32(packB),
     plain: arena.f32(s.rows * s.mk), screened: f32(s.rows * s.mk, () => 12345),
     qPack: arena.f32(q.qPack), qStats: arena.f64(q.qStats),
+    rows: arena.f32(prepared), fromRows: f32(s.rows * s.mk, () => 54321),
   };
 }
 
@@ -178,5 +180,77 @@ describe('the screened encoder product (wasm/screen.ts)', () => {
     expect(k.screenedProduct!({ ...args, M: s.rows + 1 })).toBe(-1);
     expect(k.screenedProduct!(args)).toBeGreaterThanOrEqual(0);
     expect(jsLoops.screenedProduct).toBeUndefined();
+  });
+});
+
+describe('the screened product over rows prepared once (wasm/screen.ts screenRows)', () => {
+  /** The rows prepared in `shares` ranges (screenRowRange, last first), then the product over them. */
+  const fromRows = (s: Shape, a: Setup, shares: number): number => {
+    const k = loadSimdLoopsResult(a.arena.memory).kernels!;
+    for (let w = shares - 1; w >= 0; w--) {
+      const [r0, r1] = screenRowRange(s.rows, shares, w);
+      expect(k.screenRows!(s.rows, r0, r1, s.d, a.xc, s.d, a.rows)).toBe(true);
+    }
+    // The prepared product reads the rows, not A: A spoiled now changes nothing.
+    const xc = Float32Array.from(a.xc);
+    a.xc.fill(Number.NaN);
+    const exact = k.screenedProduct!({ ...encoderScreenArgs(s.rows, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.fromRows), packB: a.packB, qPack: a.qPack, qStats: a.qStats, rows: a.rows });
+    a.xc.set(xc);
+    return exact;
+  };
+
+  for (const s of SHAPES) {
+    for (const shares of [1, 2, 3, 5]) {
+      it(`gives screen's output and count to the bit, rows prepared in ${shares} share(s): rows ${s.rows}, d ${s.d}, columns ${s.i0}..${s.i0 + s.mk}`, () => {
+        const a = setup(s, normal(1 / Math.sqrt(Math.sqrt(s.d))), (rng) => -1 + 0.5 * rng.normal(), s.rows * 7 + shares);
+        const exact = fromRows(s, a, shares);
+        expect(exact).toBe(both(s, a));
+        // The larger shapes: some tiles computed, some ruled out.
+        if (tiles(s) >= 100) expect(exact).toBeGreaterThan(0);
+        if (tiles(s) >= 100) expect(exact).toBeLessThan(tiles(s));
+        for (let i = 0; i < a.screened.length; i++) if (!Object.is(a.fromRows[i], a.screened[i])) expect({ entry: i, value: a.fromRows[i] }).toEqual({ entry: i, value: a.screened[i] });
+        expectScreenedEqual(a);
+      });
+    }
+  }
+
+  it('keeps rows with NaN, infinity or values too small to quantize unscreened', () => {
+    const s: Shape = { rows: 13, d: 20, m: 24, i0: 0, mk: 24 };
+    const a = setup(s, normal(0.5), () => -50);
+    a.xc[3] = Number.NaN;
+    a.xc[5 * s.d + 7] = Infinity;
+    for (let k = 0; k < s.d; k++) a.xc[9 * s.d + k] = 1e-44 * ((k % 3) - 1);
+    expect(fromRows(s, a, 2)).toBe(both(s, a));
+    expect(Array.from(a.fromRows).map((v, i) => Object.is(v, a.screened[i]))).not.toContain(false);
+  });
+
+  it('splits the rows in whole groups of 4 that cover them once', () => {
+    for (const [M, workers] of [[4096, 16], [37, 3], [5, 4], [3, 2], [261, 5]] as const) {
+      let next = 0;
+      for (let w = 0; w < workers; w++) {
+        const [r0, r1] = screenRowRange(M, workers, w);
+        expect(r0).toBe(next);
+        expect(r0 % 4).toBe(0);
+        if (r1 < M) expect(r1 % 4).toBe(0);
+        next = Math.max(r0, r1);
+      }
+      expect(next).toBe(M);
+    }
+  });
+
+  it('declines a range not in whole groups, a region too short or outside its memory', () => {
+    const s = SHAPES[3]!;
+    const a = setup(s, normal(1), () => 0);
+    const k = loadSimdLoopsResult(a.arena.memory).kernels!;
+    expect(k.screenRows!(s.rows, 2, 8, s.d, a.xc, s.d, a.rows)).toBe(false);
+    expect(k.screenRows!(s.rows, 0, 6, s.d, a.xc, s.d, a.rows)).toBe(false);
+    expect(k.screenRows!(s.rows, 0, s.rows, s.d, a.xc, s.d, a.rows.subarray(8))).toBe(false);
+    expect(k.screenRows!(s.rows, 0, s.rows, s.d, new Float32Array(a.xc), s.d, a.rows)).toBe(false);
+    expect(k.screenRows!(s.rows, 0, s.rows, s.d, a.xc, s.d, a.rows)).toBe(true);
+    const args = { ...encoderScreenArgs(s.rows, s.d, a.xc, a.W, s.m, s.i0, s.mk, a.b, a.fromRows), packB: a.packB, qPack: a.qPack, qStats: a.qStats };
+    expect(k.screenedProduct!({ ...args, rows: a.rows.subarray(8) })).toBe(-1);
+    expect(k.screenedProduct!({ ...args, rows: new Float32Array(a.rows) })).toBe(-1);
+    expect(k.screenedProduct!({ ...args, rows: a.rows })).toBeGreaterThanOrEqual(0);
+    expect(jsLoops.screenRows).toBeUndefined();
   });
 });
