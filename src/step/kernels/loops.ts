@@ -1,4 +1,4 @@
-import { adamRun } from '../adam.js';
+import { adamRun, type AdamStepConsts } from '../adam.js';
 
 /**
  * The sparse step's host loops, each over a range of features [i0, i1) of an SAE of width m, on
@@ -18,6 +18,15 @@ export interface LoopKernels {
   gradPre: typeof gradPreActive;
   weightGrads: typeof weightGradsRange;
   adam: typeof adamRun;
+  /**
+   * adam on `rows` ranges of `len` entries, `stride` apart from `start` (a slice's columns of a
+   * row-major matrix), in one call; the same values as adam on each range. Only the SIMD kernels
+   * have it; false when it did not run (arrays outside their memory, or too short): call adam per range then.
+   */
+  adamRows?(
+    param: Float32Array, grad: Float32Array, mom: Float32Array, vel: Float32Array, start: number, len: number, rows: number, stride: number,
+    c: AdamStepConsts,
+  ): boolean;
   reluColumns: typeof reluColumns;
   columnSums: typeof columnSums;
   /**

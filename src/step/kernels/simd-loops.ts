@@ -29,6 +29,10 @@ interface LoopsExports {
     param: number, grad: number, mom: number, vel: number, start: number, len: number,
     beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
   ): void;
+  adamRows(
+    param: number, grad: number, mom: number, vel: number, start: number, len: number, rows: number, stride: number,
+    beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
+  ): void;
   gemm(
     M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     hasBias: number, bias: number, c: number, ldc: number, kcMax: number, mask: number, packA: number, packB: number,
@@ -178,6 +182,17 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       } else {
         adamRun(param, grad, mom, vel, start, len, c);
       }
+    },
+    adamRows(param, grad, mom, vel, start, len, rows, stride, c: AdamStepConsts) {
+      const end = start + (rows - 1) * stride + len;
+      const fits = start >= 0 && len >= 0 && rows >= 1 && stride >= len && [param, grad, mom, vel].every((a) => a.length >= end);
+      if (!(fits && [param, grad, mom, vel].every(inMem))) return false;
+      use(true);
+      ex.adamRows(
+        param.byteOffset, grad.byteOffset, mom.byteOffset, vel.byteOffset, start, len, rows, stride,
+        c.beta1, c.beta2, c.eps, c.stepSize, c.sqrtBc2, c.gradScale,
+      );
+      return true;
     },
     reluColumns(f, rows, mk, count, sum) {
       const fits = f.length >= rows * mk && count.length >= mk && sum.length >= mk;

@@ -298,7 +298,9 @@ export class SliceCompute {
     const { d, m } = this.layout;
     const { i0, i1, s } = this;
     const mk = i1 - i0;
-    for (let j = 0; j < d; j++) this.loops.adam(s.W_enc, s.gW_enc, s.mW_enc, s.vW_enc, j * m + i0, mk, consts);
+    if (!this.loops.adamRows?.(s.W_enc, s.gW_enc, s.mW_enc, s.vW_enc, i0, mk, d, m, consts)) {
+      for (let j = 0; j < d; j++) this.loops.adam(s.W_enc, s.gW_enc, s.mW_enc, s.vW_enc, j * m + i0, mk, consts);
+    }
     this.loops.adam(s.b_enc, s.gb_enc, s.mb_enc, s.vb_enc, i0, mk, consts);
     this.loops.adam(s.W_dec, s.gW_dec, s.mW_dec, s.vW_dec, i0 * d, mk * d, consts);
     if (thresholds) this.loops.adam(s.log_threshold, s.glog_threshold, s.mlog_threshold, s.vlog_threshold, i0, mk, consts);

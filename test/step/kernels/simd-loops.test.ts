@@ -227,6 +227,45 @@ describe('SIMD loop kernels', () => {
     });
   }
 
+  for (const [rows, stride, start, len] of [[7, 30, 3, 22], [1, 10, 0, 10], [5, 13, 0, 1], [33, 48, 40, 8]] as const) {
+    it(`adamRows gives adam's values on each of ${rows} ranges of ${len}, ${stride} apart from ${start}, and leaves the rest`, () => {
+      const n = start + (rows - 1) * stride + len + 5;
+      const rng = new Rng(rows * stride + len);
+      const arena = new Arena(Arena.bytesFor(Array(8).fill(4 * n)));
+      const init = (scale: number, pos = false) => {
+        const a = arena.f32(n);
+        for (let i = 0; i < n; i++) a[i] = pos ? scale * rng.next() : scale * rng.normal();
+        return a;
+      };
+      const one = { param: init(1), grad: init(0.1), mom: init(0.01), vel: init(1e-4, true) };
+      const each = { param: copy(arena.f32(n), one.param), grad: copy(arena.f32(n), one.grad), mom: copy(arena.f32(n), one.mom), vel: copy(arena.f32(n), one.vel) };
+      const before = { param: one.param.slice(), mom: one.mom.slice(), vel: one.vel.slice() };
+      const { simd, calls } = simdOn(arena);
+      expect(simd.adamRows!(one.param, one.grad, one.mom, one.vel, start, len, rows, stride, ADAM)).toBe(true);
+      for (let r = 0; r < rows; r++) simd.adam(each.param, each.grad, each.mom, each.vel, start + r * stride, len, ADAM);
+      expect(calls).toEqual({ wasm: 1 + rows, js: 0 });
+      expect([one.param, one.mom, one.vel]).toEqual([each.param, each.mom, each.vel]);
+      let changed = 0;
+      for (let q = 0; q < n; q++) {
+        const inRange = q >= start && (q - start) % stride < len && q < start + (rows - 1) * stride + len;
+        if (inRange) changed += one.mom[q] !== before.mom[q] ? 1 : 0;
+        else expect([one.param[q], one.mom[q], one.vel[q]]).toEqual([before.param[q], before.mom[q], before.vel[q]]);
+      }
+      expect(changed).toBe(rows * len);
+    });
+  }
+
+  it('adamRows declines arrays outside its memory or too short (the caller runs adam per range), and the JavaScript kernels have none', () => {
+    const arena = new Arena(Arena.bytesFor(Array(4).fill(4 * 40)));
+    const [p, g, m, v] = [0, 1, 2, 3].map(() => arena.f32(40));
+    const { simd } = simdOn(arena);
+    expect(simd.adamRows!(p!, g!, m!, v!, 0, 8, 4, 10, ADAM)).toBe(true);
+    expect(simd.adamRows!(p!, g!, m!, v!, 0, 8, 5, 10, ADAM)).toBe(false);
+    expect(simd.adamRows!(p!, g!, m!, new Float32Array(40), 0, 8, 4, 10, ADAM)).toBe(false);
+    expect(simd.adamRows!(p!, g!, m!, v!, 0, 8, 4, 7, ADAM)).toBe(false);
+    expect(jsLoops.adamRows).toBeUndefined();
+  });
+
   it('fall back to the reference, bit for bit, for arrays outside their memory', () => {
     const s: Shape = { B: 19, d: 17, m: 30, i0: 3, i1: 25, decay: true };
     const ref = makeCase(s, 99);

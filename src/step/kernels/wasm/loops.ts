@@ -307,6 +307,29 @@ export function adamRun(
   }
 }
 
+/**
+ * adamRun on `rows` ranges of `len` entries, `stride` entries apart from `start` (a worker's
+ * columns of a row-major matrix): one call where a call per row would cost more than its work.
+ */
+export function adamRows(
+  param: usize,
+  grad: usize,
+  mom: usize,
+  vel: usize,
+  start: i32,
+  len: i32,
+  rows: i32,
+  stride: i32,
+  beta1: f64,
+  beta2: f64,
+  eps: f64,
+  stepSize: f64,
+  sqrtBc2: f64,
+  gradScale: f64,
+): void {
+  for (let r = 0; r < rows; r++) adamRun(param, grad, mom, vel, start + r * stride, len, beta1, beta2, eps, stepSize, sqrtBc2, gradScale);
+}
+
 // The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
 export { gemm } from './gemm';
 export { scanActive } from './scan';
