@@ -23,6 +23,9 @@
  * pool scoring with tfjs on one thread and on the step's workers (resample-score.ts).
  * `--startup [--repeats 5] [--json]`: the CLI's start-up per command, the workers' start, and
  * tfjs loaded by import and by require (startup.ts).
+ * `--slice-work [--configs B,C] [--workers 2,8,16] [--target-l0 32] [--json]`: the total work of a
+ * trained sparse step split into that many workers' slices, per phase, on one thread (slice-work.ts):
+ * what grows with the worker count, measurable on any machine.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -43,6 +46,7 @@ import { findPeerScript, findTorchPython, parsePeerFigures } from './whole-run/t
 import { runStepPeer } from './step-peer.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
 import { formatResampleScore, runResampleScoreBench } from './resample-score.js';
+import { formatSliceWork, runSliceWorkBench } from './slice-work.js';
 import { formatStartup, runStartupBench } from './startup.js';
 
 function list<T extends string>(s: string, allowed: readonly string[], what: string): T[] {
@@ -112,11 +116,13 @@ async function main(): Promise<number> {
       rows: { type: 'string', default: '65536' },
       startup: { type: 'boolean', default: false },
       repeats: { type: 'string', default: '5' },
+      'slice-work': { type: 'boolean', default: false },
     },
   });
   if (values['whole-run']) return wholeRunMain(values);
   if (values['resample-scoring']) return resampleScoringMain(values);
   if (values.startup) return startupMain(values);
+  if (values['slice-work']) return sliceWorkMain(values);
   if (values.child) {
     const result = await runTrainBench(JSON.parse(values.child) as BenchSpec);
     process.stdout.write(JSON.stringify(result) + '\n');
@@ -234,6 +240,19 @@ async function resampleScoringMain(values: { configs?: string | undefined; worke
     results.push(r);
   }
   if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), resampleScoring: results }, null, 2) + '\n');
+  return 0;
+}
+
+async function sliceWorkMain(values: { configs?: string | undefined; workers?: string | undefined; 'target-l0': string; seed: string; json: boolean }): Promise<number> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const workers = counts(values.workers ?? '2,8,16', 'workers');
+  const results = [];
+  for (const c of list<string>(values.configs ?? 'B,C', Object.keys(SHAPES), 'configs')) {
+    log(`slice work: config ${c}, ${workers.join(', ')} slices ...`);
+    results.push(...(await runSliceWorkBench(SHAPES[c]!, workers, Number(values.seed), Number(values['target-l0']))));
+  }
+  process.stderr.write(formatSliceWork(results) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), sliceWork: results }, null, 2) + '\n');
   return 0;
 }
 
