@@ -37,6 +37,8 @@ export interface ParallelStepOptions {
  * features: encoder product, scan, partial reconstruction), residual (its rows: G from all the
  * partials in worker order), backward (its features' gradients), update (b_dec's gradient and
  * the clipping norm, computed alike by every worker; Adam on each slice, and worker 0 on b_dec).
+ * ReLU's screened encode (few active entries in the last step, screen-choice.ts) is preceded by
+ * one more: each worker quantizes its share of xc's rows for every slice's screened product.
  * TopK / BatchTopK split encode in three (candidates, thresholds, scan: selection.ts), and AuxK
  * adds its error of the residual to the residual phase and its gradients to the backward one
  * (slice-auxk.ts). The main thread sends one message per step: the workers meet at a shared
