@@ -14,7 +14,8 @@
 #      twice bit-identical (gpu-e2e.mjs) -> gpu-e2e.json
 #   4. a whole run of config B on the GPU, data path included (bench --whole-run) -> whole-run.json
 # cpu: the CPU worker scaling (configs B and C, trained regime, 1 to 16 workers; the CPU PyTorch peer
-#   at 8 and 16 threads where .device/peers/torch_sae.py and torch are there) -> bench-cpu.json
+#   at 8 and 16 threads where .device/peers/torch_sae.py and torch are there) -> bench-cpu.json, and
+#   the slice-work bench at 8 and 16 slices -> slice-work.json
 # SMOKE=1 runs tiny sizes only (to check the script itself on any machine, lavapipe included).
 set -uo pipefail
 what=${1:-gpu}
@@ -99,6 +100,11 @@ if [ "$what" = cpu ] || [ "$what" = all ]; then
   SAE_SHARED=$here/.device timeout 300 node dist/bench/main.js $cpu_configs --regimes trained --workers 1,4,8,16 --peer-threads 8,16 --no-data --no-loops --no-model --json \
     > "$out/bench-cpu.json" 2> "$out/bench-cpu.log"
   log "cpu bench rc=$?"
+  # The same steps' work split into 8 and 16 slices on one thread: the projection to set beside
+  # what the cores gave (the difference is what only many cores add: bandwidth, wake-ups).
+  slice_args="--configs B,C"; [ "$smoke" = 1 ] && slice_args="--configs tiny --target-l0 4"
+  timeout 150 node dist/bench/main.js --slice-work $slice_args --workers 8,16 --json > "$out/slice-work.json" 2> "$out/slice-work.log"
+  log "slice work rc=$? $(grep -E '16 workers over 8' "$out/slice-work.log" | tr '\n' ' ')"
   ship
 fi
 log "done in $SECONDS s"
