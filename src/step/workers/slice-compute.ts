@@ -215,9 +215,9 @@ export class SliceCompute {
    * The slice's pre-activations xc W_enc[:, slice] + b_enc[slice] for `use`: the SIMD kernels'
    * product into the slice's `pre` in shared memory (wasm/gemm.ts), else tfjs' (encoder-product.ts);
    * the two are equal to the bit. `stable`: pre is the slice's own array, unchanged until the next encode.
-   * `screened`: for a consumer of the entries above 0 only, the screened product where the kernels
-   * have it (wasm/screen.ts: those entries to the bit, every other one <= 0), over xc's rows as
-   * prepareScreen left them with 'shared'.
+   * `screen` ('alone' or 'shared'): for a consumer of the entries above 0 only, the screened product
+   * where the kernels have it (wasm/screen.ts: those entries to the bit, every other one <= 0),
+   * with 'shared' over xc's rows as every worker's prepareScreen left them.
    */
   private withPre<T>(rows: number, use: (pre: Float32Array, stable: boolean) => T, screen: ScreenMode = 'no'): T {
     const { d, m } = this.layout;
@@ -226,9 +226,8 @@ export class SliceCompute {
     if (screen !== 'no' && this.loops.screenedProduct) {
       const args = { ...encoderScreenArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packB: v.wPack, qPack: v.qPack, qStats: v.qStats };
       const exact = this.loops.screenedProduct(screen === 'shared' ? { ...args, rows: s.screenRows } : args);
+      // Declined (arrays it cannot reach; not in the step's layout): the plain product, the same entries.
       if (exact >= 0) return use(v.pre.subarray(0, rows * mk), true);
-      // Never with the shared rows: skipping them would leave nothing wrong, but their work wasted.
-      if (screen === 'shared') throw new InternalError('the screened product declined the rows prepared for it');
     }
     if (this.loops.product?.({ ...encoderProductArgs(rows, d, s.xc, s.W_enc, m, i0, mk, s.b_enc, v.pre), packA: v.aPack, packB: v.wPack })) {
       return use(v.pre.subarray(0, rows * mk), true);

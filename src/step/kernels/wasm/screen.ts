@@ -19,6 +19,10 @@
  *
  * Returns the number of tiles computed exactly. Layout as gemm: A(i, k) = a[i lda + k],
  * B(k, n) = b[k ldb + n], C(i, n) = c[i ldc + n], all K in one block.
+ *
+ * screen quantizes A's rows block by block as it goes. Workers that each screen their own columns
+ * against the same A prepare its rows once instead, a share each (screenRows), and each then runs
+ * screenRowsProduct over all of them: the same C to the bit.
  */
 import { biasLo, packCols, packRows, storeRow, tile } from './gemm';
 
