@@ -26,10 +26,6 @@ interface LoopsExports {
     accD: number,
   ): void;
   adamRun(
-    param: number, grad: number, mom: number, vel: number, start: number, len: number,
-    beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
-  ): void;
-  adamRows(
     param: number, grad: number, mom: number, vel: number, start: number, len: number, rows: number, stride: number,
     beta1: number, beta2: number, eps: number, stepSize: number, sqrtBc2: number, gradScale: number,
   ): void;
@@ -176,7 +172,7 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
     adam(param, grad, mom, vel, start, len, c: AdamStepConsts) {
       if (use(inMem(param) && inMem(grad) && inMem(mom) && inMem(vel))) {
         ex.adamRun(
-          param.byteOffset, grad.byteOffset, mom.byteOffset, vel.byteOffset, start, len,
+          param.byteOffset, grad.byteOffset, mom.byteOffset, vel.byteOffset, start, len, 1, 0,
           c.beta1, c.beta2, c.eps, c.stepSize, c.sqrtBc2, c.gradScale,
         );
       } else {
@@ -188,7 +184,7 @@ export function loadSimdLoopsResult(memory: WebAssembly.Memory): SimdLoopsResult
       const fits = start >= 0 && len >= 0 && rows >= 1 && stride >= len && [param, grad, mom, vel].every((a) => a.length >= end);
       if (!(fits && [param, grad, mom, vel].every(inMem))) return false;
       use(true);
-      ex.adamRows(
+      ex.adamRun(
         param.byteOffset, grad.byteOffset, mom.byteOffset, vel.byteOffset, start, len, rows, stride,
         c.beta1, c.beta2, c.eps, c.stepSize, c.sqrtBc2, c.gradScale,
       );

@@ -257,61 +257,11 @@ export function weightGradsRange(
 }
 
 /**
- * Adam on entries [start, start + len), in place (see AdamStepConsts in ../loops.ts). The
- * constants arrive as f64 and are rounded to f32 once, after 1 - beta.
+ * Adam on entries [start, start + len) and on rows - 1 more such ranges, each `stride` entries
+ * after the last (a worker's columns of a row-major matrix in one call), in place (see
+ * AdamStepConsts in ../loops.ts). The constants arrive as f64 and are rounded to f32 once, after 1 - beta.
  */
 export function adamRun(
-  param: usize,
-  grad: usize,
-  mom: usize,
-  vel: usize,
-  start: i32,
-  len: i32,
-  beta1: f64,
-  beta2: f64,
-  eps: f64,
-  stepSize: f64,
-  sqrtBc2: f64,
-  gradScale: f64,
-): void {
-  const b1 = f32x4.splat(<f32>beta1);
-  const b2 = f32x4.splat(<f32>beta2);
-  const a1 = f32x4.splat(<f32>(1 - beta1));
-  const a2 = f32x4.splat(<f32>(1 - beta2));
-  const ev = f32x4.splat(<f32>eps);
-  const sv = f32x4.splat(<f32>stepSize);
-  const bv = f32x4.splat(<f32>sqrtBc2);
-  const gv = f32x4.splat(<f32>gradScale);
-  const o0 = <usize>start << 2;
-  const lenLane = len & ~(L - 1);
-  let q = 0;
-  for (; q < lenLane; q += L) {
-    const o = o0 + (<usize>q << 2);
-    const g = f32x4.mul(v128.load(grad + o), gv);
-    const mq = f32x4.add(f32x4.mul(b1, v128.load(mom + o)), f32x4.mul(a1, g));
-    const vq = f32x4.add(f32x4.mul(b2, v128.load(vel + o)), f32x4.mul(a2, f32x4.mul(g, g)));
-    v128.store(mom + o, mq);
-    v128.store(vel + o, vq);
-    const den = f32x4.add(f32x4.div(f32x4.sqrt(vq), bv), ev);
-    v128.store(param + o, f32x4.sub(v128.load(param + o), f32x4.div(f32x4.mul(sv, mq), den)));
-  }
-  // The same f32 operations in the same order as the lanes: a range split anywhere gives equal results.
-  for (; q < len; q++) {
-    const o = o0 + (<usize>q << 2);
-    const g = load<f32>(grad + o) * <f32>gradScale;
-    const mq = <f32>beta1 * load<f32>(mom + o) + <f32>(1 - beta1) * g;
-    const vq = <f32>beta2 * load<f32>(vel + o) + <f32>(1 - beta2) * (g * g);
-    store<f32>(mom + o, mq);
-    store<f32>(vel + o, vq);
-    store<f32>(param + o, load<f32>(param + o) - (<f32>stepSize * mq) / (Mathf.sqrt(vq) / <f32>sqrtBc2 + <f32>eps));
-  }
-}
-
-/**
- * adamRun on `rows` ranges of `len` entries, `stride` entries apart from `start` (a worker's
- * columns of a row-major matrix): one call where a call per row would cost more than its work.
- */
-export function adamRows(
   param: usize,
   grad: usize,
   mom: usize,
@@ -327,7 +277,39 @@ export function adamRows(
   sqrtBc2: f64,
   gradScale: f64,
 ): void {
-  for (let r = 0; r < rows; r++) adamRun(param, grad, mom, vel, start + r * stride, len, beta1, beta2, eps, stepSize, sqrtBc2, gradScale);
+  const b1 = f32x4.splat(<f32>beta1);
+  const b2 = f32x4.splat(<f32>beta2);
+  const a1 = f32x4.splat(<f32>(1 - beta1));
+  const a2 = f32x4.splat(<f32>(1 - beta2));
+  const ev = f32x4.splat(<f32>eps);
+  const sv = f32x4.splat(<f32>stepSize);
+  const bv = f32x4.splat(<f32>sqrtBc2);
+  const gv = f32x4.splat(<f32>gradScale);
+  const lenLane = len & ~(L - 1);
+  for (let r = 0; r < rows; r++) {
+    const o0 = <usize>(start + r * stride) << 2;
+    let q = 0;
+    for (; q < lenLane; q += L) {
+      const o = o0 + (<usize>q << 2);
+      const g = f32x4.mul(v128.load(grad + o), gv);
+      const mq = f32x4.add(f32x4.mul(b1, v128.load(mom + o)), f32x4.mul(a1, g));
+      const vq = f32x4.add(f32x4.mul(b2, v128.load(vel + o)), f32x4.mul(a2, f32x4.mul(g, g)));
+      v128.store(mom + o, mq);
+      v128.store(vel + o, vq);
+      const den = f32x4.add(f32x4.div(f32x4.sqrt(vq), bv), ev);
+      v128.store(param + o, f32x4.sub(v128.load(param + o), f32x4.div(f32x4.mul(sv, mq), den)));
+    }
+    // The same f32 operations in the same order as the lanes: a range split anywhere gives equal results.
+    for (; q < len; q++) {
+      const o = o0 + (<usize>q << 2);
+      const g = load<f32>(grad + o) * <f32>gradScale;
+      const mq = <f32>beta1 * load<f32>(mom + o) + <f32>(1 - beta1) * g;
+      const vq = <f32>beta2 * load<f32>(vel + o) + <f32>(1 - beta2) * (g * g);
+      store<f32>(mom + o, mq);
+      store<f32>(vel + o, vq);
+      store<f32>(param + o, load<f32>(param + o) - (<f32>stepSize * mq) / (Mathf.sqrt(vq) / <f32>sqrtBc2 + <f32>eps));
+    }
+  }
 }
 
 // The products (gemm.ts: the sparse step's encoder product, the dense step's) are part of this module.
