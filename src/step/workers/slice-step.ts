@@ -111,13 +111,12 @@ export class SliceStep {
     addParts(this.xSums, d, mean);
     for (let j = 0; j < d; j++) mean[j]! /= rows;
 
+    // Screened over the rows every worker prepares a share of (the SIMD kernels; the JavaScript ones have no screen).
     let screen: ScreenMode = 'no';
-    if (req.screen && !req.dense && !select && !jumprelu && this.screen.use()) {
-      screen = compute.sharesScreen ? 'shared' : 'alone';
-      if (screen === 'shared') {
-        compute.prepareScreen(rows);
-        sync.arrive();
-      }
+    if (req.screen && !req.dense && !select && !jumprelu && compute.sharesScreen && this.screen.use()) {
+      screen = 'shared';
+      compute.prepareScreen(rows);
+      sync.arrive();
     }
     const halfBandwidth = jumprelu ? { halfBandwidth: jumprelu.bandwidth / 2 } : undefined;
     let enc = compute.encode(rows, req.dense, select, halfBandwidth, screen);
