@@ -65,7 +65,7 @@ try {
   const cpu = path.join(work, 'cpu');
   const g = sae(qs(gpu, 'webgpu'), 'quickstart webgpu');
   summary.adapter = (g.stderr.match(/^backend: webgpu on .*$/m) ?? [''])[0];
-  sae(qs(cpu, 'wasm', ['--set', 'train.kernel=dense', '--set', 'train.workers=1']), 'quickstart wasm dense');
+  sae(qs(cpu, 'wasm', ['--set', 'train.kernel=dense', '--set', 'train.workers=0']), 'quickstart wasm dense');
   const [gm, cm] = [metrics(gpu), metrics(cpu)];
   let worst = 0;
   let at = null;

@@ -6,7 +6,7 @@
  * Each measurement runs in its own process (clean peak RSS and wasm heap).
  *
  *   node dist/bench/main.js [--json] [--configs A,B,C,A-real] [--regimes init,trained]
- *     [--kernels auto] [--workers 1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
+ *     [--kernels auto] [--workers 0,1,2] [--simd on|off] [--backend wasm] [--target-l0 32]
  *     [--architecture relu,topk,batchtopk,jumprelu] (topk / batchtopk: k = --target-l0; architecture.ts)
  *     [--sparse-capacity 0.25] (the workers' entry buffers, a fraction of batch x slice width; layout.ts)
  *     [--no-data] [--data-only] [--data-widths 64,512] (default: 64,512; with --backend webgpu the configs' widths)
@@ -14,7 +14,7 @@
  * The language model's forward pass (model.ts: stories260K harvest and spliced eval, 15M/110M
  * random models) runs last, in its own process; `--model-only` runs only that.
  * `--whole-run [--cases B,stories260k] [--steps N] [--peer-threads 1,2] [--peer-probe-steps 20]
- * [--peer-tokens-per-s B=5200] [--no-peer] [--rounds 1] [--keep]`: whole training runs instead (whole-run/), beside
+ * [--peer-tokens-per-s B=5200] [--no-peer] [--rounds 1] [--keep] [--workers N]`: whole training runs instead (whole-run/), beside
  * the PyTorch peer: 20-step probes at each thread count pick its one full run (0: a full run at each).
  * With --backend webgpu the defaults are configs A,B,C,G,L, the init regime, the dense step on
  * one thread, and no host-loop or language-model bench; each row adds the GPU phases, memory and adapter.
@@ -62,6 +62,13 @@ function counts(s: string, what: string): number[] {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${what}: expected whole numbers >= 1, got '${s}'`);
     return n;
   });
+}
+
+/** One whole number >= 0 (e.g. --workers 0 for the main thread alone). */
+function wholeCount(s: string, what: string): number {
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`--${what}: expected one whole number >= 0, got '${s}'`);
+  return n;
 }
 
 function runChild(spec: BenchSpec): Promise<TrainBenchResult> {
@@ -133,10 +140,10 @@ async function main(): Promise<number> {
   const configs = list<string>(values.configs ?? (gpu ? GPU_CONFIGS : 'A,A-real,B,C'), Object.keys(SHAPES), 'configs');
   const regimes = list<BenchRegime>(values.regimes ?? (gpu ? 'init' : 'init,trained'), ['init', 'trained'], 'regimes');
   const kernels = list<KernelKind>(values.kernels ?? (gpu ? 'dense' : 'auto'), ['auto', 'dense', 'sparse'], 'kernels');
-  const workers = values.workers ?? (gpu ? '1' : String(defaultWorkers()));
+  const workers = values.workers ?? (gpu ? '0' : String(defaultWorkers()));
   const workerCounts = workers.split(',').map((w) => {
     const n = Number(w);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected a comma-separated list of counts >= 1, got '${values.workers}'`);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--workers: expected a comma-separated list of counts >= 0 (0: the main thread alone), got '${values.workers}'`);
     return n;
   });
   const simd = list<'on' | 'off'>(values.simd, ['on', 'off'], 'simd')[0] === 'on';
@@ -220,12 +227,13 @@ async function wholeRunMain(v: Record<string, string | boolean | undefined>): Pr
       rounds: counts(v.rounds as string, 'rounds')[0]!,
       keep: Boolean(v.keep),
       ...(v.backend ? { backend: list<BackendChoice>(v.backend as string, BACKEND_CHOICES, 'backend')[0]! } : {}),
+      ...(v.workers !== undefined ? { workers: wholeCount(v.workers as string, 'workers') } : {}),
     },
     (s) => process.stderr.write(s + '\n'),
   );
   const machine = { ...machineInfo(), workers: defaultWorkers() };
   if (v.json) process.stdout.write(JSON.stringify({ machine, wholeRuns: rows }, null, 2) + '\n');
-  else process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}; ${machine.date}; workers auto = ${machine.workers}\n\n` + formatWholeRuns(rows));
+  else process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}; ${machine.date}; ${v.workers !== undefined ? `train.workers ${String(v.workers)}` : `workers auto = ${machine.workers}`}\n\n` + formatWholeRuns(rows));
   return 0;
 }
 

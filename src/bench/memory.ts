@@ -67,7 +67,7 @@ export function memoryBound(
   const weightsAndAdam = 6 * p.d * p.m * 4;
   // The [batch, m] intermediates move to the workers (split between them); the state, gradients,
   // step buffers and sparse entry buffers live once more in their shared memory.
-  const workers = p.workers > 1 ? p.workers * WORKER_BASELINE_BYTES + layoutBytes(p.batchSize, p.d, p.m, p.workers, DEFAULT_SPARSE_CAPACITY) : 0;
+  const workers = p.workers > 0 ? p.workers * WORKER_BASELINE_BYTES + layoutBytes(p.batchSize, p.d, p.m, p.workers, DEFAULT_SPARSE_CAPACITY) : 0;
   return {
     shuffleBuffer,
     batchIntermediates,

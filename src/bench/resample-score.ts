@@ -74,7 +74,7 @@ export async function runResampleScoreBench(shape: BenchShape, rows: number, wor
     };
     log(`resample scoring: config ${shape.name} (d ${d}, m ${m}), ${rows} pool rows, ${dead} dead features`);
     const runs = [await score('tfjs, this thread', async () => tfjsRowScorer(params))];
-    if (workers > 1) {
+    if (workers > 0) {
       // Start the threads outside the clock (a run has them running when it resamples).
       await (await engine.poolScorer(params))?.dispose();
       runs.push(await score(`${workers} workers, dense decode`, async () => (await engine.poolScorer(params, { sparseUpTo: -1 }))!));

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listCheckpoints } from '../io/checkpoint/checkpoint.js';
+import { recordedWorkerThreads } from '../step/kernel-choice.js';
 
 /** The step formulation and worker count a run was using, as its newest checkpoint recorded them. */
 export interface KernelUsed {
   /** Step of the checkpoint. */
   step: number;
   current: 'dense' | 'sparse';
+  /** Worker threads (0: none, the main thread alone); null: not recorded. */
   workers: number | null;
   lastL0: number | null;
 }
@@ -21,14 +23,20 @@ export function readKernelUsed(runDir: string): KernelUsed | null {
     const newest = listCheckpoints(runDir).at(-1);
     if (!newest) return null;
     const state = JSON.parse(fs.readFileSync(path.join(newest.dir, 'state.json'), 'utf8')) as {
-      components?: { kernel?: { current?: unknown; workers?: unknown; lastL0?: unknown } };
+      components?: { kernel?: { current?: unknown; workerThreads?: unknown; workers?: unknown; lastL0?: unknown } };
     };
     const k = state.components?.kernel;
     if (!k || (k.current !== 'dense' && k.current !== 'sparse')) return null;
+    const threads = recordedWorkerThreads({
+      current: k.current,
+      lastL0: null,
+      ...(typeof k.workerThreads === 'number' ? { workerThreads: k.workerThreads } : {}),
+      ...(typeof k.workers === 'number' ? { workers: k.workers } : {}),
+    });
     return {
       step: newest.step,
       current: k.current,
-      workers: typeof k.workers === 'number' ? k.workers : null,
+      workers: threads ?? null,
       lastL0: typeof k.lastL0 === 'number' ? k.lastL0 : null,
     };
   } catch {

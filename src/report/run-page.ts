@@ -45,7 +45,7 @@ function kernelText(r: RunReportData): string {
   const configured = `configured ${text(cfg.train?.kernel ?? 'auto')}, ${text(cfg.train?.workers ?? 'auto')} worker(s)`;
   const k = r.kernel;
   if (!k) return `${configured} <span class="muted">(no checkpoint records the choice; the training log prints it)</span>`;
-  const workers = k.workers === null ? '' : ` x${k.workers} workers`;
+  const workers = k.workers === null ? '' : k.workers === 0 ? ' on the main thread' : ` x${k.workers} workers`;
   return `<span class="kernel">${k.current}${workers}</span> at the checkpoint of step ${k.step}${k.lastL0 !== null ? ` (L0 ${formatNumber(k.lastL0, 3)})` : ''}; ${configured}`;
 }
 

@@ -9,7 +9,7 @@ export type KernelKind = 'auto' | 'dense' | 'sparse';
 
 /**
  * L0 / m below which the one-thread sparse step is faster than the dense one, per backend
- * (measured with `npm run bench -- --kernels dense,sparse --workers 1 --target-l0 N`, BENCHMARKS.md). The sparse step's host loops run at
+ * (measured with `npm run bench -- --kernels dense,sparse --workers 0 --target-l0 N`, BENCHMARKS.md). The sparse step's host loops run at
  * ~1-2 GFLOP/s against the dense products' ~35 (wasm, XNNPACK) or ~1 (cpu, JavaScript).
  * tfjs-node's native products are faster still; its value is an estimate (not installed here).
  */

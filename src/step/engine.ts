@@ -15,8 +15,10 @@
  * (decoder-constraint.ts), each with its tensor and host versions side by side.
  *
  * Which one runs: `kind` ('dense', 'sparse', or 'auto': by measured L0, choose.ts) times
- * `workers` (1: this thread). With workers > 1 (train.workers 'auto' on a multi-core machine)
- * the worker formulation runs, not the reference: pin `workers: 1, kind: 'dense'` to run dense.ts.
+ * `workers`, the worker threads (0: none, this thread runs dense.ts or sparse.ts). With one or more
+ * (train.workers 'auto' on a wasm or cpu backend) the worker formulation runs, not the reference:
+ * pin `workers: 0, kind: 'dense'` to run dense.ts. One worker is the fastest single thread: its
+ * SIMD loops are 2-5x the tfjs formulations on this thread (BENCHMARKS.md, seventeenth session).
  */
 import * as tf from '../backend/tfjs.js';
 import os from 'node:os';
@@ -32,8 +34,10 @@ import { ParallelStep } from './workers/parallel-step.js';
 import type { PoolScoreOptions, WorkersRowScorer } from './workers/pool-score.js';
 import type { StepArchitecture } from '../sae/gradients.js';
 import { stepTensor, type StepX } from './step-input.js';
+import type { KernelChoice } from './kernel-choice.js';
 
 export type { KernelKind } from './choose.js';
+export { recordedWorkerThreads, type KernelChoice } from './kernel-choice.js';
 
 /** Workers 'auto' starts on any width (one per core up to this). */
 export const AUTO_WORKERS_ANY_WIDTH = 8;
@@ -46,11 +50,13 @@ export const MAX_AUTO_WORKERS = 16;
 export const MIN_FEATURES_PER_EXTRA_WORKER = 512;
 
 /**
- * train.workers 'auto': one worker per core, up to 8 on any width and up to 16 where every worker
- * gets at least MIN_FEATURES_PER_EXTRA_WORKER features; 1 on tfjs-node, whose kernels are multi-threaded already.
+ * train.workers 'auto': one worker per core (one on a single core: its SIMD loops beat the tfjs
+ * formulations on this thread), up to 8 on any width and up to 16 where every worker gets at least
+ * MIN_FEATURES_PER_EXTRA_WORKER features; none on tfjs-node, whose kernels are multi-threaded
+ * already, nor on WebGPU, whose steps run on the GPU.
  */
 export function defaultWorkers(backend: string = tf.getBackend(), m = Infinity, cores = os.availableParallelism()): number {
-  if (backend === 'tensorflow') return 1;
+  if (backend === 'tensorflow' || backend === 'webgpu') return 0;
   const byWidth = Math.max(AUTO_WORKERS_ANY_WIDTH, Math.floor(m / MIN_FEATURES_PER_EXTRA_WORKER));
   return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS, byWidth));
 }
@@ -73,7 +79,7 @@ export function probeL0(params: SaeParams, x: tf.Tensor2D, rows = 256): number {
 /** How a run's steps are computed: the step formulation plus its threads. */
 export interface StepEngineOptions {
   kind: KernelKind;
-  /** Worker threads for the sparse step (1: the calling thread only). */
+  /** Worker threads for the step (0: none, the calling thread runs the tfjs formulations). */
   workers: number;
   /** Use the WebAssembly SIMD loops in the workers where they load. */
   simd: boolean;
@@ -95,20 +101,10 @@ export interface StepEngineOptions {
   hostKernels?: boolean;
 }
 
-/** The 'auto' kernel's memory: the formulation in use and the last measured L0 (null: none yet). */
-export interface KernelChoice {
-  current: 'dense' | 'sparse';
-  lastL0: number | null;
-  /**
-   * The worker count the run started with ('auto' resolved on its first machine), so that a
-   * resumed run sums in the same order wherever it continues. Absent before the first step.
-   */
-  workers?: number;
-}
 
 /**
  * The training loop's step engine: the formulation `kind` asks for ('auto': chosen by L0, probed before
- * the first step), run on worker threads that each own a slice of the features when workers > 1
+ * the first step), run on worker threads that each own a slice of the features when workers >= 1
  * (created at first use; a batch that does not fit their buffers runs on the calling thread).
  * Async because the workers are. The workers keep the state between steps: call sync() before
  * reading params or adam outside a step (checkpoints, resampling, evaluation), invalidate()
@@ -154,8 +150,8 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
   let current: 'dense' | 'sparse' = o.kind === 'auto' ? (o.resume?.current ?? 'dense') : o.kind;
   let lastL0 = o.resume?.lastL0 ?? Number.NaN;
   let last: string = current;
-  // No more workers than features (each owns at least one).
-  let threads = Math.max(1, Math.min(o.workers, o.m));
+  // No more workers than features (each owns at least one); 0: none, this thread steps.
+  let threads = Math.max(0, Math.min(o.workers, o.m));
   /**
    * The worker pool, created at first use; reloads the state if another formulation ran since.
    * null if the workers could not start: the run goes on in this thread, with a warning.
@@ -176,7 +172,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     } catch (e) {
       parallel = null;
       o.onWarning?.(`the ${threads} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
-      threads = 1;
+      threads = 0;
       return null;
     }
     if (reload) p.invalidate();
@@ -216,12 +212,12 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
           await syncWorkers();
           lastL0 = probeL0(params, stepTensor(x));
         }
-        const onWorkers = threads > 1 && workersServe;
+        const onWorkers = threads > 0 && workersServe;
         const selection = WORKERS_SELECTION_SHARE * (o.sparseCapacity ?? DEFAULT_SPARSE_CAPACITY);
         current = chooseKernel(lastL0, params.m, current, onWorkers ? (denseSlices ? WORKERS_SPARSE_CROSSOVER : selection) : tf.getBackend());
       }
       if (current === 'sparse') {
-        const p = threads > 1 && workersServe ? await workers() : null;
+        const p = threads > 0 && workersServe ? await workers() : null;
         if (!p) return oneThreadSparse(params, adam, x, cfg, timer);
         const stats = await p.step(params, adam, x, cfg, timer, false);
         if (stats) {
@@ -233,7 +229,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
         // workers if it fits them; 'auto' then goes by this batch's L0.
       }
       // Beyond the workers' dense slices (another activation, jumprelu): the reference below.
-      const p = threads > 1 && denseSlices && workersServe ? await workers() : null;
+      const p = threads > 0 && denseSlices && workersServe ? await workers() : null;
       if (p) {
         const stats = await p.step(params, adam, x, cfg, timer, true);
         if (stats) {
@@ -254,14 +250,14 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
     mainThreadMs: () => ({ serial: settled?.serialMs ?? 0, sync: settled?.syncMs ?? 0 }),
     async poolScorer(params, opts) {
       await syncWorkers();
-      const p = threads > 1 ? await workers() : null;
+      const p = threads > 0 ? await workers() : null;
       return p ? p.poolScorer(params, opts) : null;
     },
     async dispose() {
       if (parallel) await (await parallel).dispose();
     },
     describe: () => last,
-    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workers: o.workers }),
+    choice: () => ({ current, lastL0: Number.isFinite(lastL0) ? lastL0 : null, workerThreads: o.workers }),
   };
 }
 
@@ -289,6 +285,6 @@ function denseOnlyEngine(o: StepEngineOptions): StepEngine {
     poolScorer: async () => null,
     async dispose() {},
     describe: () => 'dense',
-    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workers: o.workers }),
+    choice: () => ({ current: 'dense', lastL0: o.resume?.lastL0 ?? null, workerThreads: o.workers }),
   };
 }

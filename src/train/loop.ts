@@ -17,7 +17,7 @@ import type { Rng } from '../util/rng.js';
 import type { AdamState } from '../step/adam.js';
 import type { FiringTracker } from './firing.js';
 import { addStep, emptyInterval, intervalMeans, type IntervalSums, type StepValues } from './interval.js';
-import { createStepEngine, defaultWorkers, type KernelChoice, type StepEngine } from '../step/engine.js';
+import { createStepEngine, defaultWorkers, recordedWorkerThreads, type KernelChoice, type StepEngine } from '../step/engine.js';
 import { StepInput } from '../step/step-input.js';
 import { scaleInput } from '../sae/init.js';
 import { readStepStats } from './read-stats.js';
@@ -93,7 +93,7 @@ export async function runLoop(ctx: LoopContext, state: LoopState): Promise<void>
   const adamHyper = { beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps };
   const engine = createStepEngine({
     kind: cfg.train.kernel,
-    workers: state.kernel.workers ?? (cfg.train.workers === 'auto' ? defaultWorkers(tf.getBackend(), plan.m) : cfg.train.workers),
+    workers: recordedWorkerThreads(state.kernel) ?? (cfg.train.workers === 'auto' ? defaultWorkers(tf.getBackend(), plan.m) : cfg.train.workers),
     simd: cfg.train.simd,
     batchSize: cfg.train.batchSize,
     d: plan.d,

@@ -8,13 +8,12 @@ import type { RunPlan } from './plan.js';
 /** The estimate for a planned run on `backend`. */
 export function estimateForPlan(cfg: Config, plan: RunPlan, backend: string): MemoryEstimate {
   const workers = cfg.train.workers === 'auto' ? defaultWorkers(backend, plan.m) : cfg.train.workers;
-  const kernelUsesWorkers = cfg.train.kernel !== 'dense' || workers > 1;
   return estimateRunMemory({
     d: plan.d,
     m: plan.m,
     batchSize: cfg.train.batchSize,
     shuffleRows: Math.min(cfg.data.shuffleBuffer, Math.max(plan.trainRows, cfg.train.batchSize)),
-    workers: kernelUsesWorkers ? Math.min(workers, plan.m) : 1,
+    workers: Math.min(workers, plan.m),
   });
 }
 

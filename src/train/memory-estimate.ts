@@ -8,7 +8,7 @@ export interface MemoryShape {
   batchSize: number;
   /** Rows the shuffle buffer holds (data.shuffleBuffer, at most the training rows). */
   shuffleRows: number;
-  /** Worker threads of the sparse step (1: none). */
+  /** Worker threads of the step (0: none). */
   workers: number;
 }
 
@@ -60,7 +60,7 @@ export function estimateRunMemory(s: MemoryShape): MemoryEstimate {
     { what: 'batch intermediates [batch, width]', bytes: batch, lower: 'train.batchSize or sae.width' },
     { what: 'shuffle buffer', bytes: s.shuffleRows * s.d * f32, lower: 'data.shuffleBuffer' },
   ];
-  if (s.workers > 1) {
+  if (s.workers > 0) {
     // + the pre-activations [batch, width], the products' packed weights and the dense step's transposed gW_enc (2 d x width),
     // the screened product's quantized weights (d x width / 2) and prepared rows (loops.ts screenRowsFloats).
     const shared = 8 * dm * f32 + bm * f32 + Math.ceil(DEFAULT_SPARSE_CAPACITY * bm) * 6 * f32 + (bm + 2.5 * dm) * f32 + screenRowsFloats(s.batchSize, s.d) * f32;

@@ -49,7 +49,7 @@ describe('npm run bench (tiny config)', () => {
   it('prints JSON with tokens/s, phases, L0, peak RSS and the matMul yardstick for each run', async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
-      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data', '--no-loops', '--workers', '1,2', '--no-model'],
+      ['dist/bench/main.js', '--json', '--configs', 'tiny', '--kernels', 'dense,sparse', '--backend', 'cpu', '--target-l0', '4', '--no-data', '--no-loops', '--workers', '0,2', '--no-model'],
       { encoding: 'utf8' },
     );
     const report = JSON.parse(out);
@@ -70,14 +70,14 @@ describe('npm run bench (tiny config)', () => {
     }
     const byRun = (regime: string, kernel: string, workers: number) =>
       report.train.find((t: { regime: string; kernel: string; workers: number }) => t.regime === regime && t.kernel === kernel && t.workers === workers);
-    const [initDense, initSparse, trainedDense, trainedSparse] = [byRun('init', 'dense', 1), byRun('init', 'sparse', 1), byRun('trained', 'dense', 1), byRun('trained', 'sparse', 1)];
-    // What ran: one thread, or the two workers (sparse with the SIMD loops).
+    const [initDense, initSparse, trainedDense, trainedSparse] = [byRun('init', 'dense', 0), byRun('init', 'sparse', 0), byRun('trained', 'dense', 0), byRun('trained', 'sparse', 0)];
+    // What ran: the main thread alone, or the two workers (sparse with the SIMD loops).
     expect(initDense.ran).toBe('dense');
     expect(byRun('init', 'dense', 2).ran).toBe('dense x2 workers');
     expect(byRun('trained', 'sparse', 2).ran).toBe('sparse x2 workers (simd)');
     // The main thread's serial share is measured with workers, and is zero without.
     expect(byRun('trained', 'sparse', 2).mainThreadMsPerStep).toBeGreaterThan(0);
-    expect(byRun('trained', 'sparse', 1).mainThreadMsPerStep).toBe(0);
+    expect(byRun('trained', 'sparse', 0).mainThreadMsPerStep).toBe(0);
     expect(byRun('trained', 'sparse', 2).l0).toBeCloseTo(trainedSparse.l0, 1);
     expect(initDense.l0).toBeGreaterThan(16);
     expect(trainedDense.l0).toBeLessThan(8);
@@ -108,7 +108,7 @@ describe('npm run bench -- --architecture (tiny config)', () => {
   }, 300_000);
 
   it('prints the architecture column, and says the PyTorch peer is ReLU + L1 only', async () => {
-    const { stdout } = await bench(['--architecture', 'topk', '--regimes', 'trained', '--workers', '1', '--target-l0', '4']);
+    const { stdout } = await bench(['--architecture', 'topk', '--regimes', 'trained', '--workers', '0', '--target-l0', '4']);
     expect(stdout).toMatch(/^\| config \| architecture \| d \| m \|/m);
     expect(stdout).toMatch(/^\| tiny \| topk \| 16 \| 64 \| trained \|/m);
     expect(stdout).toMatch(/torch_sae\.py\) trains ReLU \+ L1 only/);
@@ -152,7 +152,7 @@ describe.skipIf(!RUN_WEBGPU)('npm run bench -- --backend webgpu (tiny config)', 
     expect(report.loops).toEqual([]);
     expect(report.train).toHaveLength(1);
     const t = report.train[0];
-    expect([t.backend, t.ran, t.regime, t.workers]).toEqual(['webgpu', 'dense', 'init', 1]);
+    expect([t.backend, t.ran, t.regime, t.workers]).toEqual(['webgpu', 'dense', 'init', 0]);
     expect(t.tokensPerSecond).toBeGreaterThan(0);
     expect(t.matMulGflops).toBeGreaterThan(0);
     expect(t.gpu.adapter.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { DEFAULT_SPARSE_CAPACITY, layoutBytes } from '../../src/step/workers/lay
 
 describe('memoryBound', () => {
   it('adds shuffle buffer, batch intermediates, weights + Adam and the baseline', () => {
-    const b = memoryBound({ shuffleBuffer: 10, batchSize: 3, d: 2, m: 5, workers: 1 }, 7);
+    const b = memoryBound({ shuffleBuffer: 10, batchSize: 3, d: 2, m: 5, workers: 0 }, 7);
     expect(b.shuffleBuffer).toBe(10 * 2 * 4);
     expect(b.batchIntermediates).toBe(4 * 3 * 5 * 4);
     expect(b.weightsAndAdam).toBe(6 * 2 * 5 * 4);
@@ -22,7 +22,7 @@ describe('memoryBound', () => {
   });
 
   it('matches the issue defaults (d 256, m 1024, batch 4096, buffer 65536)', () => {
-    const b = memoryBound({ shuffleBuffer: 65536, batchSize: 4096, d: 256, m: 1024, workers: 1 });
+    const b = memoryBound({ shuffleBuffer: 65536, batchSize: 4096, d: 256, m: 1024, workers: 0 });
     expect(b.shuffleBuffer).toBe(64 * 2 ** 20);
     expect(b.batchIntermediates).toBe(64 * 2 ** 20);
     expect(b.weightsAndAdam).toBe(6 * 2 ** 20);

@@ -92,6 +92,14 @@ describe('npm run bench -- --whole-run (tiny case)', () => {
     expect(run.backend).toMatch(/^(wasm|cpu|tensorflow)$/);
   });
 
+  it('--workers sets train.workers of every run: 1 worker thread, or 0 for the main thread alone', async () => {
+    for (const [workers, ran] of [['1', /x1 workers/], ['0', /^(dense|sparse)$/]] as const) {
+      const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '4', '--no-peer', '--workers', workers]);
+      expect(JSON.parse(stdout).wholeRuns[0].run.lastKernel).toMatch(ran);
+    }
+    await expect(bench(['--cases', 'tiny', '--steps', '4', '--no-peer', '--workers', 'two'])).rejects.toThrow(/--workers: expected one whole number >= 0, got 'two'/);
+  });
+
   it.skipIf(!RUN_WEBGPU)('trains the whole run on the GPU with --backend webgpu (lavapipe in CI)', async () => {
     const { stdout } = await bench(['--json', '--cases', 'tiny', '--steps', '4', '--no-peer', '--backend', 'webgpu']);
     const { run } = JSON.parse(stdout).wholeRuns[0];

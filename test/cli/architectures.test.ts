@@ -16,7 +16,7 @@ function config(sae: Record<string, unknown>, name: string, train: Record<string
     {
       data: { train: FIXTURE_TRAIN, eval: FIXTURE_EVAL, shuffleBuffer: 4096 },
       sae: { expansion: 2, ...sae },
-      train: { steps: 30, batchSize: 256, logEvery: 10, lr: 0.01, workers: 1, ...train },
+      train: { steps: 30, batchSize: 256, logEvery: 10, lr: 0.01, workers: 0, ...train },
       output: { dir: path.join(dir, 'runs'), topK: 3, checkpointEverySteps: 10 },
     },
     `${name}.json`,

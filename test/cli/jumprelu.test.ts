@@ -44,7 +44,7 @@ describe('sae.architecture jumprelu', () => {
   }, 120_000);
 
   it('trains the same dictionary on the dense reference (train.kernel dense, one thread)', async () => {
-    const r = await runCli(['train', '--config', config('jr-dense', {}, { train: { kernel: 'dense', workers: 1 } }), '--backend', 'wasm']);
+    const r = await runCli(['train', '--config', config('jr-dense', {}, { train: { kernel: 'dense', workers: 0 } }), '--backend', 'wasm']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^step 1: kernel dense$/m);
     expect(r.stderr).not.toMatch(/kernel sparse/);

@@ -11,7 +11,7 @@ describe('a minimal config gets a sensible run', () => {
     // Only data.train, plus a smaller token budget and batch so the test stays short (the full
     // default, 500 steps of 4096, reaches explained variance 0.75 at L0 48 on this data).
     const cfg = writeConfig(dir, { data: { train: FIXTURE_TRAIN }, train: { batchSize: 256, minTokens: 12800 }, output: { dir: path.join(dir, 'runs') } }, 'min.json');
-    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu', '--set', 'train.workers=1'], { timeoutMs: 300_000 });
+    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu', '--set', 'train.workers=0'], { timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/; 50 steps of 256/);
     expect(r.stderr).toMatch(/sae\.l1: 1\.03 \(auto: 0\.15 x the mean activation norm 6\.8\d\d/);
@@ -21,7 +21,7 @@ describe('a minimal config gets a sensible run', () => {
 
   it('warns at the end when the result is degenerate', async () => {
     const cfg = writeConfig(dir, { data: { train: FIXTURE_TRAIN }, sae: { l1: 0 }, train: { steps: 10, batchSize: 256 }, resample: { enabled: false }, output: { dir: path.join(dir, 'runs') } }, 'dense.json');
-    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu', '--set', 'train.workers=1']);
+    const r = await runCli(['train', '--config', cfg, '--backend', 'cpu', '--set', 'train.workers=0']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: L0 [\d.]+ is above the input width d = 64: the code is not sparse; raise sae\.l1/);
   });

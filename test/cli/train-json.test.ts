@@ -11,7 +11,7 @@ beforeAll(async () => {
   const cfg = writeConfig(dir, {
     data: { train: FIXTURE_TRAIN, eval: FIXTURE_EVAL, shuffleBuffer: 2048 },
     sae: { expansion: 2, l1: 1 },
-    train: { steps: 10, batchSize: 256, logEvery: 5, workers: 1 },
+    train: { steps: 10, batchSize: 256, logEvery: 5, workers: 0 },
     resample: { enabled: false },
     output: { dir: path.join(dir, 'runs'), name: 'j', topK: 3 },
   });

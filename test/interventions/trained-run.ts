@@ -9,7 +9,7 @@ export async function trainSmallRun(dir: string): Promise<string> {
   const r = await runCli([
     'train', '--config', path.join(REPO, 'configs', 'quickstart.json'), '--out', dir, '--backend', 'wasm',
     '--set', 'train.steps=120', '--set', 'train.batchSize=512', '--set', 'sae.expansion=4', '--set', 'resample.every=1000',
-    '--set', 'train.workers=1',
+    '--set', 'train.workers=0',
   ]);
   if (r.status !== 0) throw new Error(`training the test dictionary failed:\n${r.stderr}`);
   return dir;

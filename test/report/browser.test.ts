@@ -64,8 +64,8 @@ describe('a run page in Chromium', () => {
     expect(await page.locator('svg[data-chart="loss"] line.marker').count()).toBeGreaterThan(0); // resampling events (steps 100, 200)
     const m = (JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { m: number }).m;
     // The kernel and workers the newest checkpoint recorded (step 200, the end of this run).
-    const state = JSON.parse(fs.readFileSync(path.join(run, 'checkpoints', 'step-00000200', 'state.json'), 'utf8')) as { components: { kernel: { current: string; workers: number } } };
-    expect(await page.textContent('#run .kernel')).toBe(`${state.components.kernel.current} x${state.components.kernel.workers} workers`);
+    const state = JSON.parse(fs.readFileSync(path.join(run, 'checkpoints', 'step-00000200', 'state.json'), 'utf8')) as { components: { kernel: { current: string; workerThreads: number } } };
+    expect(await page.textContent('#run .kernel')).toBe(`${state.components.kernel.current} x${state.components.kernel.workerThreads} workers`);
     expect(await rowCount(o)).toBe(m);
 
     // Sort by max activation: largest first, then smallest first.

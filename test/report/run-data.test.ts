@@ -37,6 +37,17 @@ describe('gatherRunReport', () => {
       fs.writeFileSync(path.join(ck, 'state.json'), JSON.stringify({ step, components: { kernel: { current, lastL0: 3.5, workers: 2 } } }));
     }
     expect(gatherRunReport(run).kernel).toEqual({ step: 40, current: 'sparse', workers: 2, lastL0: 3.5 });
+    // Since workerThreads: the worker threads, 0 for none; before it, `workers` 1 meant none.
+    const newest = path.join(run, 'checkpoints', 'step-00000040', 'state.json');
+    for (const [kernel, threads] of [
+      [{ workerThreads: 1, workers: 1 }, 1],
+      [{ workerThreads: 0 }, 0],
+      [{ workers: 1 }, 0],
+      [{ workers: 3 }, 3],
+    ] as const) {
+      fs.writeFileSync(newest, JSON.stringify({ step: 40, components: { kernel: { current: 'sparse', lastL0: 3.5, ...kernel } } }));
+      expect(gatherRunReport(run).kernel?.workers, JSON.stringify(kernel)).toBe(threads);
+    }
   });
 
   it('names what a finished run lacks (features.arrow) and how to get it', () => {

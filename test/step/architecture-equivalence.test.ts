@@ -32,9 +32,9 @@ describe('TopK / BatchTopK step engines against the reference (wasm backend)', (
   });
   // The workers' dense slices apply ReLU only: 'dense' with workers runs the reference for these.
   // (Worker pools take seconds to start: the SIMD and auto pools here, the JS loops in equivalence.test.ts.)
-  const engines = ENGINES.filter((c) => c.options.kind !== 'dense' && c.options.workers <= 2 && (c.options.workers === 1 || c.options.simd));
+  const engines = ENGINES.filter((c) => c.options.kind !== 'dense' && c.options.workers <= 2 && (c.options.workers === 0 || c.options.simd));
   // One pool per worker engine for the AuxK cases (pooledStep).
-  const workerEngines = ENGINES.filter((c) => c.options.kind === 'sparse' && c.options.workers > 1);
+  const workerEngines = ENGINES.filter((c) => c.options.kind === 'sparse' && c.options.workers > 0);
   for (const { name, arch } of CASES) {
     for (const shift of [0, -0.6]) {
       it(`${name}: L0 is k from the first step (b_enc shift ${shift})`, async () => {
@@ -69,7 +69,7 @@ describe('TopK / BatchTopK step engines against the reference (wasm backend)', (
       it(`${name}: ${c.name} matches the reference over 4 steps`, async () => {
         for (const recipe of ['towards-monosemanticity', 'april-update'] as const) {
           const ref = await train(reference, recipe, 4, 0, undefined, arch);
-          expectClose(await train(c.options.workers > 1 ? pooledStep(c) : engineStep(c), recipe, 4, 0, undefined, arch), ref);
+          expectClose(await train(c.options.workers > 0 ? pooledStep(c) : engineStep(c), recipe, 4, 0, undefined, arch), ref);
         }
       });
     }

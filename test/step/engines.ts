@@ -118,8 +118,10 @@ export interface EngineCase {
 
 /** Every formulation besides the reference, as the factory makes them (workers' buffers hold every entry). */
 export const ENGINES: EngineCase[] = [
-  { name: 'sparse, one thread', options: { kind: 'sparse', workers: 1, simd: false }, ran: /^sparse$/ },
-  { name: 'auto, one thread', options: { kind: 'auto', workers: 1, simd: false }, ran: /^(dense|sparse)$/ },
+  { name: 'sparse, one thread', options: { kind: 'sparse', workers: 0, simd: false }, ran: /^sparse$/ },
+  { name: 'auto, one thread', options: { kind: 'auto', workers: 0, simd: false }, ran: /^(dense|sparse)$/ },
+  { name: 'sparse, 1 worker, SIMD loops', options: { kind: 'sparse', workers: 1, simd: true }, ran: /^sparse x1 workers \(simd\)$/ },
+  { name: 'auto, 1 worker', options: { kind: 'auto', workers: 1, simd: true }, ran: /^(dense|sparse) x1 workers/ },
   { name: 'sparse, 2 workers, SIMD loops', options: { kind: 'sparse', workers: 2, simd: true }, ran: /^sparse x2 workers \(simd\)$/ },
   { name: 'sparse, 3 workers, SIMD loops', options: { kind: 'sparse', workers: 3, simd: true }, ran: /^sparse x3 workers \(simd\)$/ },
   { name: 'sparse, 2 workers, JavaScript loops', options: { kind: 'sparse', workers: 2, simd: false }, ran: /^sparse x2 workers \(js\)$/ },

@@ -39,7 +39,7 @@ function equivalence(backend: 'cpu' | 'wasm', engines: EngineCase[]): void {
 afterAll(disposeEngines);
 
 // The cpu backend hands the one-thread sparse step copies of its tensors; wasm, views of its heap (kernels/host-io.ts).
-equivalence('cpu', ENGINES.filter((c) => c.options.workers === 1));
+equivalence('cpu', ENGINES.filter((c) => c.options.workers === 0));
 equivalence('wasm', ENGINES);
 
 describe("'auto' on one thread (cpu backend)", () => {

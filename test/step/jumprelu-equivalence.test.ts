@@ -28,7 +28,7 @@ describe('JumpReLU step engines against the reference (wasm backend)', () => {
     await initBackend('wasm');
   });
   const sparse = [...ENGINES.filter((c) => c.options.kind === 'sparse'), ENGINES.find((e) => e.name === 'dense, 2 workers')!];
-  const stepOf = (c: EngineCase) => (c.options.workers > 1 && c.options.kind === 'sparse' ? pooledStep(c) : engineStep(c));
+  const stepOf = (c: EngineCase) => (c.options.workers > 0 && c.options.kind === 'sparse' ? pooledStep(c) : engineStep(c));
   for (const { name, j } of PENALTIES) {
     for (const c of sparse) {
       it(`${name}: ${c.name} matches the reference over 4 steps`, async () => {

@@ -9,7 +9,7 @@ import { rmTmp, tmpDir } from '../helpers/cli.js';
 
 describe('estimateRunMemory', () => {
   it('adds weights, Adam, gradients, batch intermediates, shuffle buffer, runtime (one thread)', () => {
-    const e = estimateRunMemory({ d: 2, m: 4, batchSize: 3, shuffleRows: 10, workers: 1 });
+    const e = estimateRunMemory({ d: 2, m: 4, batchSize: 3, shuffleRows: 10, workers: 0 });
     expect(e.items.map((i) => i.bytes)).toEqual([6 * 8 * 4, 4 * 8 * 4, 4 * 12 * 4, 10 * 2 * 4, RUNTIME_BYTES]);
     expect(e.total).toBe(192 + 128 + 192 + 80 + RUNTIME_BYTES);
     expect(e.tensorBytes).toBe(192 + 128 + 192);
@@ -49,12 +49,12 @@ describe('checkRunMemory', () => {
   });
 
   it('uses --max-memory as the budget when given, and the wasm heap limit on wasm', () => {
-    const small = estimateRunMemory({ d: 64, m: 512, batchSize: 1024, shuffleRows: 8192, workers: 1 });
+    const small = estimateRunMemory({ d: 64, m: 512, batchSize: 1024, shuffleRows: 8192, workers: 0 });
     expect(() => checkRunMemory(small, { available: { bytes: 2 ** 40, source: 'x' }, backend: 'cpu' })).not.toThrow();
     expect(() => checkRunMemory(small, { available: { bytes: 2 ** 40, source: 'x' }, maxMemory: 100 * 2 ** 20, backend: 'cpu' })).toThrow(
       /more than the 100 MiB available \(--max-memory\)/,
     );
-    const wide = estimateRunMemory({ d: 512, m: 1_000_000, batchSize: 64, shuffleRows: 64, workers: 1 });
+    const wide = estimateRunMemory({ d: 512, m: 1_000_000, batchSize: 64, shuffleRows: 64, workers: 0 });
     expect(() => checkRunMemory(wide, { available: { bytes: 2 ** 50, source: 'x' }, backend: 'wasm' })).toThrow(/more than the wasm backend's 4\.0 GiB heap/);
     expect(() => checkRunMemory(wide, { available: { bytes: 2 ** 50, source: 'x' }, backend: 'cpu' })).not.toThrow();
   });

@@ -27,6 +27,8 @@ export interface WholeRunBenchOptions {
   keep: boolean;
   /** runtime.backend of every run (absent: each case's config, i.e. auto). */
   backend?: BackendChoice;
+  /** train.workers of every run (absent: each case's config, i.e. auto; 0: the main thread alone). */
+  workers?: number;
 }
 
 export interface WholeRunRow {
@@ -50,7 +52,7 @@ export async function runWholeRunBench(o: WholeRunBenchOptions, log: (l: string)
       let first = null as PeerResult | null;
       for (let round = 1; round <= o.rounds; round++) {
         log(`whole run ${name}${o.rounds > 1 ? `, round ${round} of ${o.rounds}` : ''}: ${c.what} ...`);
-        const run = await runWholeRun(c, `${scratch}/${name}-${round}`, o.steps, log, o.backend);
+        const run = await runWholeRun(c, `${scratch}/${name}-${round}`, o.steps, log, o.backend, o.workers);
         if (!run) break;
         log(`  ${Math.round(run.tokensPerSecond)} tokens/s over ${run.steps} steps, ${run.loopSeconds.toFixed(1)} s (dense ${run.dense.steps} steps ${run.dense.seconds.toFixed(1)} s, sparse ${run.sparse.steps} steps ${run.sparse.seconds.toFixed(1)} s)`);
         let peer: PeerResult | null = null;

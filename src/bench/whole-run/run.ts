@@ -157,6 +157,7 @@ export async function runWholeRun(
   steps: number | null,
   log: (line: string) => void,
   backend?: BackendChoice,
+  workers?: number,
 ): Promise<WholeRunResult | null> {
   fs.mkdirSync(dir, { recursive: true });
   const ready = await c.prepare(dir, steps);
@@ -164,7 +165,11 @@ export async function runWholeRun(
     log(`whole run ${c.name}: skipped: ${ready.skip}`);
     return null;
   }
-  const prepared: Config = backend ? { ...ready, runtime: { ...ready.runtime, backend } } : ready;
+  const prepared: Config = {
+    ...ready,
+    ...(backend ? { runtime: { ...ready.runtime, backend } } : {}),
+    ...(workers !== undefined ? { train: { ...ready.train, workers } } : {}),
+  };
   const npy = path.join(dir, 'train.npy');
   await writeTrainingNpy(prepared, npy);
   const timings: StepTiming[] = [];
