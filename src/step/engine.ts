@@ -128,8 +128,8 @@ export interface StepEngine {
   mainThreadMs(): { serial: number; sync: number };
   /**
    * Where resampling scores its pool: the worker threads (started if they are not yet), from the
-   * synced params, when the engine has more than one; null for one thread or a GPU backend
-   * (the caller scores with tfjs on this thread). The caller disposes it after the event.
+   * synced params, when the engine has any; null without workers or on a GPU backend (the
+   * caller scores with tfjs on this thread). The caller disposes it after the event.
    */
   poolScorer(params: SaeParams, opts?: PoolScoreOptions): Promise<WorkersRowScorer | null>;
   /** Stops the worker threads, if any. */
@@ -171,7 +171,7 @@ export function createStepEngine(o: StepEngineOptions): StepEngine {
       p = await parallel;
     } catch (e) {
       parallel = null;
-      o.onWarning?.(`the ${threads} worker threads did not start (${(e as Error).message.split('\n')[0]}); training continues on one thread`);
+      o.onWarning?.(`the ${threads} worker thread${threads === 1 ? '' : 's'} did not start (${(e as Error).message.split('\n')[0]}); training continues on the main thread`);
       threads = 0;
       return null;
     }
