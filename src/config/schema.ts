@@ -231,7 +231,7 @@ export const TrainSchema = z
       .union([z.literal('auto'), nonNegInt.max(64)], { error: "expected 'auto' or an integer from 0 to 64" })
       .default('auto')
       .describe(
-        "Worker threads for the training step, each owning a slice of the features ('auto': one per core, up to 8, or up to 16 with at least 512 features per worker; none on tfjs-node, which is multi-threaded itself, or WebGPU). 0: no workers, every step on the main thread with tfjs (with train.kernel 'dense': the reference step). Results depend on the count only through float32 summation order.",
+        "Worker threads for the training step, each owning a slice of the features ('auto': one per core, up to 8, or up to 16 with at least 512 features per worker; none on tfjs-node, which is multi-threaded itself). 0: no workers, every step on the main thread with tfjs (with train.kernel 'dense': the reference step). Results depend on the count only through float32 summation order.",
       ),
     simd: z.boolean().default(true).describe("Run the sparse step's loops as WebAssembly SIMD in the workers (false: plain JavaScript; same results up to summation order)."),
   })

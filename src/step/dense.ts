@@ -2,8 +2,8 @@
  * The reference training step: exact dense gradients (sae/gradients.ts), the recipe's decoder
  * constraint and clipping, one Adam update. Every other formulation in src/step/ is an
  * optimisation of this one and is checked against it (test/step/equivalence.test.ts); change the
- * algorithm here first. Note that training runs the worker formulation (workers/), not this
- * file, unless `train.workers` is 0 (its 'auto' is 0 only on tfjs-node and WebGPU): see engine.ts.
+ * algorithm here first. Note that training on the CPU runs the worker formulation (workers/), not
+ * this file, unless `train.workers` is 0 (its 'auto' is 0 only on tfjs-node): see engine.ts.
  */
 import * as tf from '../backend/tfjs.js';
 import type { PhaseTimer } from '../util/phase-timer.js';

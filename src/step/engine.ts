@@ -53,10 +53,11 @@ export const MIN_FEATURES_PER_EXTRA_WORKER = 512;
  * train.workers 'auto': one worker per core (one on a single core: its SIMD loops beat the tfjs
  * formulations on this thread), up to 8 on any width and up to 16 where every worker gets at least
  * MIN_FEATURES_PER_EXTRA_WORKER features; none on tfjs-node, whose kernels are multi-threaded
- * already, nor on WebGPU, whose steps run on the GPU.
+ * already. (WebGPU's steps run on the GPU whatever the count; the count is what a resume on the
+ * CPU would use.)
  */
 export function defaultWorkers(backend: string = tf.getBackend(), m = Infinity, cores = os.availableParallelism()): number {
-  if (backend === 'tensorflow' || backend === 'webgpu') return 0;
+  if (backend === 'tensorflow') return 0;
   const byWidth = Math.max(AUTO_WORKERS_ANY_WIDTH, Math.floor(m / MIN_FEATURES_PER_EXTRA_WORKER));
   return Math.max(1, Math.min(cores, MAX_AUTO_WORKERS, byWidth));
 }
@@ -100,7 +101,6 @@ export interface StepEngineOptions {
    */
   hostKernels?: boolean;
 }
-
 
 /**
  * The training loop's step engine: the formulation `kind` asks for ('auto': chosen by L0, probed before

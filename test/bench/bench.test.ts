@@ -84,7 +84,7 @@ describe('npm run bench (tiny config)', () => {
     // Same seed and data: both kernels see the same batches and sparsity.
     expect(initSparse.l0).toBeCloseTo(initDense.l0, 1);
     expect(trainedSparse.l0).toBeCloseTo(trainedDense.l0, 1);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('npm run bench -- --architecture (tiny config)', () => {

@@ -134,9 +134,9 @@ describe('sae train --resume after SIGKILL', () => {
 
   it("records the step formulation and the worker count in checkpoints (a resume sums in the same order)", () => {
     const c = loadLatestCheckpoint(runB, () => {});
-    const kernel = (c!.components as { kernel?: { current: string; workers?: number } }).kernel;
+    const kernel = (c!.components as { kernel?: { current: string; workerThreads?: number } }).kernel;
     expect(kernel?.current).toMatch(/^(dense|sparse)$/);
-    expect(Number.isInteger(kernel?.workers) && kernel!.workers! >= 1).toBe(true);
+    expect(Number.isInteger(kernel?.workerThreads) && kernel!.workerThreads! >= 1).toBe(true);
   });
 
   it('logs the same metrics trajectory, each step once', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultWorkers } from '../../src/step/engine.js';
 
 describe("train.workers 'auto'", () => {
-  it('one per core up to 8 on any width, up to 16 where each gets 512 features, none on tfjs-node or WebGPU', () => {
+  it('one per core up to 8 on any width, up to 16 where each gets 512 features, none on tfjs-node', () => {
     expect(defaultWorkers('wasm', 64, 2)).toBe(2);
     expect(defaultWorkers('wasm', 1024, 16)).toBe(8);
     expect(defaultWorkers('wasm', 8192, 16)).toBe(16);
@@ -13,6 +13,5 @@ describe("train.workers 'auto'", () => {
     expect(defaultWorkers('cpu', Infinity, 1)).toBe(1);
     expect(defaultWorkers('wasm', 8192, 1)).toBe(1);
     expect(defaultWorkers('tensorflow', 8192, 16)).toBe(0);
-    expect(defaultWorkers('webgpu', 8192, 16)).toBe(0);
   });
 });

@@ -52,10 +52,10 @@ async function run(name: string, data: { train: string; eval: string }, normaliz
 }
 
 describe('the input scale on the step', () => {
-  it('a run with sae.normalize trains on the scaled rows, on the workers and on one thread', async () => {
+  it('a run with sae.normalize trains on the scaled rows, on two workers, one, and the main thread alone', async () => {
     // Ten times the fixture, so that the scale (about 0.12) is far from 1.
     const raw = { train: await scaledCopy(FIXTURE_TRAIN, 10, 'raw-train'), eval: await scaledCopy(FIXTURE_EVAL, 10, 'raw-eval') };
-    for (const workers of [2, 1]) {
+    for (const workers of [2, 1, 0]) {
       const normalized = await run(`normalized-${workers}`, raw, 'expected-norm', workers);
       const s = normalized.inputScale;
       expect(s).toBeGreaterThan(0.05);

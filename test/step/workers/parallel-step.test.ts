@@ -123,14 +123,14 @@ describe('training step on worker threads', () => {
     expectClose(got, await train(dense, 'april-update', 3, 0));
   });
 
-  it('goes on in one thread, with a warning, when the workers cannot start', async () => {
+  it('goes on in the main thread, with a warning, when the workers cannot start', async () => {
     const warnings: string[] = [];
     const r = createStepEngine({ kind: 'sparse', workers: 2, simd: true, batchSize: B, d, m, backend: 'no-such-backend', onWarning: (w) => warnings.push(w) });
     engines.push(r);
     const got = await train(viaEngine(r), 'april-update', 3, -0.4);
     expect(r.describe()).toBe('sparse');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^the 2 worker threads did not start .*no-such-backend.*one thread/);
+    expect(warnings[0]).toMatch(/^the 2 worker threads did not start .*no-such-backend.*the main thread/);
     expectClose(got, await train(dense, 'april-update', 3, -0.4));
   });
 

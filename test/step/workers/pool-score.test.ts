@@ -92,7 +92,7 @@ describe('resampling pool scored on the step workers', () => {
   for (const [name, activation] of ACTIVATIONS) {
     // ReLU and JumpReLU: the step's forward pass in its own memory (pool-score-slice.ts); TopK: tfjs on each worker's rows (pool-score-rows.ts).
     const inStepMemory = name !== 'topk';
-    it(`${name}: per-row scores equal the one-thread tfjs scoring (${inStepMemory ? 'to float32 rounding, both decodes' : 'the dense decode bit for bit, the sparse one to float32 rounding'}), 2 and 3 workers`, async () => {
+    it(`${name}: per-row scores equal the one-thread tfjs scoring (${inStepMemory ? 'to float32 rounding, both decodes' : 'the dense decode bit for bit, the sparse one to float32 rounding'}), 1, 2 and 3 workers`, async () => {
       const x = randomData(ROWS, d, 6);
       for (const level of ['dense', 'sparse', 'screened'] as const) {
         const params = new SaeParams({ ...weights(5, level), activation });
@@ -102,7 +102,7 @@ describe('resampling pool scored on the step workers', () => {
         if (inStepMemory) expect(density > SPARSE_DECODE_MAX_DENSITY).toBe(level === 'dense');
         if (level === 'screened') expect(density).toBeLessThan(SCREEN_MAX_DENSITY);
         if (level === 'screened' && name === 'relu') expect(density).toBeGreaterThan(0);
-        for (const workers of [2, 3]) {
+        for (const workers of [1, 2, 3]) {
           for (const sparseUpTo of [-1, undefined]) {
             const scorer = (await engine(workers).poolScorer(params, sparseUpTo === undefined ? {} : { sparseUpTo }))!;
             expect(scorer.where).toBe(`${workers} workers`);
@@ -242,9 +242,9 @@ describe('resampling pool scored on the step workers', () => {
     });
   }
 
-  it('one worker or a GPU backend (no host kernels): no worker scorer, the caller scores on its thread', async () => {
+  it('no workers, or a GPU backend (no host kernels): no worker scorer, the caller scores on its thread', async () => {
     const params = new SaeParams(randomWeights(d, m, 16));
-    expect(await engine(1).poolScorer(params)).toBeNull();
+    expect(await engine(0).poolScorer(params)).toBeNull();
     expect(await engine(2, false).poolScorer(params)).toBeNull();
     params.dispose();
   });
