@@ -27,16 +27,10 @@ export function readKernelUsed(runDir: string): KernelUsed | null {
     };
     const k = state.components?.kernel;
     if (!k || (k.current !== 'dense' && k.current !== 'sparse')) return null;
-    const threads = recordedWorkerThreads({
-      current: k.current,
-      lastL0: null,
-      ...(typeof k.workerThreads === 'number' ? { workerThreads: k.workerThreads } : {}),
-      ...(typeof k.workers === 'number' ? { workers: k.workers } : {}),
-    });
     return {
       step: newest.step,
       current: k.current,
-      workers: threads ?? null,
+      workers: recordedWorkerThreads(k) ?? null,
       lastL0: typeof k.lastL0 === 'number' ? k.lastL0 : null,
     };
   } catch {

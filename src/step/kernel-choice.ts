@@ -19,9 +19,12 @@ export interface KernelChoice {
   workers?: number;
 }
 
-/** The worker threads a checkpoint's choice recorded (an old record's 1 is 0: this thread alone); undefined: none recorded. */
-export function recordedWorkerThreads(c: KernelChoice): number | undefined {
-  if (c.workerThreads !== undefined) return c.workerThreads;
-  if (c.workers !== undefined) return c.workers <= 1 ? 0 : c.workers;
+/**
+ * The worker threads a checkpoint's choice recorded (an old record's 1 is 0: this thread alone);
+ * undefined: none recorded. Takes the record as read from state.json (the report reads it unchecked).
+ */
+export function recordedWorkerThreads(c: { workerThreads?: unknown; workers?: unknown }): number | undefined {
+  if (typeof c.workerThreads === 'number') return c.workerThreads;
+  if (typeof c.workers === 'number') return c.workers <= 1 ? 0 : c.workers;
   return undefined;
 }
