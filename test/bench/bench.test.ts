@@ -55,6 +55,8 @@ describe('npm run bench (tiny config)', () => {
     const report = JSON.parse(out);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.train).toHaveLength(8);
+    let phaseMs = 0;
+    let totalMs = 0;
     for (const t of report.train) {
       expect(t.config).toBe('tiny');
       expect(t.backend).toBe('cpu');
@@ -64,10 +66,15 @@ describe('npm run bench (tiny config)', () => {
       expect(t.matMulGflops).toBeGreaterThan(0);
       let sum = 0;
       for (const p of PHASES) sum += t.msPerStep[p];
-      // Phases cover the step (the rest is loop overhead).
-      expect(sum).toBeGreaterThan(0.8 * t.msPerStep.total);
+      // The phases split the step's time: never more than the window's.
       expect(sum).toBeLessThanOrEqual(t.msPerStep.total * 1.001);
+      phaseMs += sum;
+      totalMs += t.msPerStep.total;
     }
+    // ...and cover it: what is left is the loop between steps (~0.1% here when quiet). Summed over
+    // the eight runs, since one run is 4 steps of a few ms and a single pause of the process
+    // between two of them (a loaded CI machine: 26% once) says nothing about the phases.
+    expect(phaseMs).toBeGreaterThan(0.9 * totalMs);
     const byRun = (regime: string, kernel: string, workers: number) =>
       report.train.find((t: { regime: string; kernel: string; workers: number }) => t.regime === regime && t.kernel === kernel && t.workers === workers);
     const [initDense, initSparse, trainedDense, trainedSparse] = [byRun('init', 'dense', 0), byRun('init', 'sparse', 0), byRun('trained', 'dense', 0), byRun('trained', 'sparse', 0)];
