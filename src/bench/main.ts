@@ -243,11 +243,9 @@ async function resampleScoringMain(values: { configs?: string | undefined; worke
   const workers = counts(values.workers ?? String(defaultWorkers()), 'workers')[0]!;
   const results = [];
   for (const c of list<string>(values.configs ?? 'B', Object.keys(SHAPES), 'configs')) {
-    const r = await runResampleScoreBench(SHAPES[c]!, rows, workers, Number(values.seed), log);
-    log(formatResampleScore(r));
-    results.push(r);
+    results.push(await runResampleScoreBench(SHAPES[c]!, rows, workers, Number(values.seed), log));
   }
-  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), resampleScoring: results }, null, 2) + '\n');
+  printReport(results.map(formatResampleScore).join('\n'), values.json ? { machine: machineInfo(), resampleScoring: results } : null);
   return 0;
 }
 
@@ -259,16 +257,27 @@ async function sliceWorkMain(values: { configs?: string | undefined; workers?: s
     log(`slice work: config ${c}, ${workers.join(', ')} slices ...`);
     results.push(...(await runSliceWorkBench(SHAPES[c]!, workers, Number(values.seed), Number(values['target-l0']))));
   }
-  process.stderr.write(formatSliceWork(results) + '\n');
-  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), sliceWork: results }, null, 2) + '\n');
+  printReport(formatSliceWork(results), values.json ? { machine: machineInfo(), sliceWork: results } : null);
   return 0;
 }
 
 async function startupMain(values: { repeats: string; json: boolean }): Promise<number> {
   const r = await runStartupBench(counts(values.repeats, 'repeats')[0]!, (s) => process.stderr.write(s + '\n'));
-  process.stderr.write(formatStartup(r) + '\n');
-  if (values.json) process.stdout.write(JSON.stringify({ machine: machineInfo(), startup: r }, null, 2) + '\n');
+  printReport(formatStartup(r), values.json ? { machine: machineInfo(), startup: r } : null);
   return 0;
+}
+
+/**
+ * A report's table goes to stdout (`> report.md` keeps it); with --json the JSON takes stdout and
+ * the table goes to stderr beside the progress lines.
+ */
+function printReport(table: string, json: object | null): void {
+  if (json) {
+    process.stderr.write(table + '\n');
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  } else {
+    process.stdout.write(table + '\n');
+  }
 }
 
 function machineInfo(): BenchReport['machine'] {
