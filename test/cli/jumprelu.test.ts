@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints, loadLatestCheckpoint } from '../../src/io/checkpoint/checkpoint.js';
 import { FIXTURE_EVAL, FIXTURE_TRAIN, REPO, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 import { parseSafetensors } from '../helpers/load-export.js';
+import { float32Bits as bits } from '../helpers/bits.js';
 
 // sae.architecture jumprelu end to end through the CLI: train (learned per-feature thresholds) on
 // two worker threads, the same run on the dense reference, eval, export (SAELens jumprelu with
@@ -29,10 +30,6 @@ function config(name: string, jumprelu: Record<string, unknown> = {}, extra: { s
 
 const json = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
 const run = path.join(dir, 'runs', 'jr');
-
-function bits(a: Float32Array): Uint32Array {
-  return new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
-}
 
 describe('sae.architecture jumprelu', () => {
   beforeAll(async () => {

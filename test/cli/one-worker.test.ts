@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/io/checkpoint/format.js';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
 import { FIXTURE_EVAL, FIXTURE_TRAIN, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
+import { float32Bits } from '../helpers/bits.js';
 
 // train.workers counts worker threads: 1 is one worker (its SIMD loops, the fastest single
 // thread), 0 the main thread alone (the tfjs formulations). Checkpoints written before the
@@ -43,7 +44,7 @@ function rewriteKernel(run: string, kernel: Record<string, unknown>): void {
 
 function weightBits(run: string): Record<string, number[]> {
   const t = readSafetensorsFile(path.join(run, 'sae_weights.safetensors')).tensors;
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(new Uint32Array((v.data as Float32Array).slice().buffer))]));
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(float32Bits(v.data as Float32Array))]));
 }
 
 describe('train.workers 1 and 0', () => {

@@ -7,6 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { sparseActivations, writeActivationShard } from '../helpers/arrow-shards.js';
 import { metricsOf, runInfoOf, startCli, STACK_LINE, waitUntil, type CliExit } from '../helpers/cli-async.js';
 import { REPO, rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
+import { float32Bits as bits } from '../helpers/bits.js';
 
 /**
  * End to end: `sae train --resume` after real SIGKILLs, SIGTERM, SIGINT, and the run lock.
@@ -48,10 +49,6 @@ const resume = (run: string) => ['train', '--resume', run];
 function tensorsOf(run: string): Record<string, Float32Array> {
   const content = readSafetensorsFile(path.join(run, 'sae_weights.safetensors'));
   return Object.fromEntries(Object.entries(content.tensors).map(([k, t]) => [k, t.data as Float32Array]));
-}
-
-function bits(a: Float32Array): Uint32Array {
-  return new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 }
 
 /** Metrics fields that depend only on the training trajectory (not on wall-clock time). */

@@ -7,6 +7,7 @@ import { sparseActivations, writeActivationShard } from '../helpers/arrow-shards
 import { metricsOf, runInfoOf, startCli, STACK_LINE, waitUntil } from '../helpers/cli-async.js';
 import { rmTmp, runCli, tmpDir, writeConfig } from '../helpers/cli.js';
 import { RUN_WEBGPU } from '../helpers/webgpu.js';
+import { float32Bits as bits } from '../helpers/bits.js';
 
 /**
  * End to end on the WebGPU backend (lavapipe in CI: ~1 GFLOP/s, so the problem is tiny):
@@ -34,7 +35,6 @@ function config(name: string): string {
 }
 
 const train = (run: string, backend: string, extra: string[] = []) => ['train', '--config', cfg, '--out', run, '--backend', backend, ...extra];
-const bits = (a: Float32Array) => new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 const weightsOf = (run: string) => readSafetensorsFile(path.join(run, 'sae_weights.safetensors')).tensors;
 const resampleEvents = (run: string) =>
   fs
